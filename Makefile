@@ -1,0 +1,93 @@
+# Two commands: `make run` (set up everything, start every process) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV := .venv
+RASA_VENV := .venv-rasa
+PYTEST_API := $(VENV)/bin/pytest
+PYTEST_RASA := $(RASA_VENV)/bin/pytest
+
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore::DeprecationWarning
+export ACTIONS_URL ?= http://localhost:5055/webhook
+export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
+
+.PHONY: run test bench setup venvs db model browser lint format rasa-validate rasa-stories test-python clean
+
+## Environments --------------------------------------------------------------------------------
+
+$(VENV)/.installed: requirements/api.txt
+	@test -x $(VENV)/bin/python || "$$(scripts/find-python311)" -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements/api.txt
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@test -x $(RASA_VENV)/bin/python || "$$(scripts/find-python310)" -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install --quiet -r requirements/rasa.txt
+	@touch $@
+
+venvs: $(VENV)/.installed $(RASA_VENV)/.installed
+
+.env:
+	@scripts/ensure-env
+
+## Database, model, browser ----------------------------------------------------------------------
+
+db: $(VENV)/.installed
+	@mkdir -p var
+	$(VENV)/bin/alembic upgrade head
+	$(VENV)/bin/python -m api.seed
+
+model: $(RASA_VENV)/.installed
+	scripts/train-model
+
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! fc-list | grep -qi nanum; then \
+	  echo "installing chromium, chromium-driver and fonts-nanum (Debian packages)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-nanum; \
+	fi
+
+setup: venvs .env db model
+
+## The two commands ------------------------------------------------------------------------------
+
+run: setup
+	@echo
+	@echo "  Web chat:  http://localhost:8080"
+	@echo "  API docs:  http://localhost:8000/docs"
+	@echo "  (Rasa takes about half a minute to load its model; Ctrl-C stops every process.)"
+	@echo
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+rasa-validate: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data data
+
+rasa-stories: model
+	$(RASA_VENV)/bin/rasa test core --model models/current.tar.gz --stories tests/stories \
+	  --fail-on-prediction-errors --out var/results/stories
+
+# pytest exits 5 when it collected nothing; make treats every non-zero exit as a failure.
+test-python: setup browser
+	$(PYTEST_RASA) tests/nlu tests/actions
+	$(PYTEST_API) tests/api tests/bot tests/e2e
+
+test: lint rasa-validate rasa-stories test-python
+
+bench: setup
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf var/results .pytest_cache .ruff_cache

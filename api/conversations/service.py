@@ -1,0 +1,141 @@
+"""Rules of the conversations domain: recording messages exactly once, transcripts, handoffs."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.conversations.models import Conversation, Handoff, Message
+from api.conversations.schemas import IncomingMessage, Reply
+from api.core.database import utcnow
+from api.core.errors import NotFound
+
+
+class MessageNotFound(NotFound):
+    pass
+
+
+class ConversationNotFound(NotFound):
+    pass
+
+
+@dataclass
+class Recorded:
+    message: Message
+    conversation: Conversation
+    duplicate: bool
+    replies: list[Message]
+
+
+def _find_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation | None:
+    return session.scalar(
+        select(Conversation).where(Conversation.channel == channel, Conversation.channel_user_id == channel_user_id)
+    )
+
+
+def get_or_create_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation:
+    conversation = _find_conversation(session, channel, channel_user_id)
+    if conversation:
+        return conversation
+    try:
+        with session.begin_nested():
+            conversation = Conversation(channel=channel, channel_user_id=channel_user_id)
+            session.add(conversation)
+    except IntegrityError:
+        # Another request created it between our read and our insert.
+        conversation = _find_conversation(session, channel, channel_user_id)
+    return conversation
+
+
+def _replies_to(session: Session, message_id: int) -> list[Message]:
+    return list(session.scalars(select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)))
+
+
+def _find_incoming(session: Session, conversation_id: int, channel_message_id: str) -> Message | None:
+    return session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "in",
+            Message.channel_message_id == channel_message_id,
+        )
+    )
+
+
+def record_incoming(session: Session, incoming: IncomingMessage) -> Recorded:
+    """Store a citizen's message once per channel message id and tell the conversation's mode."""
+    conversation = get_or_create_conversation(session, incoming.channel, incoming.channel_user_id)
+    if incoming.channel_message_id:
+        existing = _find_incoming(session, conversation.id, incoming.channel_message_id)
+        if existing:
+            return Recorded(existing, conversation, True, _replies_to(session, existing.id))
+
+    message = Message(
+        conversation_id=conversation.id,
+        direction="in",
+        channel_message_id=incoming.channel_message_id,
+        text=incoming.text,
+        payload=incoming.payload,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        existing = _find_incoming(session, conversation.id, incoming.channel_message_id)
+        session.commit()
+        return Recorded(existing, conversation, True, _replies_to(session, existing.id))
+
+    conversation.last_message_at = utcnow()
+    if incoming.language:
+        conversation.language = incoming.language
+    session.commit()
+    return Recorded(message, conversation, False, [])
+
+
+def record_replies(session: Session, message_id: int, replies: list[Reply]) -> list[Message]:
+    """Store the assistant's answers to one incoming message, in the order they were given."""
+    incoming = session.get(Message, message_id)
+    if incoming is None or incoming.direction != "in":
+        raise MessageNotFound(f"incoming message {message_id} not found")
+    stored = []
+    for reply in replies:
+        extras = reply.model_dump(exclude={"text"}, exclude_none=True)
+        message = Message(
+            conversation_id=incoming.conversation_id,
+            direction="out",
+            reply_to_id=incoming.id,
+            text=reply.text,
+            payload=extras or None,
+        )
+        session.add(message)
+        stored.append(message)
+    incoming.conversation.last_message_at = utcnow()
+    session.commit()
+    return stored
+
+
+def transcript(session: Session, channel: str, channel_user_id: str, limit: int = 200) -> list[Message]:
+    conversation = _find_conversation(session, channel, channel_user_id)
+    if conversation is None:
+        raise ConversationNotFound(f"no conversation for {channel}:{channel_user_id}")
+    newest = session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(limit)
+    )
+    return list(reversed(list(newest)))
+
+
+def request_handoff(session: Session, channel: str, channel_user_id: str, reason: str) -> tuple[Handoff, int]:
+    """Queue the conversation for a staff member; a second request while waiting is the same one."""
+    conversation = get_or_create_conversation(session, channel, channel_user_id)
+    handoff = session.scalar(
+        select(Handoff).where(Handoff.conversation_id == conversation.id, Handoff.status == "waiting")
+    )
+    if handoff is None:
+        handoff = Handoff(conversation_id=conversation.id, reason=reason)
+        session.add(handoff)
+        session.flush()
+    waiting_ahead = session.scalar(
+        select(func.count()).select_from(Handoff).where(Handoff.status == "waiting", Handoff.id < handoff.id)
+    )
+    session.commit()
+    return handoff, waiting_ahead

@@ -1,0 +1,26 @@
+"""Masking of personal data for consoles and logs (김*수, 010-****-5678)."""
+
+import re
+
+# Korean mobile and landline numbers, with or without separators, also inside longer text.
+PHONE_PATTERN = re.compile(r"(?<!\d)(0\d{1,2})[-. ]?(\d{3,4})[-. ]?(\d{4})(?!\d)")
+
+
+def mask_phone(phone: str) -> str:
+    match = PHONE_PATTERN.fullmatch(phone.strip())
+    if not match:
+        return "*" * len(phone)
+    return f"{match.group(1)}-{'*' * len(match.group(2))}-{match.group(3)}"
+
+
+def mask_name(name: str) -> str:
+    name = name.strip()
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def redact_phones(text: str) -> str:
+    return PHONE_PATTERN.sub(lambda m: f"{m.group(1)}-{'*' * len(m.group(2))}-{m.group(3)}", text)

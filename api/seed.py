@@ -1,0 +1,29 @@
+"""Loads the seed data every fresh database needs; safe to run again (it adds only what is missing)."""
+
+import logging
+
+from api.core.database import make_engine, make_sessionmaker
+from api.core.logging import configure_logging
+from api.core.settings import get_settings
+
+logger = logging.getLogger("api.seed")
+
+# Each domain that ships seed data adds its loader here: a function (session) -> count added.
+SEEDERS: list = []
+
+
+def seed(database_url: str) -> dict[str, int]:
+    engine = make_engine(database_url)
+    counts = {}
+    with make_sessionmaker(engine)() as session:
+        for seeder in SEEDERS:
+            counts[seeder.__module__] = seeder(session)
+            session.commit()
+    engine.dispose()
+    return counts
+
+
+if __name__ == "__main__":
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    logger.info("seeded", extra={"added": seed(settings.database_url)})

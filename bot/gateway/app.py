@@ -1,0 +1,42 @@
+"""The gateway process: messenger I/O in front of Rasa and the api."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.core.logging import configure_logging
+from bot.gateway.api_client import ApiClient
+from bot.gateway.channels import web
+from bot.gateway.rasa_client import RasaClient
+from bot.gateway.router import MessageRouter
+from bot.gateway.settings import GatewaySettings, get_settings
+
+logger = logging.getLogger("gateway")
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        api = ApiClient(settings.api_url, settings.service_token, settings.api_timeout_seconds)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        app.state.api = api
+        app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars)
+        logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
+        yield
+        await api.close()
+        await rasa.close()
+
+    app = FastAPI(title="Paju assistant gateway", lifespan=lifespan)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

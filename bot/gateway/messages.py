@@ -1,0 +1,49 @@
+"""The gateway's one internal message type, the reply type, and input clean-up."""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+# Control characters other than tab and newline: binary junk, and PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# A button payload as Rasa understands it: "/intent" optionally followed by a JSON object.
+BUTTON_PAYLOAD = re.compile(r"^/[a-z][a-z0-9_]{0,63}(\{.{0,512}\})?$", re.DOTALL)
+
+
+def clean_text(text: str | None) -> str:
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    return _CONTROL.sub("", text).strip()
+
+
+@dataclass
+class IncomingMessage:
+    channel: str
+    channel_user_id: str
+    channel_message_id: str | None
+    text: str = ""
+    payload: str | None = None  # a button's payload, when a button was pressed
+    language_hint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sender_id(self) -> str:
+        return f"{self.channel}:{self.channel_user_id}"
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class Reply(BaseModel):
+    """One assistant turn, channel-neutral: what Rasa returns, minus its recipient id."""
+
+    text: str | None = None
+    buttons: list[Button] | None = None
+    image: str | None = None
+    custom: dict[str, Any] | None = None

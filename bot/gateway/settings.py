@@ -1,0 +1,24 @@
+"""Settings of the gateway process, read once from the environment and `.env`."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    api_url: str = "http://localhost:8000"
+    rasa_url: str = "http://localhost:5005"
+    service_token: str = ""
+    log_level: str = "INFO"
+    # Longer texts are kept in the transcript but not sent to the NLU model.
+    max_nlu_chars: int = Field(default=1000, gt=0)
+    rasa_timeout_seconds: float = Field(default=20.0, gt=0)
+    api_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+@lru_cache
+def get_settings() -> GatewaySettings:
+    return GatewaySettings()

@@ -1,0 +1,27 @@
+"""Which language a citizen writes in, from the script of the letters (no dependencies: both envs use it)."""
+
+SUPPORTED = ("ko", "en")
+
+
+def _is_hangul(char: str) -> bool:
+    code = ord(char)
+    return (
+        0xAC00 <= code <= 0xD7A3  # syllables
+        or 0x1100 <= code <= 0x11FF  # jamo
+        or 0x3130 <= code <= 0x318F  # compatibility jamo: ㄱㅅ, ㅎㅇ
+    )
+
+
+def detect_language(text: str | None) -> str | None:
+    """ "ko" when the text has any Hangul, "en" when it has Latin letters only, None when neither.
+
+    Korean users mix English words into Korean sentences ("DMZ 투어 예약"), so one Hangul
+    letter is enough; emoji, digits and punctuation alone say nothing.
+    """
+    if not text:
+        return None
+    if any(_is_hangul(char) for char in text):
+        return "ko"
+    if any(char.isascii() and char.isalpha() for char in text):
+        return "en"
+    return None

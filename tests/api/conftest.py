@@ -1,0 +1,34 @@
+"""Fixtures for api tests: a migrated database (SQLite by default) and an app on it."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.core.migrate import upgrade
+from api.core.settings import Settings
+from api.main import create_app
+
+SERVICE_TOKEN = "test-service-token-0123456789"
+SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'paju.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # Rasa is pointed at a port nothing listens on: these tests run without it.
+    return Settings(database_url=database_url, service_token=SERVICE_TOKEN, rasa_url="http://127.0.0.1:9")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()

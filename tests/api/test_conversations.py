@@ -1,0 +1,181 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.core.migrate import upgrade
+from api.core.settings import Settings
+from api.main import create_app
+from tests.api.conftest import SERVICE_HEADERS, SERVICE_TOKEN
+from tests.support.postgres import temporary_database
+
+
+def _incoming(client, message_id="m-1", text="안녕하세요", user="user-1", channel="web"):
+    return client.post(
+        "/api/conversations/messages",
+        json={"channel": channel, "channel_user_id": user, "channel_message_id": message_id, "text": text},
+        headers=SERVICE_HEADERS,
+    )
+
+
+def _transcript(client, user="user-1", channel="web"):
+    response = client.get(f"/api/conversations/{channel}/{user}/messages", headers=SERVICE_HEADERS)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_an_incoming_message_is_recorded_with_channel_user_and_text(client):
+    response = _incoming(client)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["duplicate"] is False
+    assert body["mode"] == "bot"
+
+    [message] = _transcript(client)
+    assert message["direction"] == "in"
+    assert message["text"] == "안녕하세요"
+    assert message["channel_message_id"] == "m-1"
+    assert message["created_at"].endswith("Z") or "+00:00" in message["created_at"]
+
+
+def test_a_repeated_channel_message_id_is_stored_once_and_returns_the_first_answers(client):
+    first = _incoming(client).json()
+    client.post(
+        f"/api/conversations/messages/{first['message_id']}/replies",
+        json={
+            "replies": [
+                {
+                    "text": "안녕하세요! 무엇을 도와드릴까요?",
+                    "buttons": [{"title": "도움말", "payload": "/help"}],
+                }
+            ]
+        },
+        headers=SERVICE_HEADERS,
+    )
+
+    again = _incoming(client)
+    assert again.status_code == 200
+    body = again.json()
+    assert body["duplicate"] is True
+    assert body["message_id"] == first["message_id"]
+    assert [r["text"] for r in body["replies"]] == ["안녕하세요! 무엇을 도와드릴까요?"]
+    assert body["replies"][0]["payload"]["buttons"] == [{"title": "도움말", "payload": "/help"}]
+
+    transcript = _transcript(client)
+    assert [m["direction"] for m in transcript] == ["in", "out"]
+
+
+def test_the_same_message_id_from_two_users_is_two_messages(client):
+    assert _incoming(client, user="user-1").json()["duplicate"] is False
+    assert _incoming(client, user="user-2").json()["duplicate"] is False
+    assert len(_transcript(client, user="user-1")) == 1
+    assert len(_transcript(client, user="user-2")) == 1
+
+
+def test_replies_keep_their_order_after_the_message_they_answer(client):
+    first = _incoming(client, "m-1", "안녕").json()
+    client.post(
+        f"/api/conversations/messages/{first['message_id']}/replies",
+        json={"replies": [{"text": "하나"}, {"text": "둘"}, {"image": "https://example.org/map.png"}]},
+        headers=SERVICE_HEADERS,
+    )
+    _incoming(client, "m-2", "고마워")
+    transcript = _transcript(client)
+    assert [m["text"] for m in transcript] == ["안녕", "하나", "둘", None, "고마워"]
+    assert transcript[3]["payload"] == {"image": "https://example.org/map.png"}
+    assert all(m["reply_to_id"] == first["message_id"] for m in transcript[1:4])
+
+
+def test_service_routes_refuse_a_missing_or_wrong_token(client):
+    body = {"channel": "web", "channel_user_id": "u-1", "text": "hi"}
+    assert client.post("/api/conversations/messages", json=body).status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token"}
+    assert client.post("/api/conversations/messages", json=body, headers=wrong).status_code == 403
+    assert _transcript_status(client) == 404
+
+
+def _transcript_status(client):
+    return client.get("/api/conversations/web/u-1/messages", headers=SERVICE_HEADERS).status_code
+
+
+def test_service_routes_refuse_everything_when_no_token_is_configured(database_url):
+    app = create_app(Settings(database_url=database_url, service_token=""))
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/conversations/messages",
+            json={"channel": "web", "channel_user_id": "u-1", "text": "hi"},
+            headers={"Authorization": "Bearer "},
+        )
+        assert response.status_code in (401, 403)
+    app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"channel": "fax", "channel_user_id": "u-1", "text": "hi"}, "channel"),
+        ({"channel": "web", "channel_user_id": "", "text": "hi"}, "channel_user_id"),
+        ({"channel": "web", "channel_user_id": "u 1; drop", "text": "hi"}, "channel_user_id"),
+        ({"channel": "web", "channel_user_id": "u-1", "text": "가" * 16_385}, "text"),
+    ],
+)
+def test_bad_input_is_refused_with_422_and_records_nothing(client, body, field):
+    response = client.post("/api/conversations/messages", json=body, headers=SERVICE_HEADERS)
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])
+    assert client.get("/api/conversations/web/u-1/messages", headers=SERVICE_HEADERS).status_code == 404
+
+
+def test_replies_to_an_unknown_message_are_404_with_a_clear_detail(client):
+    response = client.post(
+        "/api/conversations/messages/999/replies", json={"replies": [{"text": "x"}]}, headers=SERVICE_HEADERS
+    )
+    assert response.status_code == 404
+    assert response.json() == {"detail": "incoming message 999 not found"}
+
+
+def test_a_handoff_request_is_queued_once_and_tells_the_place_in_the_queue(client):
+    _incoming(client, user="first")
+    first = client.post(
+        "/api/conversations/handoffs",
+        json={"channel": "web", "channel_user_id": "first"},
+        headers=SERVICE_HEADERS,
+    ).json()
+    second = client.post(
+        "/api/conversations/handoffs",
+        json={"channel": "web", "channel_user_id": "second"},
+        headers=SERVICE_HEADERS,
+    ).json()
+    again = client.post(
+        "/api/conversations/handoffs",
+        json={"channel": "web", "channel_user_id": "first"},
+        headers=SERVICE_HEADERS,
+    ).json()
+    assert (first["status"], first["waiting_ahead"]) == ("waiting", 0)
+    assert second["waiting_ahead"] == 1
+    assert again["id"] == first["id"]
+
+
+def _record_concurrently(database_url: str) -> list[dict]:
+    app = create_app(Settings(database_url=database_url, service_token=SERVICE_TOKEN))
+    with TestClient(app) as client, ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: _incoming(client, "same-id").json(), range(16)))
+        transcript = _transcript(client)
+    app.state.engine.dispose()
+    return results, transcript
+
+
+def test_a_message_delivered_sixteen_times_at_once_is_stored_once_on_sqlite(database_url):
+    results, transcript = _record_concurrently(database_url)
+    assert sum(not r["duplicate"] for r in results) == 1
+    assert len({r["message_id"] for r in results}) == 1
+    assert len(transcript) == 1
+
+
+@pytest.mark.postgres
+def test_a_message_delivered_sixteen_times_at_once_is_stored_once_on_postgres():
+    with temporary_database() as url:
+        upgrade(url)
+        results, transcript = _record_concurrently(url)
+    assert sum(not r["duplicate"] for r in results) == 1
+    assert len(transcript) == 1

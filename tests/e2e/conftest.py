@@ -1,0 +1,39 @@
+"""One running stack (api, gateway, rasa, actions) shared by the end-to-end and browser tests."""
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture
+def chat(stack: Stack):
+    """Sends web-chat messages as one new citizen; returns the replies of each message."""
+    user_id = uuid.uuid4().hex
+    client = httpx.Client(base_url=stack.url("gateway"), timeout=30)
+
+    def send(text: str = "", payload: str | None = None, message_id: str | None = None) -> list[dict]:
+        response = client.post(
+            "/web/messages",
+            json={"user_id": user_id, "message_id": message_id or uuid.uuid4().hex, "text": text, "payload": payload},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["replies"]
+
+    send.user_id = user_id
+    send.history = lambda: client.get("/web/history", params={"user_id": user_id}).json()
+    yield send
+    client.close()

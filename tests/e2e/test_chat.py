@@ -1,0 +1,107 @@
+"""A citizen chats through the gateway's web endpoint with the real api, Rasa model and action server."""
+
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+pytestmark = pytest.mark.stack
+
+
+def _texts(replies: list[dict]) -> str:
+    return " ".join(r.get("text") or "" for r in replies)
+
+
+def test_a_korean_greeting_gets_a_korean_greeting_with_the_menu(chat):
+    replies = chat("안녕하세요")
+    assert "안녕하세요" in _texts(replies)
+    assert "파주시" in _texts(replies)
+    assert any(b["payload"] == "/help" for r in replies for b in r.get("buttons") or [])
+
+
+def test_an_english_greeting_gets_an_english_greeting(chat):
+    replies = chat("hello")
+    assert "Hello" in _texts(replies)
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in _texts(replies))
+
+
+def test_the_reply_language_follows_the_language_the_citizen_switches_to(chat):
+    assert "Hello" in _texts(chat("hi there"))
+    assert "안녕" in _texts(chat("안녕하세요"))
+
+
+def test_asking_for_a_person_queues_a_handoff_and_says_so(chat, stack):
+    replies = chat("상담원 연결해주세요")
+    assert "상담원 연결을 요청했어요" in _texts(replies)
+    engine = create_engine(stack.database_url)
+    with engine.connect() as connection:
+        status = connection.execute(
+            text(
+                "SELECT h.status FROM handoffs h JOIN conversations c ON c.id = h.conversation_id "
+                "WHERE c.channel = 'web' AND c.channel_user_id = :user"
+            ),
+            {"user": chat.user_id},
+        ).scalar()
+    engine.dispose()
+    assert status == "waiting"
+
+
+def test_help_button_payload_shows_the_menu_in_the_language_of_the_button(chat):
+    replies = chat("What can you do?", payload="/help")
+    assert "Here is what I can help with" in _texts(replies)
+
+
+def test_the_api_health_reports_database_and_rasa_ok(stack):
+    assert httpx.get(stack.url("api") + "/api/health").json() == {"status": "ok", "database": "ok", "rasa": "ok"}
+
+
+def test_the_same_message_id_twice_is_answered_the_same_and_stored_once(chat):
+    message_id = uuid.uuid4().hex
+    first = chat("안녕하세요", message_id=message_id)
+    second = chat("안녕하세요", message_id=message_id)
+    assert first == second
+    history = chat.history()
+    assert [m["direction"] for m in history].count("in") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "stored", "expected"),
+    [
+        ("", "", "메시지가 비어 있어요"),
+        ("   \n\t ", "", "메시지가 비어 있어요"),
+        ("가" * 10_000, "가" * 10_000, "메시지가 너무 길어요"),
+        ("a" * 10_000, "a" * 10_000, "Your message is too long"),
+        ("\x00\x01\x02\x7f\ufffe", "", "메시지가 비어 있어요"),
+    ],
+)
+def test_bad_input_gets_a_polite_reply_and_the_transcript_stays_correct(chat, text, stored, expected):
+    replies = chat(text)
+    assert expected in _texts(replies)
+    history = chat.history()
+    assert [m["direction"] for m in history] == ["in", "out"]
+    assert history[0]["text"] == stored
+    assert expected in history[1]["text"]
+
+
+def test_binary_junk_mixed_with_text_is_cleaned_and_answered(chat):
+    replies = chat("\x00\x1b[31m안녕\x00하세요\x07")
+    assert "안녕하세요" in _texts(replies)
+    assert chat.history()[0]["text"] == "[31m안녕하세요"
+
+
+@pytest.mark.parametrize("payload", ["/no_such_intent", "not-a-payload", "/help{broken json", "/" + "x" * 900])
+def test_an_unknown_button_payload_gets_a_polite_reply(chat, payload):
+    replies = chat("버튼", payload=payload)
+    assert replies, "no reply at all"
+    text = _texts(replies)
+    assert any(phrase in text for phrase in ("이 버튼은 더 이상 사용할 수 없어요", "잘 이해하지 못했어요"))
+
+
+def test_a_message_over_the_transport_limit_is_refused_with_a_clear_error(stack):
+    response = httpx.post(
+        stack.url("gateway") + "/web/messages",
+        json={"user_id": uuid.uuid4().hex, "message_id": "m", "text": "x" * 20_000},
+    )
+    assert response.status_code == 422
+    assert "16384" in response.text
