@@ -76,7 +76,7 @@ rasa-validate: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data data
 
 rasa-stories: model
-	$(RASA_VENV)/bin/rasa test core --model models/current.tar.gz --stories tests/stories \
+	$(RASA_VENV)/bin/rasa test core --e2e --model models/current.tar.gz --stories tests/stories \
 	  --fail-on-prediction-errors --out var/results/stories
 
 # pytest exits 5 when it collected nothing; make treats every non-zero exit as a failure.

@@ -1,29 +1,13 @@
-"""Actions of the conversation itself: the language slot and asking for a person."""
+"""Actions of the conversation itself: asking for a person."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import ApiClient, ApiUnavailable
-
-
-class ActionSetLanguage(Action):
-    """Keeps the `language` slot in step with the language the NLU detected in the last message."""
-
-    def name(self) -> str:
-        return "action_set_language"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        detected = (tracker.latest_message or {}).get("language")
-        if detected in ("ko", "en") and detected != tracker.get_slot("language"):
-            return [SlotSet("language", detected)]
-        return []
 
 
 class ActionRequestHuman(Action):

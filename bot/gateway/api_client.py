@@ -15,11 +15,14 @@ class ApiUnavailable(Exception):
 
 
 class ApiClient:
-    def __init__(self, base_url: str, service_token: str, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, service_token: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {service_token}"},
             timeout=timeout,
+            transport=transport,
         )
 
     async def close(self) -> None:

@@ -62,7 +62,10 @@ class Stack:
         return {
             "api": [*uvicorn, str(self.ports["api"]), "api.main:create_app"],
             "gateway": [*uvicorn, str(self.ports["gateway"]), "bot.gateway.app:create_app"],
-            "actions": [str(rasa_venv / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.ports["actions"])],
+            "actions": [
+                str(rasa_venv / "python"), "-m", "rasa_sdk", "--actions", "actions",
+                "--port", str(self.ports["actions"]),
+            ],
             "rasa": [
                 str(rasa_venv / "rasa"), "run", "--enable-api", "--auth-token", self.rasa_token,
                 "--interface", "127.0.0.1", "--port", str(self.ports["rasa"]),

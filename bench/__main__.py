@@ -1,0 +1,61 @@
+"""`make bench`: starts the whole stack on free loopback ports and prints its figures.
+
+Options: --skip-training (do not time a cold `rasa train`), --messages N (per conversation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.chat_latency import measure
+from tests.support.stack import ROOT, Stack
+
+
+def time_training() -> float:
+    """A cold training run: an empty Rasa cache and a throw-away output folder."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "RASA_CACHE_DIRECTORY": f"{scratch}/cache", "PYTHONPATH": str(ROOT)}
+        started = time.perf_counter()
+        subprocess.run(
+            [str(ROOT / ".venv-rasa/bin/rasa"), "train", "--out", f"{scratch}/models", "--fixed-model-name", "bench"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--messages", type=int, default=25, help="messages per conversation")
+    args = parser.parse_args()
+
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        stack = Stack(Path(workdir)).start()
+        try:
+            gateway = stack.url("gateway")
+            asyncio.run(measure(gateway, 2, 5))  # warm-up: first TensorFlow calls are slow
+            results["latency_1_conversation"] = asyncio.run(measure(gateway, 1, args.messages * 4))
+            results["latency_20_conversations"] = asyncio.run(measure(gateway, 20, args.messages))
+            results["resident_memory_mib"] = {name: round(mib) for name, mib in stack.rss_mb().items()}
+        finally:
+            stack.stop_all()
+    if not args.skip_training:
+        results["model_training_s"] = round(time_training(), 1)
+
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

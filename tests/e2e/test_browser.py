@@ -1,0 +1,70 @@
+"""A person uses the web chat in headless Chromium (Debian's chromium and chromedriver)."""
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+pytestmark = pytest.mark.stack
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=390,844",  # a phone-width screen
+        "--lang=ko-KR",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def _bot_bubbles(browser):
+    return browser.find_elements(By.CSS_SELECTOR, "#messages .bubble.out")
+
+
+def test_a_person_types_a_greeting_and_reads_the_reply_then_presses_a_button(browser, stack, tmp_path):
+    browser.get(stack.url("gateway") + "/")
+    wait = WebDriverWait(browser, 30)
+    box = wait.until(ec.element_to_be_clickable((By.ID, "message")))
+    box.send_keys("안녕하세요", Keys.ENTER)
+
+    wait.until(lambda b: len(_bot_bubbles(b)) >= 1)
+    greeting = _bot_bubbles(browser)[0]
+    assert "파주시 시민 도우미" in greeting.text
+    user_bubble = browser.find_element(By.CSS_SELECTOR, "#messages .bubble.in")
+    assert user_bubble.text == "안녕하세요"
+
+    help_button = greeting.find_element(By.XPATH, ".//button[contains(., '무엇을 할 수 있나요?')]")
+    help_button.click()
+    wait.until(lambda b: len(_bot_bubbles(b)) >= 2)
+    assert "도와드릴 수 있는 일" in _bot_bubbles(browser)[1].text
+    assert not help_button.is_enabled(), "a pressed button group can't be pressed twice"
+
+    # The page fits a phone: nothing scrolls sideways.
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    browser.save_screenshot(str(tmp_path / "web-chat.png"))
+
+    # A reload shows the same conversation from the transcript.
+    browser.refresh()
+    wait.until(lambda b: len(_bot_bubbles(b)) >= 2)
+    assert "파주시 시민 도우미" in _bot_bubbles(browser)[0].text
