@@ -46,8 +46,10 @@ def main() -> None:
         try:
             gateway = stack.url("gateway")
             asyncio.run(measure(gateway, 2, 5))  # warm-up: first TensorFlow calls are slow
-            results["latency_1_conversation"] = asyncio.run(measure(gateway, 1, args.messages * 4))
-            results["latency_20_conversations"] = asyncio.run(measure(gateway, 20, args.messages))
+            paced = (1.5, 2.5)
+            results["1_conversation"] = asyncio.run(measure(gateway, 1, args.messages * 4))
+            results["20_conversations_paced"] = asyncio.run(measure(gateway, 20, args.messages, paced))
+            results["20_conversations_saturated"] = asyncio.run(measure(gateway, 20, args.messages))
             results["resident_memory_mib"] = {name: round(mib) for name, mib in stack.rss_mb().items()}
         finally:
             stack.stop_all()

@@ -1,42 +1,61 @@
-"""Message round-trip latency and throughput through the gateway's web chat endpoint."""
+"""Message round-trip latency and throughput through the gateway's web chat endpoint.
+
+Two loads: "paced" conversations behave like people (a message, then a pause of 1.5–2.5 s before
+the next), and "saturated" conversations send their next message as soon as the answer arrives,
+which finds the most messages per second the stack can take.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import time
 import uuid
 
 import httpx
 
+GREETINGS = ["안녕하세요", "hello", "안녕", "hi there", "안녕하세여"]
+
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
-async def _conversation(client: httpx.AsyncClient, messages: int, text: str, latencies: list[float]) -> None:
+async def _conversation(
+    client: httpx.AsyncClient, messages: int, think: tuple[float, float], latencies: list[float], rng: random.Random
+) -> None:
     user_id = uuid.uuid4().hex
-    for _ in range(messages):
-        body = {"user_id": user_id, "message_id": uuid.uuid4().hex, "text": text}
+    await asyncio.sleep(rng.uniform(0, think[1]))  # people do not all start at the same instant
+    for n in range(messages):
+        body = {"user_id": user_id, "message_id": uuid.uuid4().hex, "text": GREETINGS[n % len(GREETINGS)]}
         started = time.perf_counter()
         response = await client.post("/web/messages", json=body)
         latencies.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
         if not response.json()["replies"]:
-            raise RuntimeError("no reply")
+            raise RuntimeError("a greeting got no reply")
+        if think[1]:
+            await asyncio.sleep(rng.uniform(*think))
 
 
-async def measure(gateway_url: str, conversations: int, messages_each: int, text: str = "안녕하세요") -> dict:
+async def measure(
+    gateway_url: str, conversations: int, messages_each: int, think: tuple[float, float] = (0.0, 0.0), seed: int = 7
+) -> dict:
     latencies: list[float] = []
+    rng = random.Random(seed)
     limits = httpx.Limits(max_connections=conversations + 5)
     async with httpx.AsyncClient(base_url=gateway_url, timeout=60, limits=limits) as client:
         started = time.perf_counter()
-        await asyncio.gather(*(_conversation(client, messages_each, text, latencies) for _ in range(conversations)))
+        await asyncio.gather(
+            *(_conversation(client, messages_each, think, latencies, rng) for _ in range(conversations))
+        )
         elapsed = time.perf_counter() - started
     return {
         "conversations": conversations,
+        "think_time_s": list(think),
         "messages": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),

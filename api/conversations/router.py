@@ -33,6 +33,7 @@ def record_incoming(incoming: IncomingMessage, session: SessionDep, response: Re
         mode=recorded.conversation.mode,
         duplicate=recorded.duplicate,
         replies=[MessageOut.model_validate(m) for m in recorded.replies],
+        button_offered=recorded.button_offered,
     )
 
 

@@ -51,6 +51,8 @@ class RecordedIncoming(BaseModel):
     duplicate: bool
     # For a duplicate: what the assistant already answered, so a retry gets the same answer.
     replies: list[MessageOut]
+    # For a button press: whether the assistant offered that button in this conversation.
+    button_offered: bool | None = None
 
 
 class HandoffRequest(BaseModel):

@@ -20,12 +20,17 @@ class ConversationNotFound(NotFound):
     pass
 
 
+# How far back a pressed button may have been offered; older buttons are stale.
+OFFERED_BUTTONS_WINDOW = 20
+
+
 @dataclass
 class Recorded:
     message: Message
     conversation: Conversation
     duplicate: bool
     replies: list[Message]
+    button_offered: bool | None = None  # None: the message is not a button press
 
 
 def _find_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation | None:
@@ -88,8 +93,26 @@ def record_incoming(session: Session, incoming: IncomingMessage) -> Recorded:
     conversation.last_message_at = utcnow()
     if incoming.language:
         conversation.language = incoming.language
+    button = (incoming.payload or {}).get("button")
+    offered = _was_offered(session, conversation.id, button) if button is not None else None
     session.commit()
-    return Recorded(message, conversation, False, [])
+    return Recorded(message, conversation, False, [], offered)
+
+
+def _was_offered(session: Session, conversation_id: int, payload: str) -> bool:
+    """A pressed button counts only if the assistant offered it recently in this conversation.
+
+    This keeps a client from sending arbitrary intents and entities as if they were buttons.
+    """
+    recent = session.scalars(
+        select(Message.payload)
+        .where(Message.conversation_id == conversation_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(OFFERED_BUTTONS_WINDOW)
+    )
+    return any(
+        button.get("payload") == payload for extras in recent if extras for button in extras.get("buttons") or []
+    )
 
 
 def record_replies(session: Session, message_id: int, replies: list[Reply]) -> list[Message]:

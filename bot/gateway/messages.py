@@ -9,8 +9,6 @@ from pydantic import BaseModel
 
 # Control characters other than tab and newline: binary junk, and PostgreSQL refuses NUL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-# A button payload as Rasa understands it: "/intent" optionally followed by a JSON object.
-BUTTON_PAYLOAD = re.compile(r"^/[a-z][a-z0-9_]{0,63}(\{.{0,512}\})?$", re.DOTALL)
 
 
 def clean_text(text: str | None) -> str:

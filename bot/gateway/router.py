@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.gateway.api_client import ApiClient
-from bot.gateway.messages import BUTTON_PAYLOAD, IncomingMessage, Reply, clean_text
+from bot.gateway.messages import IncomingMessage, Reply, clean_text
 from bot.gateway.own_replies import own_reply
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.language import detect_language
@@ -61,14 +61,15 @@ class MessageRouter:
             # A staff member has this conversation: the message waits in their inbox.
             return []
 
-        replies = await self._answer(message, text, language)
+        if message.payload is not None and not recorded["button_offered"]:
+            replies = [own_reply("unknown_button", language)]
+        else:
+            replies = await self._answer(message, text, language)
         await self._api.record_replies(recorded["message_id"], replies)
         return replies
 
     async def _answer(self, message: IncomingMessage, text: str, language: str | None) -> list[Reply]:
         if message.payload is not None:
-            if not BUTTON_PAYLOAD.match(message.payload):
-                return [own_reply("unknown_button", language)]
             rasa_text = message.payload
         elif not text:
             return [own_reply("empty", language)]

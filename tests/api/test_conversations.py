@@ -179,3 +179,29 @@ def test_a_message_delivered_sixteen_times_at_once_is_stored_once_on_postgres():
         results, transcript = _record_concurrently(url)
     assert sum(not r["duplicate"] for r in results) == 1
     assert len(transcript) == 1
+
+
+def test_a_button_press_counts_only_if_the_assistant_offered_that_button(client):
+    def press(message_id: str, payload: str) -> bool:
+        return client.post(
+            "/api/conversations/messages",
+            json={
+                "channel": "web",
+                "channel_user_id": "user-1",
+                "channel_message_id": message_id,
+                "text": "도움말",
+                "payload": {"button": payload},
+            },
+            headers=SERVICE_HEADERS,
+        ).json()["button_offered"]
+
+    assert press("b-1", "/help") is False
+    first = _incoming(client, "m-1").json()
+    client.post(
+        f"/api/conversations/messages/{first['message_id']}/replies",
+        json={"replies": [{"text": "메뉴", "buttons": [{"title": "도움말", "payload": "/help"}]}]},
+        headers=SERVICE_HEADERS,
+    )
+    assert press("b-2", "/help") is True
+    assert press("b-3", "/request_human") is False
+    assert _incoming(client, "m-2").json()["button_offered"] is None

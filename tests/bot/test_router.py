@@ -10,7 +10,7 @@ from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
 from bot.gateway.api_client import ApiClient, ApiUnavailable
-from bot.gateway.messages import IncomingMessage
+from bot.gateway.messages import Button, IncomingMessage, Reply
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.router import MessageRouter
 
@@ -63,6 +63,23 @@ async def test_one_citizens_quick_messages_are_each_answered_before_the_next_is_
 async def test_a_pressed_button_is_recorded_with_its_title_and_payload(api_app):
     router, api = _router(api_app)
     await router.handle(_message("도움말", payload="/help"))
-    [incoming, _reply] = await api.transcript("web", "citizen-1")
+    incoming = (await api.transcript("web", "citizen-1"))[0]
     assert incoming["text"] == "도움말"
     assert incoming["payload"] == {"button": "/help"}
+
+
+async def test_a_button_the_assistant_never_offered_is_refused_politely(api_app):
+    router, _api = _router(api_app)
+    replies = await router.handle(_message("예약 확정", payload='/book_tour{"party": {"adult": 99}}'))
+    assert replies[0].text.startswith("이 버튼은 더 이상 사용할 수 없어요")
+
+
+async def test_a_button_the_assistant_offered_goes_on_to_the_assistant(api_app):
+    router, api = _router(api_app)
+    recorded = await api.record_incoming(_message("안녕"), "안녕", "ko")
+    await api.record_replies(
+        recorded["message_id"], [Reply(text="메뉴", buttons=[Button(title="도움말", payload="/help")])]
+    )
+    replies = await router.handle(_message("도움말", payload="/help"))
+    # Rasa is down in this test: the press got past the gateway's check to the assistant.
+    assert "상담봇이 잠시 응답하지 못하고" in replies[0].text

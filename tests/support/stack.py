@@ -66,12 +66,7 @@ class Stack:
                 str(rasa_venv / "python"), "-m", "rasa_sdk", "--actions", "actions",
                 "--port", str(self.ports["actions"]),
             ],
-            "rasa": [
-                str(rasa_venv / "rasa"), "run", "--enable-api", "--auth-token", self.rasa_token,
-                "--interface", "127.0.0.1", "--port", str(self.ports["rasa"]),
-                "--endpoints", str(ROOT / "endpoints.yml"), "--credentials", str(ROOT / "credentials.yml"),
-                "--model", str(self.model),
-            ],
+            "rasa": [str(ROOT / "scripts" / "run-rasa"), str(self.ports["rasa"]), str(self.model)],
         }  # fmt: skip
 
     def start(self, only: tuple[str, ...] = ("api", "actions", "rasa", "gateway"), timeout: float = 180) -> Stack:
