@@ -1,5 +1,17 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
 from api.conversations.models import Conversation, Handoff, Message
+from api.tours.models import Booking, Closure, Course, DayQuota, Fare, Run, WaitlistEntry
 
-__all__ = ["Conversation", "Handoff", "Message"]
+__all__ = [
+    "Booking",
+    "Closure",
+    "Conversation",
+    "Course",
+    "DayQuota",
+    "Fare",
+    "Handoff",
+    "Message",
+    "Run",
+    "WaitlistEntry",
+]

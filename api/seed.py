@@ -5,11 +5,12 @@ import logging
 from api.core.database import make_engine, make_sessionmaker
 from api.core.logging import configure_logging
 from api.core.settings import get_settings
+from api.tours.seed import seed_tours
 
 logger = logging.getLogger("api.seed")
 
 # Each domain that ships seed data adds its loader here: a function (session) -> count added.
-SEEDERS: list = []
+SEEDERS = [seed_tours]
 
 
 def seed(database_url: str) -> dict[str, int]:

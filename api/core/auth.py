@@ -9,12 +9,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_service(
+def is_service_call(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    expected = request.app.state.settings.service_token
+) -> bool:
+    """True for a call with the service token, False with none; a wrong token is refused."""
     if credentials is None:
-        raise HTTPException(401, "service token required", {"WWW-Authenticate": "Bearer"})
+        return False
+    expected = request.app.state.settings.service_token
     if not expected or not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise HTTPException(403, "invalid service token")
+    return True
+
+
+def require_service(service: Annotated[bool, Depends(is_service_call)]) -> None:
+    if not service:
+        raise HTTPException(401, "service token required", {"WWW-Authenticate": "Bearer"})

@@ -59,12 +59,21 @@ def make_engine(database_url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see below).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:
+        # Take the write lock at the start: in WAL mode a transaction that read first and writes
+        # later fails at once ("database is locked") when another writer committed in between,
+        # which is exactly what concurrent bookings of the last seats do.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -18,8 +18,8 @@ from rasa.shared.nlu.training_data.message import Message
 def _kiwi() -> Kiwi:
     # Kiwi ships its model inside the wheel; loading takes a second or two, so once per process.
     # Its multi-word dictionary (long proper nouns) costs ~180 MB of memory and adds nothing to
-    # intent classification; num_workers=0 tokenises in the calling thread, faster for one message.
-    return Kiwi(num_workers=0, load_multi_dict=False)
+    # intent classification; num_workers=-1 tokenises in the calling thread, with no pool to start.
+    return Kiwi(num_workers=-1, load_multi_dict=False)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)

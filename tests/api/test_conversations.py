@@ -131,7 +131,7 @@ def test_replies_to_an_unknown_message_are_404_with_a_clear_detail(client):
         "/api/conversations/messages/999/replies", json={"replies": [{"text": "x"}]}, headers=SERVICE_HEADERS
     )
     assert response.status_code == 404
-    assert response.json() == {"detail": "incoming message 999 not found"}
+    assert response.json() == {"detail": "incoming message 999 not found", "code": "not_found"}
 
 
 def test_a_handoff_request_is_queued_once_and_tells_the_place_in_the_queue(client):

@@ -1,0 +1,117 @@
+"""HTTP routes of the tours domain: the tour catalogue, departures, bookings and the waitlist."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from sqlalchemy.orm import Session
+
+from api.core.auth import is_service_call, require_service
+from api.core.database import get_session
+from api.core.privacy import mask_name, mask_phone
+from api.tours import service
+from api.tours.models import Booking
+from api.tours.schemas import (
+    BookingChange,
+    BookingIn,
+    BookingLookup,
+    BookingOut,
+    CourseOut,
+    CourseSummary,
+    Option,
+    RunOut,
+    WaitlistIn,
+    WaitlistOut,
+)
+
+router = APIRouter(prefix="/api", tags=["tours"])
+SessionDep = Annotated[Session, Depends(get_session)]
+ServiceCall = Annotated[bool, Depends(is_service_call)]
+
+
+def _booking_out(booking: Booking) -> BookingOut:
+    return BookingOut(
+        code=booking.code,
+        status=booking.status,
+        total_fee=booking.total_fee,
+        party=booking.party,
+        seats=booking.seats,
+        run=RunOut.model_validate(booking.run),
+        booker_name=mask_name(booking.booker_name or ""),
+        booker_phone=mask_phone(booking.booker_phone or ""),
+        created_at=booking.created_at,
+    )
+
+
+def _booker(body: BookingIn, service_call: bool) -> service.Booker:
+    # Only the gateway and actions may tie a booking to a messenger user ("my bookings" trusts it).
+    channel = (body.channel, body.channel_user_id) if service_call else (None, None)
+    return service.Booker(body.name, body.phone, *channel)
+
+
+@router.get("/tours", response_model=list[CourseSummary])
+def list_tours(session: SessionDep) -> list[CourseSummary]:
+    return [CourseSummary.model_validate(c) for c in service.list_courses(session)]
+
+
+@router.get("/tours/{tour_id}", response_model=CourseOut)
+def tour(tour_id: str, session: SessionDep) -> CourseOut:
+    return CourseOut.model_validate(service.get_course(session, tour_id))
+
+
+@router.get("/tours/{tour_id}/runs", response_model=list[RunOut])
+def runs(
+    tour_id: str,
+    session: SessionDep,
+    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, in Asia/Seoul")],
+    option: Option | None = None,
+) -> list[RunOut]:
+    course = service.get_course(session, tour_id)
+    return [RunOut.model_validate(r) for r in service.list_runs(session, course, day, option)]
+
+
+@router.post("/bookings", response_model=BookingOut, status_code=201)
+def create_booking(
+    body: BookingIn,
+    session: SessionDep,
+    service_call: ServiceCall,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> BookingOut:
+    booking, _created = service.book(session, body.run_id, body.party, _booker(body, service_call), idempotency_key)
+    return _booking_out(booking)
+
+
+@router.get("/bookings", response_model=list[BookingOut], dependencies=[Depends(require_service)])
+def bookings_of_user(
+    session: SessionDep,
+    channel: str,
+    channel_user_id: Annotated[str, Query(max_length=128)],
+) -> list[BookingOut]:
+    return [_booking_out(b) for b in service.bookings_of_channel_user(session, channel, channel_user_id)]
+
+
+@router.get("/bookings/{code}", response_model=BookingOut)
+def booking(code: str, phone: Annotated[str, Query(max_length=40)], session: SessionDep) -> BookingOut:
+    return _booking_out(service.find_booking(session, code, phone))
+
+
+@router.post("/bookings/{code}/cancel", response_model=BookingOut)
+def cancel_booking(code: str, body: BookingLookup, session: SessionDep) -> BookingOut:
+    return _booking_out(service.cancel(session, code, body.phone))
+
+
+@router.post("/bookings/{code}/change", response_model=BookingOut)
+def change_booking(code: str, body: BookingChange, session: SessionDep) -> BookingOut:
+    return _booking_out(service.change(session, code, body.phone, body.run_id, body.party))
+
+
+@router.post("/runs/{run_id}/waitlist", response_model=WaitlistOut, status_code=201)
+def join_waitlist(run_id: int, body: WaitlistIn, session: SessionDep, service_call: ServiceCall) -> WaitlistOut:
+    entry = service.join_waitlist(session, run_id, body.party, _booker(body, service_call))
+    return WaitlistOut(
+        id=entry.id,
+        run_id=entry.run_id,
+        status=entry.status,
+        seats=entry.seats,
+        position=service.waitlist_position(session, entry),
+    )

@@ -1,0 +1,104 @@
+"""Request and response models of the tours routes."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.conversations.schemas import Channel
+
+Option = Literal["walk", "monorail"]
+FareType = Literal["adult", "youth", "child", "senior", "resident"]
+Party = dict[FareType, int]
+
+
+class FareOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    option: Option
+    fare_type: FareType
+    transport_won: int
+    facility_won: int
+    amount_won: int
+
+
+class CourseSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name_ko: str
+    name_en: str
+    summary_ko: str
+    summary_en: str
+    duration_minutes: int
+
+
+class CourseOut(CourseSummary):
+    itinerary: list[dict[str, str]]
+    meeting_point_ko: str
+    meeting_point_en: str
+    what_to_bring_ko: str
+    what_to_bring_en: str
+    id_rules_ko: str
+    id_rules_en: str
+    group_booking_ko: str
+    group_booking_en: str
+    daily_capacity: int
+    booking_cutoff_minutes: int
+    fares: list[FareOut]
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    date: date
+    starts_at: datetime
+    option: Option
+    capacity: int
+    seats_left: int
+    status: Literal["open", "closed", "cancelled"]
+
+
+class BookingIn(BaseModel):
+    run_id: int
+    party: Party = Field(description='Seats by fare type, e.g. {"adult": 2, "child": 1}')
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=40)
+    # Honoured only on service calls (gateway, actions): links the booking to a messenger user.
+    channel: Channel | None = None
+    channel_user_id: str | None = Field(default=None, max_length=128)
+
+
+class BookingLookup(BaseModel):
+    phone: str = Field(max_length=40)
+
+
+class BookingChange(BookingLookup):
+    run_id: int | None = None
+    party: Party | None = None
+
+
+class WaitlistIn(BookingIn):
+    pass
+
+
+class BookingOut(BaseModel):
+    code: str
+    status: Literal["confirmed", "cancelled"]
+    total_fee: int
+    party: dict[str, int]
+    seats: int
+    run: RunOut
+    booker_name: str = Field(description="masked, e.g. 김*수")
+    booker_phone: str = Field(description="masked, e.g. 010-****-5678")
+    created_at: datetime
+
+
+class WaitlistOut(BaseModel):
+    id: int
+    run_id: int
+    status: str
+    seats: int
+    position: int

@@ -1,0 +1,437 @@
+"""Rules of the tours domain: seats, fares, bookings, changes, cancellations and the waitlist."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.core.database import utcnow
+from api.tours.errors import (
+    AlreadyCancelled,
+    BookingClosed,
+    BookingNotFound,
+    DailyLimitReached,
+    GroupBookingRequired,
+    IdempotencyKeyReused,
+    InvalidName,
+    InvalidParty,
+    InvalidPhone,
+    RunNotFound,
+    RunNotOpen,
+    SoldOut,
+    TourNotFound,
+)
+from api.tours.models import FARE_TYPES, Booking, Course, DayQuota, Fare, Run, WaitlistEntry
+
+SEOUL = ZoneInfo("Asia/Seoul")
+MAX_INDIVIDUAL_PARTY = 10
+WAITLIST_OFFER_MINUTES = 30
+# Booking codes avoid letters and digits people confuse (0/O, 1/I).
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+_MOBILE = re.compile(r"^01[016789]\d{7,8}$")
+_NAME = re.compile(r"^[^\W\d_]+(?:[ .'-][^\W\d_]+)*\.?$")
+
+
+@dataclass(frozen=True)
+class Booker:
+    name: str
+    phone: str
+    channel: str | None = None
+    channel_user_id: str | None = None
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"[\s.\-()]", "", phone or "")
+    if digits.startswith("+82"):
+        digits = "0" + digits[3:]
+    if not _MOBILE.match(digits):
+        raise InvalidPhone(
+            "Please give a Korean mobile number such as 010-1234-5678.",
+            "휴대전화 번호를 010-1234-5678 형식으로 알려 주세요.",
+        )
+    return digits
+
+
+def validate_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not 1 <= len(name) <= 40 or not _NAME.match(name):
+        raise InvalidName(
+            "Please give the booker's name in letters, up to 40 characters.",
+            "예약자 이름을 글자로 40자 이내로 알려 주세요.",
+        )
+    return name
+
+
+def validate_party(party: dict[str, int]) -> int:
+    """Returns the number of seats; refuses unknown fare types, bad counts and large groups."""
+    unknown = sorted(set(party) - set(FARE_TYPES))
+    if unknown:
+        raise InvalidParty(
+            f"Unknown fare type: {', '.join(unknown)}. Use {', '.join(FARE_TYPES)}.",
+            f"알 수 없는 요금 구분입니다: {', '.join(unknown)}.",
+        )
+    if any(not isinstance(count, int) or count < 0 for count in party.values()):
+        raise InvalidParty("Each count must be a whole number, 0 or more.", "인원은 0 이상의 정수로 알려 주세요.")
+    seats = sum(party.values())
+    if seats == 0:
+        raise InvalidParty("A booking needs at least one person.", "최소 1명 이상 예약해 주세요.")
+    if seats > MAX_INDIVIDUAL_PARTY:
+        raise GroupBookingRequired(
+            f"Individual bookings are for up to {MAX_INDIVIDUAL_PARTY} people; {seats} is a group booking.",
+            f"개인 예약은 {MAX_INDIVIDUAL_PARTY}명까지예요. {seats}명은 단체 예약으로 신청해 주세요.",
+        )
+    if party.get("child") and seats == party["child"]:
+        raise InvalidParty("Children must be accompanied by an adult.", "어린이는 보호자(성인)와 함께 예약해 주세요.")
+    return seats
+
+
+def booking_window_end(now: datetime) -> date:
+    """Last bookable day: the end of next month (next month's dates open on the 1st)."""
+    today = now.astimezone(SEOUL).date()
+    first_of_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return (first_of_next + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _check_bookable(run: Run, course: Course, now: datetime) -> None:
+    if run.status != "open":
+        raise RunNotOpen("This departure is closed for booking.", "이 회차는 운영하지 않아 예약할 수 없어요.")
+    if run.starts_at - timedelta(minutes=course.booking_cutoff_minutes) <= now:
+        raise BookingClosed(
+            f"Booking for this departure has closed ({course.booking_cutoff_minutes} minutes before it leaves).",
+            f"이 회차는 출발 {course.booking_cutoff_minutes}분 전에 예약이 마감되었어요.",
+        )
+    if run.date > booking_window_end(now):
+        # A month's dates open on the 1st of the month before.
+        opens = (run.date.replace(day=1) - timedelta(days=1)).replace(day=1)
+        raise BookingClosed(
+            f"Bookings for {run.date:%B %Y} open on {opens:%B} 1, {opens.year}.",
+            f"{run.date.year}년 {run.date.month}월 예약은 {opens.month}월 1일부터 열려요.",
+        )
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def list_courses(session: Session) -> list[Course]:
+    return list(session.scalars(select(Course).order_by(Course.id)))
+
+
+def get_course(session: Session, tour_id: str | int) -> Course:
+    key = str(tour_id)
+    course = (
+        session.get(Course, int(key)) if key.isdigit() else session.scalar(select(Course).where(Course.code == key))
+    )
+    if course is None:
+        raise TourNotFound(f"No tour {tour_id}.", f"{tour_id} 투어를 찾을 수 없어요.")
+    return course
+
+
+def list_runs(session: Session, course: Course, day: date, option: str | None = None) -> list[Run]:
+    query = select(Run).where(Run.course_id == course.id, Run.date == day)
+    if option:
+        query = query.where(Run.option == option)
+    return list(session.scalars(query.order_by(Run.starts_at, Run.option)))
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise RunNotFound(f"No departure {run_id}.", f"{run_id}번 회차를 찾을 수 없어요.")
+    return run
+
+
+def quote(session: Session, run: Run, party: dict[str, int]) -> int:
+    """Total fee in won for a party on a run's option."""
+    fares = {
+        fare.fare_type: fare.amount_won
+        for fare in session.scalars(select(Fare).where(Fare.course_id == run.course_id, Fare.option == run.option))
+    }
+    return sum(fares[fare_type] * count for fare_type, count in party.items() if count)
+
+
+def find_booking(session: Session, code: str, phone: str) -> Booking:
+    """A booking by its code, shown only to someone who also knows the booker's phone."""
+    booking = session.scalar(select(Booking).where(Booking.code == code.strip().upper()))
+    try:
+        matches = booking is not None and booking.booker_phone == normalize_phone(phone)
+    except InvalidPhone:
+        matches = False
+    if not matches:
+        raise BookingNotFound(
+            "No booking matches that code and phone number.", "예약번호와 전화번호가 일치하는 예약이 없어요."
+        )
+    return booking
+
+
+def bookings_of_channel_user(session: Session, channel: str, channel_user_id: str) -> list[Booking]:
+    return list(
+        session.scalars(
+            select(Booking)
+            .where(Booking.channel == channel, Booking.channel_user_id == channel_user_id)
+            .order_by(Booking.created_at.desc())
+            .limit(20)
+        )
+    )
+
+
+# --- seats --------------------------------------------------------------------------------------
+
+
+def _try_claim(session: Session, run: Run, seats: int) -> type[SoldOut] | type[DailyLimitReached] | None:
+    """Takes seats on the run and in the day's quota; returns why not, or None when taken.
+
+    Each claim is one conditional UPDATE, so the check and the change are a single step in the
+    database, on SQLite (writers queue on the database lock) and on PostgreSQL (an UPDATE
+    re-checks its condition after waiting for a concurrent writer's row lock). After a failure
+    the caller rolls back: the run's seats may have been taken before the quota said no.
+    """
+    claimed = session.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.status == "open", Run.seats_sold + seats <= Run.capacity)
+        .values(seats_sold=Run.seats_sold + seats)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return SoldOut
+    quota = session.execute(
+        update(DayQuota)
+        .where(
+            DayQuota.course_id == run.course_id,
+            DayQuota.date == run.date,
+            DayQuota.seats_sold + seats <= DayQuota.capacity,
+        )
+        .values(seats_sold=DayQuota.seats_sold + seats)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(run, ["seats_sold"])
+    return DailyLimitReached if quota.rowcount != 1 else None
+
+
+def _claim_seats(session: Session, run: Run, seats: int) -> None:
+    failure = _try_claim(session, run, seats)
+    if failure is SoldOut:
+        session.rollback()
+        raise SoldOut("Not enough seats left on this departure.", "이 회차에는 남은 좌석이 부족해요.")
+    if failure is DailyLimitReached:
+        session.rollback()
+        raise DailyLimitReached(
+            "The daily visitor limit for this day has been reached.", "이 날은 하루 방문 인원이 모두 찼어요."
+        )
+
+
+def _release_seats(session: Session, run: Run, seats: int) -> None:
+    session.execute(
+        update(Run)
+        .where(Run.id == run.id)
+        .values(seats_sold=Run.seats_sold - seats)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(DayQuota)
+        .where(DayQuota.course_id == run.course_id, DayQuota.date == run.date)
+        .values(seats_sold=DayQuota.seats_sold - seats)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(run, ["seats_sold"])
+
+
+def _new_code(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if session.scalar(select(Booking.id).where(Booking.code == code)) is None:
+            return code
+
+
+# --- booking ------------------------------------------------------------------------------------
+
+
+def book(
+    session: Session,
+    run_id: int,
+    party: dict[str, int],
+    booker: Booker,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Booking, bool]:
+    """Books seats; returns the booking and whether it is new (False: the key was used before)."""
+    now = now or utcnow()
+    if idempotency_key:
+        earlier = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
+        if earlier is not None:
+            return _same_request(earlier, run_id, party), False
+
+    party = {fare_type: count for fare_type, count in party.items() if count}
+    seats = validate_party(party)
+    name, phone = validate_name(booker.name), normalize_phone(booker.phone)
+    run = get_run(session, run_id)
+    _check_bookable(run, run.course, now)
+    fee = quote(session, run, party)
+
+    _claim_seats(session, run, seats)
+    booking = Booking(
+        code=_new_code(session),
+        run_id=run.id,
+        party=party,
+        seats=seats,
+        booker_name=name,
+        booker_phone=phone,
+        total_fee=fee,
+        channel=booker.channel,
+        channel_user_id=booker.channel_user_id,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(booking)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same key arrived twice at once: the other request won; ours gives its seats back.
+        session.rollback()
+        earlier = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
+        if earlier is None:
+            raise
+        return _same_request(earlier, run_id, party), False
+    return booking, True
+
+
+def _same_request(earlier: Booking, run_id: int, party: dict[str, int]) -> Booking:
+    if earlier.run_id != run_id or earlier.party != {k: v for k, v in party.items() if v}:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different booking.",
+            "이 요청 키는 다른 예약에 이미 사용되었어요.",
+        )
+    return earlier
+
+
+def cancel(session: Session, code: str, phone: str, now: datetime | None = None) -> Booking:
+    """Cancels a booking; its seats are free at once and offered to the run's waitlist in order."""
+    now = now or utcnow()
+    booking = find_booking(session, code, phone)
+    if booking.status == "cancelled":
+        raise AlreadyCancelled("This booking is already cancelled.", "이미 취소된 예약이에요.")
+    if booking.run.starts_at <= now:
+        raise BookingClosed("This tour has already left.", "이미 출발한 투어는 취소할 수 없어요.")
+    booking.status = "cancelled"
+    booking.cancelled_at = booking.updated_at = now
+    _release_seats(session, booking.run, booking.seats)
+    session.flush()
+    _offer_to_waitlist(session, booking.run, now)
+    session.commit()
+    return booking
+
+
+def change(
+    session: Session,
+    code: str,
+    phone: str,
+    run_id: int | None = None,
+    party: dict[str, int] | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Moves a booking to another run and/or party, all or nothing: if the new seats cannot be
+    had, the booking keeps its old seats."""
+    now = now or utcnow()
+    booking = find_booking(session, code, phone)
+    if booking.status != "confirmed":
+        raise AlreadyCancelled("A cancelled booking cannot be changed.", "취소된 예약은 변경할 수 없어요.")
+    old_run = booking.run
+    new_run = get_run(session, run_id) if run_id else old_run
+    new_party = {k: v for k, v in (party or booking.party).items() if v}
+    seats = validate_party(new_party)
+    _check_bookable(new_run, new_run.course, now)
+    fee = quote(session, new_run, new_party)
+
+    _release_seats(session, old_run, booking.seats)
+    _claim_seats(session, new_run, seats)  # rolls back the release too when it fails
+    booking.run, booking.party, booking.seats, booking.total_fee = new_run, new_party, seats, fee
+    booking.updated_at = now
+    session.flush()
+    _offer_to_waitlist(session, old_run, now)
+    session.commit()
+    return booking
+
+
+# --- waitlist -----------------------------------------------------------------------------------
+
+
+def join_waitlist(session: Session, run_id: int, party: dict[str, int], booker: Booker) -> WaitlistEntry:
+    party = {k: v for k, v in party.items() if v}
+    seats = validate_party(party)
+    entry = WaitlistEntry(
+        run_id=get_run(session, run_id).id,
+        party=party,
+        seats=seats,
+        booker_name=validate_name(booker.name),
+        booker_phone=normalize_phone(booker.phone),
+        channel=booker.channel,
+        channel_user_id=booker.channel_user_id,
+    )
+    session.add(entry)
+    session.commit()
+    return entry
+
+
+def _offer_to_waitlist(session: Session, run: Run, now: datetime) -> list[WaitlistEntry]:
+    """Holds freed seats for waiting people, first come first served, for a limited time."""
+    offered = []
+    waiting = session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.run_id == run.id, WaitlistEntry.status == "waiting")
+        .order_by(WaitlistEntry.id)
+    )
+    for entry in list(waiting):
+        savepoint = session.begin_nested()
+        if _try_claim(session, run, entry.seats):
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        entry.status = "offered"
+        entry.offered_until = now + timedelta(minutes=WAITLIST_OFFER_MINUTES)
+        offered.append(entry)
+    return offered
+
+
+def confirm_offer(session: Session, entry_id: int, now: datetime | None = None) -> Booking:
+    """Turns a waitlist offer into a booking on the seats held for it."""
+    now = now or utcnow()
+    entry = session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.status != "offered" or entry.offered_until <= now:
+        raise BookingNotFound("There is no open offer for this waitlist place.", "유효한 대기 예약 제안이 없어요.")
+    booking = Booking(
+        code=_new_code(session),
+        run_id=entry.run_id,
+        party=entry.party,
+        seats=entry.seats,
+        booker_name=entry.booker_name,
+        booker_phone=entry.booker_phone,
+        total_fee=quote(session, entry.run, entry.party),
+        channel=entry.channel,
+        channel_user_id=entry.channel_user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(booking)
+    session.flush()
+    entry.status, entry.booking_id = "booked", booking.id
+    session.commit()
+    return booking
+
+
+def waitlist_position(session: Session, entry: WaitlistEntry) -> int:
+    """1 for the first in line among those still waiting for the run."""
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(WaitlistEntry)
+        .where(WaitlistEntry.run_id == entry.run_id, WaitlistEntry.status == "waiting", WaitlistEntry.id < entry.id)
+    )
+    return ahead + 1

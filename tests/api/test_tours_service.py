@@ -1,0 +1,265 @@
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from api.core.database import make_engine, make_sessionmaker
+from api.core.migrate import upgrade
+from api.tours import service
+from api.tours.errors import (
+    BookingClosed,
+    BookingNotFound,
+    DailyLimitReached,
+    GroupBookingRequired,
+    IdempotencyKeyReused,
+    InvalidName,
+    InvalidParty,
+    InvalidPhone,
+    RunNotOpen,
+    SoldOut,
+)
+from api.tours.models import Booking, DayQuota, Run, WaitlistEntry
+from tests.api.tours_fixtures import NOW, WEDNESDAY, leave_seats, run_at, seed
+from tests.support.postgres import temporary_database
+
+BOOKER = service.Booker("김민수", "010-1234-5678", "telegram", "111")
+
+
+@pytest.fixture
+def sessions(database_url):
+    engine = make_engine(database_url)
+    maker = make_sessionmaker(engine)
+    with maker() as session:
+        seed(session)
+    yield maker
+    engine.dispose()
+
+
+@pytest.fixture
+def session(sessions):
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def run(session) -> Run:
+    return run_at(session, WEDNESDAY, 9, 20)
+
+
+def book(session, run, party=None, booker=BOOKER, key=None):
+    return service.book(session, run.id, {"adult": 2} if party is None else party, booker, key, now=NOW)[0]
+
+
+def test_a_booking_takes_its_seats_and_charges_by_fare_type(session, run):
+    booking = book(session, run, {"adult": 2, "child": 1})
+    assert (booking.status, booking.seats, booking.total_fee) == ("confirmed", 3, 2 * 9200 + 6200)
+    assert len(booking.code) == 6
+    assert session.get(Run, run.id).seats_left == run.capacity - 3
+    assert booking.booker_phone == "01012345678"
+
+
+def test_the_monorail_costs_more_and_paju_residents_pay_half_the_facility_fee(session):
+    monorail = run_at(session, WEDNESDAY, 9, 20, "monorail")
+    assert book(session, monorail, {"adult": 1}).total_fee == 12200
+    walk = run_at(session, WEDNESDAY, 10, 30)
+    assert book(session, walk, {"resident": 1}).total_fee == 6200 + 1500
+
+
+def test_mondays_and_weekday_holidays_have_no_runs(session):
+    monday, christmas = date(2026, 12, 7), date(2026, 12, 25)
+    course = service.get_course(session, "dmz-peace")
+    assert service.list_runs(session, course, monday) == []
+    assert service.list_runs(session, course, christmas) == []
+    assert len(service.list_runs(session, course, date(2026, 12, 5))) == 14  # Saturday: 7 times x 2 options
+
+
+def test_the_same_idempotency_key_never_makes_two_bookings(session, run):
+    first = book(session, run, key="key-1")
+    again, created = service.book(session, run.id, {"adult": 2}, BOOKER, "key-1", now=NOW)
+    assert (again.code, created) == (first.code, False)
+    assert session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert session.get(Run, run.id).seats_sold == 2
+    with pytest.raises(IdempotencyKeyReused):
+        service.book(session, run.id, {"adult": 3}, BOOKER, "key-1", now=NOW)
+
+
+def test_a_full_run_refuses_with_sold_out_and_changes_nothing(session, run):
+    leave_seats(session, run, 1)
+    with pytest.raises(SoldOut):
+        book(session, run, {"adult": 2})
+    assert session.get(Run, run.id).seats_left == 1
+    assert session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_the_daily_cap_across_runs_is_never_passed(session, run):
+    quota = session.get(DayQuota, (run.course_id, WEDNESDAY))
+    quota.seats_sold = quota.capacity - 1
+    session.commit()
+    with pytest.raises(DailyLimitReached):
+        book(session, run, {"adult": 2})
+    assert session.get(Run, run.id).seats_sold == 0  # the run's seats were given back too
+
+
+@pytest.mark.parametrize(
+    ("party", "error"),
+    [
+        ({"adult": 11}, GroupBookingRequired),
+        ({"adult": 6, "child": 5}, GroupBookingRequired),
+        ({}, InvalidParty),
+        ({"adult": 0}, InvalidParty),
+        ({"child": 2}, InvalidParty),
+        ({"adult": -1, "child": 2}, InvalidParty),
+        ({"pet": 1}, InvalidParty),
+    ],
+)
+def test_party_rules_are_refused_with_a_reason(session, run, party, error):
+    with pytest.raises(error) as refused:
+        book(session, run, party)
+    assert refused.value.detail and refused.value.detail_ko
+
+
+def test_group_bookings_are_told_how_to_book_in_both_languages(session, run):
+    with pytest.raises(GroupBookingRequired) as refused:
+        book(session, run, {"adult": 12})
+    assert "group" in refused.value.detail
+    assert "단체" in refused.value.detail_ko
+
+
+@pytest.mark.parametrize("phone", ["010-123", "02-123-4567", "phone", "", "010-1234-56789"])
+def test_a_bad_phone_number_is_refused(session, run, phone):
+    with pytest.raises(InvalidPhone):
+        book(session, run, booker=service.Booker("김민수", phone))
+
+
+@pytest.mark.parametrize("phone", ["01012345678", "010 1234 5678", "010.1234.5678", "+82 10-1234-5678"])
+def test_phone_numbers_are_accepted_in_the_usual_spellings(session, run, phone):
+    assert book(session, run, booker=service.Booker("Anna Lee", phone)).booker_phone == "01012345678"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "김" * 41, "R2D2", "<script>"])
+def test_a_bad_name_is_refused(session, run, name):
+    with pytest.raises(InvalidName):
+        book(session, run, booker=service.Booker(name, "010-1234-5678"))
+
+
+def test_departed_runs_and_runs_past_the_cut_off_are_refused(session):
+    today_run = run_at(session, date(2026, 12, 1), 9, 20)
+    with pytest.raises(BookingClosed):  # leaves at 09:20, the cut-off is 60 minutes before
+        service.book(session, today_run.id, {"adult": 1}, BOOKER, now=NOW.replace(hour=8, minute=30))
+    with pytest.raises(BookingClosed):
+        service.book(session, today_run.id, {"adult": 1}, BOOKER, now=NOW.replace(hour=11))
+
+
+def test_next_months_dates_open_on_the_first(session):
+    january_run = run_at(session, date(2027, 1, 5), 9, 20)
+    assert service.book(session, january_run.id, {"adult": 1}, BOOKER, now=NOW)[1]  # December 1: January is open
+    with pytest.raises(BookingClosed) as refused:
+        service.book(session, january_run.id, {"adult": 1}, BOOKER, now=NOW - timedelta(days=1))
+    assert "December 1" in refused.value.detail
+    assert "12월 1일" in refused.value.detail_ko
+
+
+def test_a_closed_run_refuses_bookings(session, run):
+    run.status = "closed"
+    session.commit()
+    with pytest.raises(RunNotOpen):
+        book(session, run)
+
+
+def test_a_booking_is_found_only_with_its_phone(session, run):
+    booking = book(session, run)
+    assert service.find_booking(session, booking.code.lower(), "010 1234 5678").id == booking.id
+    with pytest.raises(BookingNotFound):
+        service.find_booking(session, booking.code, "010-9999-9999")
+    with pytest.raises(BookingNotFound):
+        service.find_booking(session, "ZZZZZZ", "010-1234-5678")
+
+
+def test_cancelling_frees_the_seats_at_once_and_offers_them_to_the_waitlist_in_order(session, run):
+    leave_seats(session, run, 3)
+    booking = book(session, run, {"adult": 3})
+    first = service.join_waitlist(session, run.id, {"adult": 2}, service.Booker("이서연", "010-2222-3333"))
+    second = service.join_waitlist(session, run.id, {"adult": 3}, service.Booker("박지훈", "010-4444-5555"))
+    third = service.join_waitlist(session, run.id, {"adult": 1}, service.Booker("최유나", "010-6666-7777"))
+
+    service.cancel(session, booking.code, "010-1234-5678", now=NOW)
+
+    statuses = {e.id: e.status for e in session.scalars(select(WaitlistEntry))}
+    # 3 seats came free: the first (2) is offered, the second (3) no longer fits, the third (1) does.
+    assert statuses == {first.id: "offered", second.id: "waiting", third.id: "offered"}
+    assert session.get(Run, run.id).seats_left == 0  # held for the offers
+    offered = service.confirm_offer(session, first.id, now=NOW)
+    assert (offered.status, offered.seats, offered.total_fee) == ("confirmed", 2, 18400)
+
+
+def test_cancelling_without_a_waitlist_returns_the_seats_to_sale(session, run):
+    booking = book(session, run, {"adult": 2})
+    service.cancel(session, booking.code, "01012345678", now=NOW)
+    assert session.get(Run, run.id).seats_left == run.capacity
+    assert session.get(DayQuota, (run.course_id, WEDNESDAY)).seats_sold == 0
+
+
+def test_changing_to_a_full_run_keeps_the_old_seats(session, run):
+    booking = book(session, run, {"adult": 2})
+    full = run_at(session, WEDNESDAY, 13, 30)
+    leave_seats(session, full, 1)
+    with pytest.raises(SoldOut):
+        service.change(session, booking.code, "010-1234-5678", run_id=full.id, now=NOW)
+    session.expire_all()
+    kept = session.get(Booking, booking.id)
+    assert (kept.run_id, kept.seats) == (run.id, 2)
+    assert session.get(Run, run.id).seats_sold == 2
+    assert session.get(Run, full.id).seats_left == 1
+
+
+def test_changing_date_and_party_moves_the_seats_and_the_fee(session, run):
+    booking = book(session, run, {"adult": 2})
+    saturday = run_at(session, date(2026, 12, 5), 11, 0, "monorail")
+    changed = service.change(session, booking.code, "010-1234-5678", saturday.id, {"adult": 1, "child": 1}, NOW)
+    assert (changed.run_id, changed.seats, changed.total_fee) == (saturday.id, 2, 12200 + 8200)
+    assert session.get(Run, run.id).seats_sold == 0
+    assert session.get(Run, saturday.id).seats_sold == 2
+
+
+def _race_for_last_seats(sessions, run_id: int, bookers: int = 50) -> tuple[int, int]:
+    def attempt(n: int) -> str:
+        with sessions() as session:
+            try:
+                service.book(session, run_id, {"adult": 1}, service.Booker("김민수", f"010-1000-{n:04d}"), now=NOW)
+                return "booked"
+            except SoldOut:
+                return "sold out"
+
+    with ThreadPoolExecutor(max_workers=bookers) as pool:
+        outcomes = list(pool.map(attempt, range(bookers)))
+    return outcomes.count("booked"), outcomes.count("sold out")
+
+
+def _assert_exactly_five_sold(sessions, run_id: int) -> None:
+    with sessions() as session:
+        run = session.get(Run, run_id)
+        assert run.seats_left == 0
+        assert session.scalar(select(func.count()).select_from(Booking).where(Booking.run_id == run_id)) == 5
+
+
+def test_last_five_seats_go_to_exactly_five_of_fifty_concurrent_bookers_on_sqlite(sessions, session, run):
+    leave_seats(session, run, 5)
+    assert _race_for_last_seats(sessions, run.id) == (5, 45)
+    _assert_exactly_five_sold(sessions, run.id)
+
+
+@pytest.mark.postgres
+def test_last_five_seats_go_to_exactly_five_of_fifty_concurrent_bookers_on_postgres():
+    with temporary_database() as url:
+        upgrade(url)
+        engine = make_engine(url)
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:
+            seed(session)
+            run = run_at(session, WEDNESDAY, 9, 20)
+            leave_seats(session, run, 5)
+            run_id = run.id
+        assert _race_for_last_seats(sessions, run_id) == (5, 45)
+        _assert_exactly_five_sold(sessions, run_id)
+        engine.dispose()
