@@ -7,12 +7,14 @@ from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
 from api.core.auth import is_service_call, require_service
-from api.core.database import get_session
+from api.core.database import get_session, utcnow
 from api.core.privacy import mask_name, mask_phone
 from api.tours import service
 from api.tours.models import Booking
 from api.tours.schemas import (
     BookingChange,
+    BookingCheck,
+    BookingCheckOut,
     BookingIn,
     BookingLookup,
     BookingOut,
@@ -68,6 +70,24 @@ def runs(
 ) -> list[RunOut]:
     course = service.get_course(session, tour_id)
     return [RunOut.model_validate(r) for r in service.list_runs(session, course, day, option)]
+
+
+@router.get("/tours/{tour_id}/runs/available", response_model=list[RunOut])
+def available_runs(
+    tour_id: str,
+    session: SessionDep,
+    start: Annotated[date, Query(alias="from", description="first day to look at, YYYY-MM-DD")],
+    seats: Annotated[int, Query(ge=1, le=10)] = 1,
+    limit: Annotated[int, Query(ge=1, le=20)] = 6,
+) -> list[RunOut]:
+    course = service.get_course(session, tour_id)
+    found = service.runs_with_seats(session, course, start, seats, utcnow(), limit)
+    return [RunOut.model_validate(r) for r in found]
+
+
+@router.post("/bookings/check", response_model=BookingCheckOut)
+def check_booking(body: BookingCheck, session: SessionDep) -> BookingCheckOut:
+    return BookingCheckOut(total_fee=service.check(session, body.run_id, body.party, body.name, body.phone))
 
 
 @router.post("/bookings", response_model=BookingOut, status_code=201)

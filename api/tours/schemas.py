@@ -102,3 +102,17 @@ class WaitlistOut(BaseModel):
     status: str
     seats: int
     position: int
+
+
+class BookingCheck(BaseModel):
+    """Any part of a booking, checked as far as it goes (a conversation asks one thing at a time)."""
+
+    run_id: int | None = None
+    party: Party | None = None
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class BookingCheckOut(BaseModel):
+    ok: bool = True
+    total_fee: int | None = None

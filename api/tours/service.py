@@ -216,11 +216,15 @@ def _try_claim(session: Session, run: Run, seats: int) -> type[SoldOut] | type[D
     return DailyLimitReached if quota.rowcount != 1 else None
 
 
+def _sold_out() -> SoldOut:
+    return SoldOut("Not enough seats left on this departure.", "이 회차에는 남은 좌석이 부족해요.")
+
+
 def _claim_seats(session: Session, run: Run, seats: int) -> None:
     failure = _try_claim(session, run, seats)
     if failure is SoldOut:
         session.rollback()
-        raise SoldOut("Not enough seats left on this departure.", "이 회차에는 남은 좌석이 부족해요.")
+        raise _sold_out()
     if failure is DailyLimitReached:
         session.rollback()
         raise DailyLimitReached(
@@ -435,3 +439,53 @@ def waitlist_position(session: Session, entry: WaitlistEntry) -> int:
         .where(WaitlistEntry.run_id == entry.run_id, WaitlistEntry.status == "waiting", WaitlistEntry.id < entry.id)
     )
     return ahead + 1
+
+
+def check(
+    session: Session,
+    run_id: int | None = None,
+    party: dict[str, int] | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """Checks the parts of a booking given so far, as `book` would, without taking seats.
+
+    Lets a conversation re-ask one answer at a time with the reason. Returns the fee once both
+    the run and the party are known.
+    """
+    now = now or utcnow()
+    if name is not None:
+        validate_name(name)
+    if phone is not None:
+        normalize_phone(phone)
+    seats = validate_party({k: v for k, v in party.items() if v}) if party is not None else None
+    if run_id is None:
+        return None
+    run = get_run(session, run_id)
+    _check_bookable(run, run.course, now)
+    if run.seats_left < (seats or 1):
+        raise _sold_out()
+    return quote(session, run, party) if party else None
+
+
+def runs_with_seats(
+    session: Session, course: Course, start: date, seats: int, now: datetime, limit: int = 6
+) -> list[Run]:
+    """The next bookable runs from `start` with room for `seats`, soonest first."""
+    query = (
+        select(Run)
+        .join(DayQuota, (DayQuota.course_id == Run.course_id) & (DayQuota.date == Run.date))
+        .where(
+            Run.course_id == course.id,
+            Run.date >= start,
+            Run.date <= booking_window_end(now),
+            Run.status == "open",
+            Run.starts_at > now + timedelta(minutes=course.booking_cutoff_minutes),
+            Run.capacity - Run.seats_sold >= seats,
+            DayQuota.capacity - DayQuota.seats_sold >= seats,
+        )
+        .order_by(Run.starts_at, Run.option)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

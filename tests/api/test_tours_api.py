@@ -138,3 +138,27 @@ def test_cancel_and_change_through_the_api(seeded):
     cancelled = seeded.post(f"/api/bookings/{code}/cancel", json={"phone": "010-1234-5678"})
     assert cancelled.json()["status"] == "cancelled"
     assert seeded.post(f"/api/bookings/{code}/cancel", json={"phone": "010-1234-5678"}).status_code == 409
+
+
+def test_checking_a_half_filled_booking_gives_the_fee_or_the_reason(seeded):
+    run = _future_run(seeded)
+    ok = seeded.post("/api/bookings/check", json={"run_id": run["id"], "party": {"adult": 2, "child": 1}})
+    assert ok.json() == {"ok": True, "total_fee": 24600}
+    assert seeded.post("/api/bookings/check", json={"name": "홍길동"}).json()["total_fee"] is None
+    bad_phone = seeded.post("/api/bookings/check", json={"phone": "1234"}, headers={"Accept-Language": "ko"})
+    assert (bad_phone.status_code, bad_phone.json()["code"]) == (422, "invalid_phone")
+    assert "010-1234-5678" in bad_phone.json()["detail"]
+    too_many = seeded.post("/api/bookings/check", json={"party": {"adult": 15}})
+    assert too_many.json()["code"] == "group_booking_required"
+    runs = seeded.get(f"/api/tours/dmz-peace/runs?date={run['date']}&option=walk").json()
+    assert runs[0]["seats_left"] == run["seats_left"], "a check takes no seats"
+
+
+def test_available_runs_skip_full_ones_and_start_from_the_given_day(seeded):
+    run = _future_run(seeded)
+    with Session(seeded.app.state.engine) as session:
+        leave_seats(session, session.get(Run, run["id"]), 1)
+    found = seeded.get(f"/api/tours/dmz-peace/runs/available?from={run['date']}&seats=2&limit=3").json()
+    assert len(found) == 3
+    assert run["id"] not in [r["id"] for r in found]
+    assert all(r["date"] >= run["date"] and r["seats_left"] >= 2 for r in found)
