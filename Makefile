@@ -10,8 +10,6 @@ PYTEST_RASA := $(RASA_VENV)/bin/pytest
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
-# Rasa's progress bars would fill the CI log with thousands of lines.
-export TQDM_DISABLE := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 export ACTIONS_URL ?= http://localhost:5055/webhook
 export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db

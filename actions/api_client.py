@@ -10,10 +10,19 @@ from typing import Any
 import httpx
 
 logger = logging.getLogger(__name__)
+TOUR = "dmz-peace"
 
 
 class ApiUnavailable(Exception):
     """The api could not be reached or failed; the action tells the citizen politely."""
+
+
+class ApiRefused(Exception):
+    """The api said no (bad input, sold out, not found): `detail` is its reason in the user's language."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,11 @@ class HandoffTicket:
     id: int
     status: str
     waiting_ahead: int
+
+
+def channel_user(sender_id: str) -> tuple[str, str]:
+    channel, _, user_id = sender_id.partition(":")
+    return channel, user_id
 
 
 class ApiClient:
@@ -37,9 +51,10 @@ class ApiClient:
             float(os.environ.get("API_TIMEOUT_SECONDS", "5")),
         )
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _request(self, method: str, path: str, language: str = "ko", **kwargs: Any) -> Any:
+        headers = {**self._headers, "Accept-Language": language, **kwargs.pop("headers", {})}
         last_error: Exception | None = None
-        async with httpx.AsyncClient(base_url=self._base_url, headers=self._headers, timeout=self._timeout) as http:
+        async with httpx.AsyncClient(base_url=self._base_url, headers=headers, timeout=self._timeout) as http:
             for _attempt in range(2):
                 try:
                     response = await http.request(method, path, **kwargs)
@@ -50,16 +65,77 @@ class ApiClient:
                     last_error = ApiUnavailable(f"{method} {path} answered {response.status_code}")
                     continue
                 if response.status_code >= 400:
-                    raise ApiUnavailable(f"{method} {path} answered {response.status_code}: {response.text[:200]}")
+                    raise _refusal(response)
                 return response.json()
         logger.warning("api unavailable: %s %s: %s", method, path, last_error)
         raise ApiUnavailable(str(last_error))
 
     async def request_handoff(self, sender_id: str, reason: str) -> HandoffTicket:
-        channel, _, channel_user_id = sender_id.partition(":")
+        channel, user_id = channel_user(sender_id)
         body = await self._request(
             "POST",
             "/api/conversations/handoffs",
-            json={"channel": channel, "channel_user_id": channel_user_id, "reason": reason},
+            json={"channel": channel, "channel_user_id": user_id, "reason": reason},
         )
         return HandoffTicket(id=body["id"], status=body["status"], waiting_ahead=body["waiting_ahead"])
+
+    async def tour(self, language: str) -> dict[str, Any]:
+        return await self._request("GET", f"/api/tours/{TOUR}", language)
+
+    async def runs(self, day: str, language: str) -> list[dict[str, Any]]:
+        return await self._request("GET", f"/api/tours/{TOUR}/runs", language, params={"date": day})
+
+    async def available_runs(self, start: str, seats: int, language: str, limit: int = 6) -> list[dict[str, Any]]:
+        params = {"from": start, "seats": seats, "limit": limit}
+        return await self._request("GET", f"/api/tours/{TOUR}/runs/available", language, params=params)
+
+    async def check(self, language: str, **parts: Any) -> int | None:
+        """Checks the parts of a booking given so far; returns the fee when run and party are known."""
+        body = {key: value for key, value in parts.items() if value is not None}
+        return (await self._request("POST", "/api/bookings/check", language, json=body))["total_fee"]
+
+    async def book(
+        self, sender_id: str, run_id: int, party: dict, name: str, phone: str, key: str, language: str
+    ) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"run_id": run_id, "party": party, "name": name, "phone": phone}
+        body |= {"channel": channel, "channel_user_id": user_id}
+        return await self._request("POST", "/api/bookings", language, json=body, headers={"Idempotency-Key": key})
+
+    async def join_waitlist(
+        self, sender_id: str, run_id: int, party: dict, name: str, phone: str, language: str
+    ) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"run_id": run_id, "party": party, "name": name, "phone": phone}
+        body |= {"channel": channel, "channel_user_id": user_id}
+        return await self._request("POST", f"/api/runs/{run_id}/waitlist", language, json=body)
+
+    async def bookings_of(self, sender_id: str, language: str) -> list[dict[str, Any]]:
+        channel, user_id = channel_user(sender_id)
+        params = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("GET", "/api/bookings", language, params=params)
+
+    async def find_booking(self, code: str, phone: str, language: str) -> dict[str, Any]:
+        return await self._request("GET", f"/api/bookings/{code}", language, params={"phone": phone})
+
+    async def cancel(self, code: str, phone: str, language: str) -> dict[str, Any]:
+        return await self._request("POST", f"/api/bookings/{code}/cancel", language, json={"phone": phone})
+
+    async def change(self, code: str, phone: str, run_id: int, language: str) -> dict[str, Any]:
+        body = {"phone": phone, "run_id": run_id}
+        return await self._request("POST", f"/api/bookings/{code}/change", language, json=body)
+
+
+def _refusal(response: httpx.Response) -> ApiRefused:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail")
+    if not isinstance(detail, str):  # FastAPI's own validation errors are a list
+        detail = (
+            "입력을 확인해 주세요."
+            if response.request.headers.get("Accept-Language") == "ko"
+            else "Please check your input."
+        )
+    return ApiRefused(response.status_code, body.get("code", "invalid_input"), detail)

@@ -14,7 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import booking
 from bench.chat_latency import measure
+from tests.support.postgres import temporary_database
 from tests.support.stack import ROOT, Stack
 
 
@@ -38,9 +40,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--messages", type=int, default=25, help="messages per conversation")
+    parser.add_argument("--only", choices=["chat", "booking"], help="run one part only")
     args = parser.parse_args()
 
     results: dict = {}
+    if args.only != "chat":
+        with tempfile.TemporaryDirectory() as workdir:
+            results["booking_sqlite"] = booking.measure(f"sqlite:///{workdir}/bench.db", Path(workdir))
+        with tempfile.TemporaryDirectory() as workdir, temporary_database() as url:
+            results["booking_postgres"] = booking.measure(url, Path(workdir))
+    if args.only == "booking":
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
     with tempfile.TemporaryDirectory() as workdir:
         stack = Stack(Path(workdir)).start()
         try:

@@ -139,7 +139,8 @@ def list_runs(session: Session, course: Course, day: date, option: str | None = 
     query = select(Run).where(Run.course_id == course.id, Run.date == day)
     if option:
         query = query.where(Run.option == option)
-    return list(session.scalars(query.order_by(Run.starts_at, Run.option)))
+    # Walking before monorail at the same time: the cheaper, larger option first.
+    return list(session.scalars(query.order_by(Run.starts_at, Run.option.desc())))
 
 
 def get_run(session: Session, run_id: int) -> Run:
@@ -485,7 +486,7 @@ def runs_with_seats(
             Run.capacity - Run.seats_sold >= seats,
             DayQuota.capacity - DayQuota.seats_sold >= seats,
         )
-        .order_by(Run.starts_at, Run.option)
+        .order_by(Run.starts_at, Run.option.desc())
         .limit(limit)
     )
     return list(session.scalars(query))

@@ -1,0 +1,224 @@
+"""Booking-conversation actions with a hand-built tracker and the api mocked by respx."""
+
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import respx
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.bookings import ActionShowLookedUpBooking
+from actions.tours import ActionAskRunId, ActionSubmitBooking, ValidateBookingForm
+
+API = "http://api.test"
+DAY = (datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=3)).isoformat()
+
+
+@pytest.fixture(autouse=True)
+def api_env(monkeypatch):
+    monkeypatch.setenv("API_URL", API)
+    monkeypatch.setenv("SERVICE_TOKEN", "svc")
+
+
+def tracker(slots: dict | None = None, entities: list | None = None, text: str = "", language: str = "ko") -> Tracker:
+    return Tracker(
+        sender_id="web:citizen-1",
+        slots={"language": language, **(slots or {})},
+        latest_message={"text": text, "intent": {"name": "inform"}, "entities": entities or []},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "booking_form"},
+        latest_action_name="action_listen",
+    )
+
+
+def run(run_id: int, hour: int, option: str = "walk", seats_left: int = 40) -> dict:
+    starts = datetime.fromisoformat(f"{DAY}T{hour:02d}:20:00+09:00").astimezone(ZoneInfo("UTC"))
+    return {
+        "id": run_id,
+        "date": DAY,
+        "starts_at": starts.isoformat().replace("+00:00", "Z"),
+        "option": option,
+        "capacity": 250,
+        "seats_left": seats_left,
+        "status": "open",
+    }
+
+
+def date_entity(text="다음주 토요일", resolved=DAY, **extra) -> dict:
+    return {"entity": "date", "value": text, "resolved": resolved, **extra}
+
+
+@respx.mock
+async def test_a_date_is_resolved_from_the_nlu_and_kept_with_its_part_of_day():
+    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(200, json=[run(1, 9), run(2, 13)])
+    respx.post(f"{API}/api/bookings/check").respond(200, json={"ok": True, "total_fee": None})
+    entities = [date_entity(resolved_part_of_day="afternoon")]
+    slots = await ValidateBookingForm().validate_tour_date(
+        "다음주 토요일 오후에", CollectingDispatcher(), tracker(entities=entities), {}
+    )
+    assert slots == {"tour_date": DAY, "part_of_day": "afternoon"}
+
+
+@respx.mock
+async def test_a_day_without_runs_is_a_closed_day_and_is_asked_again():
+    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(200, json=[])
+    dispatcher = CollectingDispatcher()
+    slots = await ValidateBookingForm().validate_tour_date("월요일", dispatcher, tracker(entities=[date_entity()]), {})
+    assert slots == {"tour_date": None}
+    assert dispatcher.messages[0]["response"] == "utter_closed_day"
+
+
+@respx.mock
+async def test_a_past_or_unreadable_date_is_asked_again_with_the_reason():
+    dispatcher = CollectingDispatcher()
+    past = (date.today() - timedelta(days=3)).isoformat()
+    assert await ValidateBookingForm().validate_tour_date(
+        "x", dispatcher, tracker(entities=[date_entity("그제", past)]), {}
+    ) == {"tour_date": None}
+    assert await ValidateBookingForm().validate_tour_date("언젠가", dispatcher, tracker(), {}) == {"tour_date": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_past_date", "utter_invalid_date"]
+
+
+@respx.mock
+async def test_a_full_day_offers_the_nearest_runs_with_seats_as_buttons():
+    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(200, json=[run(1, 9, seats_left=0)])
+    respx.post(f"{API}/api/bookings/check").respond(409, json={"detail": "매진", "code": "sold_out"})
+    respx.get(f"{API}/api/tours/dmz-peace/runs/available").respond(200, json=[run(7, 10), run(8, 13)])
+    dispatcher = CollectingDispatcher()
+    slots = await ValidateBookingForm().validate_tour_date(DAY, dispatcher, tracker(entities=[date_entity()]), {})
+    assert slots == {"tour_date": None}
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_no_seats_that_day"
+    assert json.loads(message["buttons"][0]["payload"].removeprefix("/inform")) == {"tour_date": DAY, "run_id": "7"}
+
+
+@respx.mock
+async def test_the_apis_reason_is_shown_when_a_party_is_refused():
+    respx.post(f"{API}/api/bookings/check").respond(
+        422, json={"detail": "개인 예약은 10명까지예요.", "code": "group_booking_required"}
+    )
+    dispatcher = CollectingDispatcher()
+    entities = [{"entity": "party", "value": "어른 12명", "resolved": {"adult": 12}}]
+    slots = await ValidateBookingForm().validate_party("어른 12명", dispatcher, tracker({"run_id": "1"}, entities), {})
+    assert slots == {"party": None}
+    assert dispatcher.messages[0]["text"] == "개인 예약은 10명까지예요."
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [("홍길동입니다", "홍길동"), ("제 이름은 이서연이에요", "이서연"), ("my name is Anna Lee", "Anna Lee")],
+)
+async def test_the_name_is_taken_without_the_words_around_it(said, name):
+    respx.post(f"{API}/api/bookings/check").respond(200, json={"ok": True, "total_fee": None})
+    slots = await ValidateBookingForm().validate_booker_name(said, CollectingDispatcher(), tracker(), {})
+    assert slots == {"booker_name": name}
+
+
+@respx.mock
+async def test_the_departure_buttons_follow_the_option_and_part_of_day_said():
+    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(
+        200, json=[run(1, 9), run(2, 9, "monorail"), run(3, 13), run(4, 13, "monorail"), run(5, 14, seats_left=1)]
+    )
+    dispatcher = CollectingDispatcher()
+    entities = [{"entity": "tour_option", "value": "모노레일", "resolved": "monorail"}]
+    slots = {"tour_date": DAY, "part_of_day": "afternoon", "party": {"adult": 2}}
+    await ActionAskRunId().run(dispatcher, tracker(slots, entities), {})
+    [message] = dispatcher.messages
+    assert [json.loads(b["payload"].removeprefix("/inform"))["run_id"] for b in message["buttons"]] == ["4"]
+    assert "모노레일" in message["buttons"][0]["title"]
+
+
+def _filled(language="ko") -> Tracker:
+    slots = {
+        "tour_date": DAY,
+        "run_id": "3",
+        "party": {"adult": 2, "child": 1},
+        "booker_name": "김민수",
+        "booker_phone": "01012345678",
+        "consent": True,
+        "booking_confirmed": True,
+    }
+    return tracker(slots, language=language)
+
+
+@respx.mock
+async def test_submitting_books_once_for_this_messenger_user_and_confirms_with_the_code():
+    booking = {
+        "code": "7KQ3XP",
+        "status": "confirmed",
+        "total_fee": 24600,
+        "party": {"adult": 2, "child": 1},
+        "seats": 3,
+    }
+    booking |= {"run": run(3, 13), "booker_name": "김*수", "booker_phone": "010-****-5678", "created_at": "x"}
+    route = respx.post(f"{API}/api/bookings").respond(201, json=booking)
+    respx.get(f"{API}/api/tours/dmz-peace").respond(
+        200, json={"meeting_point_en": "Imjingak", "id_rules_en": "Bring a passport."}
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitBooking().run(dispatcher, _filled("en"), {})
+    sent = route.calls.last.request
+    body = json.loads(sent.content)
+    assert body | {} == {
+        "run_id": 3,
+        "party": {"adult": 2, "child": 1},
+        "name": "김민수",
+        "phone": "01012345678",
+        "channel": "web",
+        "channel_user_id": "citizen-1",
+    }
+    assert sent.headers["Idempotency-Key"]
+    assert sent.headers["Accept-Language"] == "en"
+    [message] = dispatcher.messages
+    assert (message["response"], message["code"], message["fee"]) == ("utter_booking_done", "7KQ3XP", "24,600 KRW")
+    assert {e["name"] for e in events} >= {"tour_date", "run_id", "party", "booker_phone"}
+    assert all(e["value"] is None for e in events), "personal data is not kept in the conversation"
+
+
+@respx.mock
+async def test_the_same_answers_submitted_twice_use_the_same_idempotency_key():
+    route = respx.post(f"{API}/api/bookings").respond(503)
+    await ActionSubmitBooking().run(CollectingDispatcher(), _filled(), {})
+    await ActionSubmitBooking().run(CollectingDispatcher(), _filled(), {})
+    keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
+    assert len(route.calls) == 4 and len(keys) == 1  # one retry each, one key
+
+
+@respx.mock
+async def test_seats_gone_at_the_last_moment_offers_other_runs_and_the_waitlist():
+    respx.post(f"{API}/api/bookings").respond(
+        409, json={"detail": "이 회차에는 남은 좌석이 부족해요.", "code": "sold_out"}
+    )
+    respx.get(f"{API}/api/tours/dmz-peace/runs/available").respond(200, json=[run(9, 14)])
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitBooking().run(dispatcher, _filled(), {})
+    assert dispatcher.messages[0]["text"] == "이 회차에는 남은 좌석이 부족해요."
+    payloads = [b["payload"] for b in dispatcher.messages[1]["buttons"]]
+    assert payloads[-1] == '/join_waitlist{"run_id":"3"}'
+    assert {"name": "run_id", "value": None} in [{"name": e["name"], "value": e["value"]} for e in events]
+
+
+@respx.mock
+async def test_when_the_api_is_down_the_citizen_is_told_politely():
+    respx.post(f"{API}/api/bookings").mock(side_effect=httpx.ConnectError("refused"))
+    dispatcher = CollectingDispatcher()
+    assert await ActionSubmitBooking().run(dispatcher, _filled(), {}) == []
+    assert dispatcher.messages[0]["response"] == "utter_service_unavailable"
+
+
+@respx.mock
+async def test_a_found_booking_being_cancelled_asks_for_confirmation_first():
+    booking = {"code": "7KQ3XP", "status": "confirmed", "total_fee": 18400, "party": {"adult": 2}, "seats": 2}
+    booking |= {"run": run(3, 13), "booker_name": "김*수", "booker_phone": "010-****-5678", "created_at": "x"}
+    respx.get(f"{API}/api/bookings/7KQ3XP").respond(200, json=booking)
+    dispatcher = CollectingDispatcher()
+    slots = {"booking_code": "7KQ3XP", "booker_phone": "01012345678", "manage_intent": "cancel"}
+    events = await ActionShowLookedUpBooking().run(dispatcher, tracker(slots), {})
+    assert dispatcher.messages[0]["response"] == "utter_ask_cancel_confirm"
+    assert events[0]["name"] == "awaiting_cancel_confirm" and events[0]["value"] is True

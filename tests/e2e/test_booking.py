@@ -1,0 +1,93 @@
+"""A citizen books a DMZ tour through the gateway: real NLU, dialogue, actions, api and database."""
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from api.core.database import make_engine, make_sessionmaker
+from api.tours.seed import is_closed, seed_tours
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def tours(stack):
+    engine = make_engine(stack.database_url)
+    with make_sessionmaker(engine)() as session:
+        seed_tours(session)
+        session.commit()
+    engine.dispose()
+
+
+def open_day(days_ahead: int = 4):
+    day = datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=days_ahead)
+    while is_closed(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _texts(replies):
+    return " ".join(r.get("text") or "" for r in replies)
+
+
+def _press(chat, replies, index=0):
+    buttons = [b for r in replies for b in r.get("buttons") or []]
+    return chat(buttons[index]["title"], payload=buttons[index]["payload"])
+
+
+def _booking_row(stack, code):
+    engine = create_engine(stack.database_url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT b.seats, b.total_fee, b.channel, r.capacity - r.seats_sold AS seats_left, r.capacity "
+                "FROM bookings b JOIN runs r ON r.id = b.run_id WHERE b.code = :code"
+            ),
+            {"code": code},
+        ).one()
+    engine.dispose()
+    return row
+
+
+def test_a_korean_citizen_books_a_tour_from_first_message_to_confirmation(chat, stack, tours):
+    day = open_day()
+    assert "언제 방문하실" in _texts(chat("DMZ 투어 예약하고 싶어요"))
+    runs = chat(f"{day.month}월 {day.day}일")
+    assert "출발 시간을 골라" in _texts(runs)
+    assert "어른" in _texts(_press(chat, runs))  # asks the party
+    assert "성함" in _texts(chat("어른 2명 아이 1명"))
+    assert "휴대전화" in _texts(chat("김민수"))
+    consent = chat("010-1234-5678")
+    assert "개인정보 수집·이용 동의" in _texts(consent)
+    summary = _press(chat, consent)  # 동의합니다
+    assert "24,600원" in _texts(summary) and "010-****-5678" in _texts(summary)
+    done = _press(chat, summary)  # 예약 확정
+    assert "예약이 확정됐어요" in _texts(done)
+    code = re.search(r"예약번호: ([A-Z0-9]{6})", _texts(done)).group(1)
+
+    row = _booking_row(stack, code)
+    assert (row.seats, row.total_fee, row.channel) == (3, 24600, "web")
+    assert row.seats_left == row.capacity - 3
+
+
+def test_an_english_visitor_books_with_everything_in_the_first_message(chat, stack, tours):
+    day = open_day(5)
+    runs = chat(f"I'd like to book the DMZ tour on {day:%B} {day.day} for 2 adults")
+    assert "Choose a departure" in _texts(runs)
+    assert "What is the booker's name?" in _texts(_press(chat, runs))
+    assert "mobile number" in _texts(chat("Anna Lee"))
+    consent = chat("010-2345-6789")
+    summary = _press(chat, consent)
+    assert "18,400 KRW" in _texts(summary)
+    done = _press(chat, summary)
+    code = re.search(r"Booking number: ([A-Z0-9]{6})", _texts(done)).group(1)
+    assert _booking_row(stack, code).seats == 2
+
+
+def test_stop_leaves_the_booking_and_nothing_is_booked(chat, stack, tours):
+    chat("예약할래요")
+    assert "예약을 중단했어요" in _texts(chat("그만할래요"))
+    assert "안녕하세요" in _texts(chat("안녕하세요"))
