@@ -12,6 +12,7 @@ from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
 from api.core.settings import Settings, get_settings
+from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
 
 logger = logging.getLogger("api")
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(conversations_router)
     app.include_router(tours_router)
+    app.include_router(staff_router)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next):

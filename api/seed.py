@@ -4,7 +4,8 @@ import logging
 
 from api.core.database import make_engine, make_sessionmaker
 from api.core.logging import configure_logging
-from api.core.settings import get_settings
+from api.core.settings import Settings, get_settings
+from api.staff.service import ensure_admin
 from api.tours.seed import seed_tours
 
 logger = logging.getLogger("api.seed")
@@ -13,13 +14,14 @@ logger = logging.getLogger("api.seed")
 SEEDERS = [seed_tours]
 
 
-def seed(database_url: str) -> dict[str, int]:
-    engine = make_engine(database_url)
+def seed(settings: Settings) -> dict[str, int]:
+    engine = make_engine(settings.database_url)
     counts = {}
     with make_sessionmaker(engine)() as session:
         for seeder in SEEDERS:
             counts[seeder.__module__] = seeder(session)
             session.commit()
+        counts["admin"] = int(ensure_admin(session, settings.admin_email, settings.admin_password))
     engine.dispose()
     return counts
 
@@ -27,4 +29,4 @@ def seed(database_url: str) -> dict[str, int]:
 if __name__ == "__main__":
     settings = get_settings()
     configure_logging(settings.log_level)
-    logger.info("seeded", extra={"added": seed(settings.database_url)})
+    logger.info("seeded", extra={"added": seed(settings)})

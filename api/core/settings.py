@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # Service-to-service calls (gateway, actions) carry this as a bearer token. Empty means
     # every service route refuses: there is no insecure default.
     service_token: str = ""
+    # The first admin account, created at seeding when no account has that email.
+    admin_email: str = ""
+    admin_password: str = ""
     log_level: str = "INFO"
     health_timeout_seconds: float = Field(default=1.5, gt=0)
     max_message_chars: int = Field(default=16_384, gt=0)

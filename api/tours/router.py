@@ -8,7 +8,10 @@ from sqlalchemy.orm import Session
 
 from api.core.auth import is_service_call, require_service
 from api.core.database import get_session, utcnow
+from api.core.errors import InvalidInput
 from api.core.privacy import mask_name, mask_phone
+from api.staff.router import StaffDep
+from api.staff.service import audit
 from api.tours import service
 from api.tours.models import Booking
 from api.tours.schemas import (
@@ -20,6 +23,8 @@ from api.tours.schemas import (
     BookingOut,
     CourseOut,
     CourseSummary,
+    Manifest,
+    ManifestLine,
     Option,
     RunOut,
     WaitlistIn,
@@ -135,3 +140,40 @@ def join_waitlist(run_id: int, body: WaitlistIn, session: SessionDep, service_ca
         seats=entry.seats,
         position=service.waitlist_position(session, entry),
     )
+
+
+@router.get("/staff/runs/{run_id}/manifest", response_model=Manifest, tags=["staff"])
+def run_manifest(
+    run_id: int,
+    session: SessionDep,
+    user: StaffDep,
+    reveal: bool = False,
+    reason: Annotated[str | None, Query(max_length=300)] = None,
+) -> Manifest:
+    """Who is booked on a run. Names and phones are masked unless `reveal` with a `reason`, which is audited."""
+    if reveal and not (reason and reason.strip()):
+        raise InvalidInput("Say why you need the full names and phones.", "개인정보를 보는 이유를 적어 주세요.")
+    run, bookings = service.manifest(session, run_id)
+    if reveal:
+        audit(session, user, "reveal_manifest", f"run:{run.id}", reason.strip())
+        session.commit()
+    return Manifest(
+        run=RunOut.model_validate(run),
+        seats_booked=sum(b.seats for b in bookings),
+        revealed=reveal,
+        bookings=[
+            ManifestLine(
+                code=b.code,
+                party=b.party,
+                seats=b.seats,
+                booker_name=(b.booker_name or "") if reveal else mask_name(b.booker_name or ""),
+                booker_phone=(b.booker_phone or "") if reveal else mask_phone(b.booker_phone or ""),
+            )
+            for b in bookings
+        ],
+    )
+
+
+@router.post("/staff/runs/{run_id}/close", response_model=RunOut, tags=["staff"])
+def close_run(run_id: int, session: SessionDep, user: StaffDep) -> RunOut:
+    return RunOut.model_validate(service.close_run(session, run_id))

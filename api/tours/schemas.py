@@ -116,3 +116,18 @@ class BookingCheck(BaseModel):
 class BookingCheckOut(BaseModel):
     ok: bool = True
     total_fee: int | None = None
+
+
+class ManifestLine(BaseModel):
+    code: str
+    party: dict[str, int]
+    seats: int
+    booker_name: str
+    booker_phone: str
+
+
+class Manifest(BaseModel):
+    run: RunOut
+    seats_booked: int
+    revealed: bool
+    bookings: list[ManifestLine]

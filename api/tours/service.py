@@ -490,3 +490,19 @@ def runs_with_seats(
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def manifest(session: Session, run_id: int) -> tuple[Run, list[Booking]]:
+    run = get_run(session, run_id)
+    bookings = session.scalars(
+        select(Booking).where(Booking.run_id == run.id, Booking.status == "confirmed").order_by(Booking.created_at)
+    )
+    return run, list(bookings)
+
+
+def close_run(session: Session, run_id: int) -> Run:
+    """Stops sales on a run; the bookings it has stay valid."""
+    run = get_run(session, run_id)
+    run.status = "closed"
+    session.commit()
+    return run
