@@ -10,7 +10,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiRefused, ApiUnavailable
-from actions.tours import OPTION_NAMES, api, entity, format_day, format_party, format_time, format_won, language_of
+from actions.tours import (
+    OPTION_NAMES,
+    ValidateBookingForm,
+    api,
+    entity,
+    format_day,
+    format_party,
+    format_time,
+    format_won,
+    language_of,
+)
 
 LOOKUP_SLOTS = ("booking_code", "booker_phone", "manage_intent", "awaiting_cancel_confirm")
 
@@ -51,9 +61,13 @@ class ActionMyBookings(Action):
                 response="utter_booking_card",
                 buttons=[
                     {
+                        "title": "날짜·시간 변경" if language == "ko" else "Change day or time",
+                        "payload": f'/change_booking{{"booking_code":"{booking["code"]}"}}',
+                    },
+                    {
                         "title": "예약 취소" if language == "ko" else "Cancel this booking",
                         "payload": f'/cancel_booking{{"booking_code":"{booking["code"]}"}}',
-                    }
+                    },
                 ],
                 **booking_summary(booking, language),
             )
@@ -68,9 +82,16 @@ class ActionStartCancel(Action):
         return [SlotSet("manage_intent", "cancel"), SlotSet("awaiting_cancel_confirm", None)]
 
 
-class ValidateLookupForm(FormValidationAction):
+class ActionStartChange(Action):
     def name(self) -> str:
-        return "validate_lookup_form"
+        return "action_start_change"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        return [SlotSet("manage_intent", "change"), *(SlotSet(slot, None) for slot in ("tour_date", "run_id", "party"))]
+
+
+class LookupValidation:
+    """Finding a booking by its code and the booker's phone, shared by the lookup and change forms."""
 
     async def validate_booking_code(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -88,8 +109,9 @@ class ValidateLookupForm(FormValidationAction):
         mention = entity(tracker, "phone")
         phone = mention["resolved"] if mention else str(slot_value or "")
         code = tracker.get_slot("booking_code")
+        language = language_of(tracker)
         try:
-            await api().find_booking(code, phone, language_of(tracker))
+            booking = await api().find_booking(code, phone, language)
         except ApiRefused as refusal:
             dispatcher.utter_message(text=refusal.detail)
             # A wrong pair may be a wrong code as much as a wrong phone: ask for both again.
@@ -97,7 +119,19 @@ class ValidateLookupForm(FormValidationAction):
         except ApiUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return {"booker_phone": None}
+        if tracker.active_loop_name == "change_form":
+            if booking["status"] != "confirmed":
+                dispatcher.utter_message(response="utter_booking_card", **booking_summary(booking, language))
+                return {"booker_phone": None, "booking_code": None}
+            dispatcher.utter_message(response="utter_booking_card", **booking_summary(booking, language))
+            # The party stays; the new departure must have room for it.
+            return {"booker_phone": phone, "party": booking["party"]}
         return {"booker_phone": phone}
+
+
+class ValidateLookupForm(LookupValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_lookup_form"
 
 
 class ActionShowLookedUpBooking(Action):
@@ -149,3 +183,32 @@ class ActionKeepBooking(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         dispatcher.utter_message(response="utter_booking_kept")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *(SlotSet(slot, None) for slot in LOOKUP_SLOTS)]
+
+
+class ValidateChangeForm(LookupValidation, ValidateBookingForm):
+    """The booking to change (code and phone), then its new day and departure, checked like a new booking's."""
+
+    def name(self) -> str:
+        return "validate_change_form"
+
+
+class ActionChangeBooking(Action):
+    """Moves the found booking to the chosen departure; if that fails the booking keeps its seats."""
+
+    def name(self) -> str:
+        return "action_change_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        language = language_of(tracker)
+        code, phone = tracker.get_slot("booking_code"), tracker.get_slot("booker_phone")
+        try:
+            booking = await api().change(code, phone, int(tracker.get_slot("run_id")), language)
+        except ApiUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        except ApiRefused as refusal:
+            dispatcher.utter_message(text=refusal.detail)
+            dispatcher.utter_message(response="utter_booking_kept")
+        else:
+            dispatcher.utter_message(response="utter_booking_changed", **booking_summary(booking, language))
+        return [SlotSet(slot, None) for slot in (*LOOKUP_SLOTS, "tour_date", "run_id", "party", "part_of_day")]
