@@ -91,3 +91,45 @@ def test_stop_leaves_the_booking_and_nothing_is_booked(chat, stack, tours):
     chat("예약할래요")
     assert "예약을 중단했어요" in _texts(chat("그만할래요"))
     assert "안녕하세요" in _texts(chat("안녕하세요"))
+
+
+def _book_one(chat, phone: str, days_ahead: int = 6) -> str:
+    day = open_day(days_ahead)
+    chat("예약하고 싶어요")
+    runs = chat(f"{day.month}월 {day.day}일")
+    _press(chat, runs)
+    chat("어른 1명")
+    chat("이서연")
+    summary = _press(chat, chat(phone))
+    done = _press(chat, summary)
+    return re.search(r"예약번호: ([A-Z0-9]{6})", _texts(done)).group(1)
+
+
+def test_a_citizen_moves_then_cancels_a_booking_from_my_bookings(chat, stack, tours):
+    code = _book_one(chat, "010-5555-6666")
+    cards = chat("내 예약 확인")
+    assert code in _texts(cards)
+
+    _press(chat, cards, 0)  # change day or time: asks the phone
+    assert "언제 방문하실" in _texts(chat("010-5555-6666"))
+    day = open_day(9)
+    runs = chat(f"{day.month}월 {day.day}일")
+    changed = _press(chat, runs, 2)
+    assert f"예약번호 {code} 예약을 변경했어요" in _texts(changed)
+
+    _press(chat, chat("내 예약 보여줘"), 1)  # cancel: asks the phone
+    confirm = chat("010-5555-6666")
+    assert "이 예약을 취소할까요?" in _texts(confirm)
+    cancelled = _press(chat, confirm, 0)
+    assert f"예약번호 {code} 예약을 취소했어요" in _texts(cancelled)
+    assert "이해하지 못했어요" not in _texts(cancelled)
+
+    engine = create_engine(stack.database_url)
+    with engine.connect() as connection:
+        status, seats_sold = connection.execute(
+            text("SELECT b.status, r.seats_sold FROM bookings b JOIN runs r ON r.id = b.run_id WHERE b.code = :c"),
+            {"c": code},
+        ).one()
+    engine.dispose()
+    assert status == "cancelled"
+    assert seats_sold == 0
