@@ -1,6 +1,6 @@
 """Engine, sessions and the declarative base shared by every domain's tables."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,29 +51,25 @@ def utcnow() -> datetime:
 def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
 
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # As many connections as FastAPI has worker threads (40), so no request waits on the pool.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=40)
 
+    # The sqlite3 module's own transaction handling is kept on purpose: reads run outside a
+    # transaction and a write transaction begins at the first INSERT/UPDATE, taking the write lock
+    # there. So a conditional UPDATE (a seat claim) always sees the latest data, and a finished
+    # request never holds the lock while it waits for its session to be closed.
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
-        # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see below).
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(connection) -> None:
-        # Take the write lock at the start: in WAL mode a transaction that read first and writes
-        # later fails at once ("database is locked") when another writer committed in between,
-        # which is exactly what concurrent bookings of the last seats do.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -82,6 +78,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # An async dependency, so that closing the session runs on the event loop: a sync one would
+    # need a free worker thread for its clean-up, and under load every worker thread can be busy
+    # waiting for a connection that only that clean-up would give back.
     with request.app.state.sessionmaker() as session:
         yield session
