@@ -35,8 +35,11 @@ async def _conversation(
         response = await client.post("/web/messages", json=body)
         latencies.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-        if not response.json()["replies"]:
-            raise RuntimeError("a greeting got no reply")
+        answer = " ".join(reply.get("text") or "" for reply in response.json()["replies"])
+        # A greeting answered by the assistant names the city; anything else (the gateway's
+        # "assistant unavailable" reply, say) would make the figures meaningless.
+        if "파주" not in answer and "Paju" not in answer:
+            raise RuntimeError(f"not the assistant's greeting: {answer[:80]!r}")
         if think[1]:
             await asyncio.sleep(rng.uniform(*think))
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckling
+from bot.nlu.duckling_worker import DucklingWorker
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -74,23 +74,17 @@ def find_dates(text: str, now: datetime.datetime) -> list[DateMention]:
 
 
 @lru_cache(maxsize=1)
-def _duckling() -> tuple[Any, list[Any], list[Any]]:
-    # Loading the time-zone database is the slow part of Duckling's start: once per process.
-    zones = duckling.load_time_zones("/usr/share/zoneinfo")
-    locales = [duckling.default_locale_lang(duckling.parse_lang(language)) for language in ("KO", "EN")]
-    return zones, locales, duckling.parse_dimensions(["time"])
+def _duckling() -> DucklingWorker:
+    return DucklingWorker()
 
 
 def _from_duckling(masked: str, text: str, now: datetime.datetime) -> Iterator[DateMention]:
-    zones, locales, dimensions = _duckling()
-    reference = duckling.parse_ref_time(zones, "Asia/Seoul", int(now.timestamp()))
     today = now.astimezone(SEOUL).date()
     # Both languages on every message: Koreans write "2pm" and "12/13", and each parser knows only its own words.
-    for locale in locales:
-        for result in duckling.parse(masked, duckling.Context(reference, locale), dimensions, False):
-            mention = _mention(result, text, today)
-            if mention is not None:
-                yield mention
+    for result in _duckling().parse(masked, int(now.timestamp())):
+        mention = _mention(result, text, today)
+        if mention is not None:
+            yield mention
 
 
 def _mention(result: dict[str, Any], text: str, today: datetime.date) -> DateMention | None:
