@@ -22,6 +22,10 @@ from actions.tours import (
     language_of,
 )
 
+STATUS_NAMES = {
+    "ko": {"confirmed": "확정", "cancelled": "취소됨"},
+    "en": {"confirmed": "confirmed", "cancelled": "cancelled"},
+}
 LOOKUP_SLOTS = ("booking_code", "booker_phone", "manage_intent", "awaiting_cancel_confirm")
 
 
@@ -34,9 +38,7 @@ def booking_summary(booking: dict[str, Any], language: str) -> dict[str, str]:
         "option": OPTION_NAMES[language][run["option"]],
         "party": format_party(booking["party"], language),
         "fee": format_won(booking["total_fee"], language),
-        "status": {"ko": {"confirmed": "확정", "cancelled": "취소됨"}, "en": {}}[language].get(
-            booking["status"], booking["status"]
-        ),
+        "status": STATUS_NAMES[language][booking["status"]],
     }
 
 
