@@ -51,7 +51,7 @@ class ApiClient:
                 "channel_user_id": message.channel_user_id,
                 "channel_message_id": message.channel_message_id,
                 "text": text,
-                "payload": {"button": message.payload} if message.payload else None,
+                "payload": _payload(message),
                 "language": language,
             },
         )
@@ -68,3 +68,11 @@ class ApiClient:
             return []
         response.raise_for_status()
         return response.json()
+
+
+def _payload(message: IncomingMessage) -> dict[str, Any] | None:
+    if message.payload:
+        return {"button": message.payload}
+    if message.command:
+        return {"command": message.command}
+    return None

@@ -1,9 +1,10 @@
 """The gateway process: messenger I/O in front of Rasa and the api."""
 
+import hmac
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.staticfiles import StaticFiles
 
 from api.core.logging import configure_logging
@@ -26,14 +27,36 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
         app.state.api = api
         app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars)
+        app.state.telegram = None
+        if settings.telegram_bot_token:
+            from bot.gateway.channels.telegram import TelegramChannel
+
+            app.state.telegram = TelegramChannel(settings, app.state.router)
+            await app.state.telegram.start()
+        else:
+            logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set")
         logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
         yield
+        if app.state.telegram:
+            await app.state.telegram.stop()
         await api.close()
         await rasa.close()
 
     app = FastAPI(title="Paju assistant gateway", lifespan=lifespan)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+
+    @app.post("/telegram/webhook", include_in_schema=False)
+    async def telegram_webhook(request: Request) -> dict[str, bool]:
+        secret = request.headers.get("x-telegram-bot-api-secret-token", "")
+        expected = settings.telegram_webhook_secret
+        # Without a configured secret nothing is accepted: anyone could post fake updates.
+        if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
+            raise HTTPException(403, "wrong webhook secret")
+        if request.app.state.telegram is None:
+            raise HTTPException(404, "telegram is off")
+        await request.app.state.telegram.process_webhook(await request.json())
+        return {"ok": True}
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

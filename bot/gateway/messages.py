@@ -25,6 +25,8 @@ class IncomingMessage:
     channel_message_id: str | None
     text: str = ""
     payload: str | None = None  # a button's payload, when a button was pressed
+    # A messenger command ("/start"): the channel vouches for it, unlike a button payload.
+    command: str | None = None
     language_hint: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

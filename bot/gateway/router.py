@@ -13,6 +13,8 @@ from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.language import detect_language
 
 logger = logging.getLogger(__name__)
+# Messenger commands and the intent each one asks for.
+COMMANDS = {"start": "/greet", "help": "/help"}
 
 
 class ConversationLocks:
@@ -53,7 +55,8 @@ class MessageRouter:
 
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
         text = clean_text(message.text)
-        language = detect_language(text) or message.language_hint
+        # A command ("/start") is no sign of the citizen's language: their messenger's setting is.
+        language = (None if message.command else detect_language(text)) or message.language_hint
         recorded = await self._api.record_incoming(message, text, language)
         if recorded["duplicate"]:
             return [_stored_reply(stored) for stored in recorded["replies"]]
@@ -69,7 +72,9 @@ class MessageRouter:
         return replies
 
     async def _answer(self, message: IncomingMessage, text: str, language: str | None) -> list[Reply]:
-        if message.payload is not None:
+        if message.command in COMMANDS:
+            rasa_text = COMMANDS[message.command]
+        elif message.payload is not None:
             rasa_text = message.payload
         elif not text:
             return [own_reply("empty", language)]

@@ -17,6 +17,10 @@ class GatewaySettings(BaseSettings):
     max_nlu_chars: int = Field(default=1000, gt=0)
     rasa_timeout_seconds: float = Field(default=20.0, gt=0)
     api_timeout_seconds: float = Field(default=5.0, gt=0)
+    telegram_bot_token: str = ""
+    telegram_base_url: str = ""  # empty: Telegram's own; tests and self-hosted Bot API servers set it
+    telegram_webhook_url: str = ""  # empty: long polling
+    telegram_webhook_secret: str = ""
 
 
 @lru_cache

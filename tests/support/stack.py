@@ -35,6 +35,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     service_token: str = field(default_factory=lambda: secrets.token_hex(16))
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -54,6 +55,7 @@ class Stack:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
+            **self.extra_env,
         }
 
     def commands(self) -> dict[str, list[str]]:

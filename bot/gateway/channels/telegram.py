@@ -1,0 +1,195 @@
+"""The Telegram channel: python-telegram-bot inside the gateway, polling or webhook, one handler per update kind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.gateway.api_client import ApiUnavailable
+from bot.gateway.channels.telegram_render import CallbackKeys, TelegramMessage, render
+from bot.gateway.messages import IncomingMessage, Reply
+from bot.gateway.router import MessageRouter
+from bot.gateway.settings import GatewaySettings
+
+logger = logging.getLogger(__name__)
+
+TEXTS = {
+    "media": {
+        "ko": "저는 글과 위치만 읽을 수 있어요. 궁금한 것을 글로 적어 주세요.",
+        "en": "I can read text and locations only. Please type your question.",
+    },
+    "group": {
+        "ko": "개인 정보 보호를 위해 그룹 대화에서는 답하지 않아요. 저와 1:1 대화로 물어봐 주세요.",
+        "en": "To protect personal data I don't answer in group chats. Please message me directly.",
+    },
+    "retry": {
+        "ko": "지금은 메시지를 처리할 수 없어요. 잠시 후 다시 보내 주세요.",
+        "en": "I can't process messages right now. Please send yours again in a moment.",
+    },
+    "expired": {
+        "ko": "이 버튼은 더 이상 사용할 수 없어요. '도움말'이라고 보내 주세요.",
+        "en": "That button no longer works. Send 'help' to see the menu again.",
+    },
+}
+
+
+def _language(update: Update) -> str:
+    user = update.effective_user
+    return "en" if user and user.language_code and not user.language_code.startswith("ko") else "ko"
+
+
+class TelegramChannel:
+    """Turns Telegram updates into the gateway's messages and the assistant's replies into Telegram messages.
+
+    Group chats are declined with a message: a citizen's bookings and personal data do not belong
+    in a shared chat.
+    """
+
+    def __init__(self, settings: GatewaySettings, router: MessageRouter) -> None:
+        self._router = router
+        self._keys = CallbackKeys()
+        self._webhook_url = settings.telegram_webhook_url
+        self._webhook_secret = settings.telegram_webhook_secret
+        builder = Application.builder().token(settings.telegram_bot_token).concurrent_updates(True)
+        if settings.telegram_base_url:
+            builder = builder.base_url(settings.telegram_base_url)
+        if self._webhook_url:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self._add_handlers()
+
+    def _add_handlers(self) -> None:
+        app = self.application
+        # Edited messages are ignored: only new messages and button presses are handled.
+        new = filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(new & filters.ChatType.GROUPS, self._on_group))
+        app.add_handler(CommandHandler(["start", "help"], self._on_command, filters=new & filters.ChatType.PRIVATE))
+        app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self._on_text))
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(
+            MessageHandler(
+                new & (filters.PHOTO | filters.Sticker.ALL | filters.VOICE | filters.Document.ALL | filters.VIDEO),
+                self._on_media,
+            )
+        )
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        if self._webhook_url:
+            await self.application.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret or None)
+        else:
+            await self.application.updater.start_polling()
+        logger.info("telegram started", extra={"mode": "webhook" if self._webhook_url else "polling"})
+
+    async def stop(self) -> None:
+        if self.application.updater and self.application.updater.running:
+            await self.application.updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+
+    async def process_webhook(self, body: dict) -> None:
+        await self.application.process_update(Update.de_json(body, self.application.bot))
+
+    # --- handlers ---------------------------------------------------------------------------------
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        await self._route(
+            update, IncomingMessage(**self._ids(update), text=message.text, language_hint=_language(update))
+        )
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        command = update.effective_message.text.split()[0].lstrip("/").split("@")[0]
+        incoming = IncomingMessage(
+            **self._ids(update), text=f"/{command}", command=command, language_hint=_language(update)
+        )
+        await self._route(update, incoming)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        await query.answer()
+        payload = self._keys.payload_for(query.data or "")
+        if payload is None:
+            await query.message.reply_text(TEXTS["expired"][_language(update)])
+            return
+        title = (
+            next(
+                (
+                    b.text
+                    for row in query.message.reply_markup.inline_keyboard
+                    for b in row
+                    if b.callback_data == query.data
+                ),
+                payload,
+            )
+            if query.message and query.message.reply_markup
+            else payload
+        )
+        # Show the choice in place of the buttons, so an old keyboard cannot be pressed twice.
+        with contextlib.suppress(Exception):
+            await query.edit_message_text(f"{query.message.text}\n\n✔ {title}")
+        incoming = IncomingMessage(
+            channel="telegram",
+            channel_user_id=str(update.effective_user.id),
+            channel_message_id=f"cb:{query.id}",
+            text=title,
+            payload=payload,
+            language_hint=_language(update),
+        )
+        await self._route(update, incoming)
+
+    async def _on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.effective_message.reply_text(TEXTS["media"][_language(update)])
+
+    async def _on_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        bot = context.bot
+        addressed = message.text and (f"@{bot.username}" in message.text or message.chat.type == ChatType.PRIVATE)
+        if addressed or (message.reply_to_message and message.reply_to_message.from_user.id == bot.id):
+            await message.reply_text(TEXTS["group"][_language(update)])
+
+    # --- routing and sending ----------------------------------------------------------------------
+
+    @staticmethod
+    def _ids(update: Update) -> dict:
+        return {
+            "channel": "telegram",
+            "channel_user_id": str(update.effective_user.id),
+            "channel_message_id": str(update.effective_message.message_id),
+        }
+
+    async def _route(self, update: Update, incoming: IncomingMessage) -> None:
+        chat_id = update.effective_chat.id
+        typing = asyncio.create_task(self._typing(chat_id))
+        try:
+            replies = await self._router.handle(incoming)
+        except ApiUnavailable:
+            replies = [Reply(text=TEXTS["retry"][_language(update)])]
+        finally:
+            typing.cancel()
+        for message in render(replies, self._keys):
+            await self._send(chat_id, message)
+
+    async def _typing(self, chat_id: int) -> None:
+        # Telegram shows "typing…" for 5 seconds per action: repeat while the assistant works.
+        with contextlib.suppress(Exception):
+            while True:
+                await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
+                await asyncio.sleep(4)
+
+    async def _send(self, chat_id: int, message: TelegramMessage) -> None:
+        markup = None
+        if message.keyboard:
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in message.keyboard]
+            )
+        if message.photo:
+            await self.application.bot.send_photo(chat_id, message.photo, reply_markup=markup)
+        else:
+            await self.application.bot.send_message(chat_id, message.text, reply_markup=markup)

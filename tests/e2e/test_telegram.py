@@ -1,0 +1,168 @@
+"""Citizens chat through the real python-telegram-bot client against a local fake Bot API."""
+
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from api.core.database import make_engine, make_sessionmaker
+from api.tours.seed import seed_tours
+from tests.e2e.test_booking import open_day
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.stack import Stack, free_port
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
+    fake = FakeTelegram().start()
+    stack = Stack(
+        tmp_path_factory.mktemp("telegram-stack"),
+        extra_env={"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url},
+    )
+    try:
+        stack.start()
+        engine = make_engine(stack.database_url)
+        with make_sessionmaker(engine)() as session:
+            seed_tours(session)
+            session.commit()
+        engine.dispose()
+        yield fake, stack
+    finally:
+        stack.stop_all()
+        fake.stop()
+
+
+class Chat:
+    """One Telegram user talking to the bot, waiting for each answer like a person would."""
+
+    def __init__(self, fake: FakeTelegram, chat_id: int, language: str = "ko") -> None:
+        self.fake, self.chat_id, self.language = fake, chat_id, language
+
+    def _wait_new(self, before: int) -> list[dict]:
+        self.fake.wait_for(lambda f: len(f.sent(self.chat_id)) > before)
+        # The replies of one turn are sent one after another: wait until no more arrive.
+        last = -1
+        while last != len(self.fake.sent(self.chat_id)):
+            last = len(self.fake.sent(self.chat_id))
+            time.sleep(0.6)
+        return self.fake.sent(self.chat_id)[before:]
+
+    def say(self, words: str) -> str:
+        before = len(self.fake.sent(self.chat_id))
+        self.fake.send_text(self.chat_id, words, language_code=self.language)
+        self.replies = self._wait_new(before)
+        return " ".join(m.get("text") or "" for m in self.replies)
+
+    def press(self, index: int = 0) -> str:
+        with_buttons = [m for m in self.replies if m.get("reply_markup")]
+        message = with_buttons[-1]
+        buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        before = len(self.fake.sent(self.chat_id))
+        self.fake.press_button(self.chat_id, message["message_id"], buttons[index]["callback_data"])
+        self.replies = self._wait_new(before)
+        return " ".join(m.get("text") or "" for m in self.replies)
+
+
+def _booking(stack: Stack, code: str):
+    engine = create_engine(stack.database_url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT seats, channel, channel_user_id FROM bookings WHERE code = :c"), {"c": code}
+        ).one()
+    engine.dispose()
+    return row
+
+
+def test_a_korean_user_books_from_start_to_confirmation_pressing_buttons(telegram):
+    fake, stack = telegram
+    chat = Chat(fake, 1001)
+    assert "파주시 시민 도우미" in chat.say("/start")
+    assert "언제 방문하실" in chat.say("DMZ 투어 예약하고 싶어요")
+    day = open_day(4)
+    assert "출발 시간을 골라" in chat.say(f"{day.month}월 {day.day}일")
+    assert "몇 분이" in chat.press(0)
+    chat.say("어른 2명")
+    chat.say("김민수")
+    assert "개인정보" in chat.say("010-1234-5678")
+    assert "예약 내용을 확인" in chat.press(0)
+    done = chat.press(0)
+    code = re.search(r"예약번호: ([A-Z0-9]{6})", done).group(1)
+    assert tuple(_booking(stack, code)) == (2, "telegram", str(1001))
+    edited = [params for method, params in fake.calls if method == "editMessageText"]
+    assert edited and "✔" in edited[-1]["text"], "a pressed keyboard is replaced by the choice"
+
+
+def test_an_english_user_books_too(telegram):
+    fake, stack = telegram
+    chat = Chat(fake, 1002, language="en")
+    day = open_day(5)
+    assert "Choose a departure" in chat.say(f"I'd like to book the DMZ tour on {day:%B} {day.day} for 2 adults")
+    assert "What is the booker's name?" in chat.press(0)
+    chat.say("Anna Lee")
+    assert "Consent" in chat.say("010-2345-6789")
+    assert "Please check your booking" in chat.press(0)
+    done = chat.press(0)
+    code = re.search(r"Booking number: ([A-Z0-9]{6})", done).group(1)
+    assert _booking(stack, code).seats == 2
+
+
+def test_photos_get_a_polite_reply_and_edited_messages_are_ignored(telegram):
+    fake, _stack = telegram
+    chat = Chat(fake, 1003)
+    before = len(fake.sent(1003))
+    fake.send_photo(1003)
+    fake.wait_for(lambda f: len(f.sent(1003)) > before)
+    assert "글과 위치만" in fake.sent(1003)[-1]["text"]
+    message_id = fake.send_text(1003, "안녕")
+    fake.wait_for(lambda f: len(f.sent(1003)) > before + 1)
+    count = len(fake.sent(1003))
+    fake.edit_text(1003, message_id, "안녕하세요 수정")
+    chat.say("고마워요")
+    assert all("수정" not in (m.get("text") or "") for m in fake.sent(1003)[count:])
+
+
+def test_three_quick_messages_are_answered_in_order(telegram):
+    fake, _stack = telegram
+    for words in ("안녕하세요", "도움말", "고마워요"):
+        fake.send_text(1004, words)
+    fake.wait_for(lambda f: len(f.sent(1004)) >= 3)
+    time.sleep(2)
+    texts = [m.get("text") or "" for m in fake.sent(1004)]
+    greet = next(i for i, t in enumerate(texts) if "안녕하세요!" in t)
+    menu = next(i for i, t in enumerate(texts) if "도와드릴 수 있는 일" in t)
+    thanks = next(i for i, t in enumerate(texts) if "천만에요" in t)
+    assert greet < menu < thanks
+
+
+def test_webhook_mode_refuses_a_wrong_secret_and_answers_with_the_right_one(tmp_path):
+    fake = FakeTelegram().start()
+    stack = Stack(tmp_path / "webhook-stack")
+    gateway_port = free_port()
+    stack.ports["gateway"] = gateway_port
+    stack.extra_env = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_BASE_URL": fake.base_url,
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{gateway_port}/telegram/webhook",
+        "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-for-tests",
+    }
+    try:
+        stack.start()
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 2001, "type": "private"},
+                  "from": {"id": 2001, "is_bot": False, "first_name": "민준"}, "text": "안녕하세요"}}  # fmt: skip
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            refused = httpx.post(f"{stack.url('gateway')}/telegram/webhook", json=update, headers=headers)
+            assert refused.status_code == 403
+        time.sleep(1)
+        assert fake.sent(2001) == [], "a refused update is not processed"
+
+        fake.send_text(2002, "안녕하세요")
+        fake.wait_for(lambda f: any("파주시 시민 도우미" in (m.get("text") or "") for m in f.sent(2002)))
+        assert [status for _, status in fake.webhook_deliveries] == [200]
+    finally:
+        stack.stop_all()
+        fake.stop()
