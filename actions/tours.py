@@ -92,16 +92,23 @@ def party_seats(tracker: Tracker) -> int:
     return sum(party.values()) if isinstance(party, dict) else 1
 
 
+async def _tour_or_apology(dispatcher: CollectingDispatcher, language: str) -> dict[str, Any] | None:
+    """The tour's details, or None after telling the citizen the city's system can't be reached."""
+    try:
+        return await api().tour(language)
+    except (ApiUnavailable, ApiRefused):
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return None
+
+
 class ActionTourList(Action):
     def name(self) -> str:
         return "action_tour_list"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        try:
-            tour = await api().tour(language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+        tour = await _tour_or_apology(dispatcher, language)
+        if tour is None:
             return []
         dispatcher.utter_message(
             response="utter_tour_list",
@@ -118,10 +125,8 @@ class ActionTourInfo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        try:
-            tour = await api().tour(language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+        tour = await _tour_or_apology(dispatcher, language)
+        if tour is None:
             return []
         fares = {(f["option"], f["fare_type"]): f["amount_won"] for f in tour["fares"]}
         lines = [

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bookings import ActionShowLookedUpBooking
-from actions.tours import ActionAskRunId, ActionSubmitBooking, ValidateBookingForm
+from actions.tours import ActionAskRunId, ActionSubmitBooking, ActionTourInfo, ValidateBookingForm
 
 API = "http://api.test"
 DAY = (datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=3)).isoformat()
@@ -222,3 +222,44 @@ async def test_a_found_booking_being_cancelled_asks_for_confirmation_first():
     events = await ActionShowLookedUpBooking().run(dispatcher, tracker(slots), {})
     assert dispatcher.messages[0]["response"] == "utter_ask_cancel_confirm"
     assert events[0]["name"] == "awaiting_cancel_confirm" and events[0]["value"] is True
+
+
+@respx.mock
+async def test_tour_information_lists_both_options_fares_and_the_id_rules_in_english():
+    fares = [
+        {"option": option, "fare_type": kind, "amount_won": amount}
+        for option, base in (("walk", 9200), ("monorail", 12200))
+        for kind, amount in (
+            ("adult", base),
+            ("youth", base - 1000),
+            ("child", base - 2000),
+            ("senior", base - 3000),
+            ("resident", base - 1500),
+        )
+    ]
+    tour = {
+        "fares": fares,
+        "itinerary": [{"ko": "임진각", "en": "Imjingak"}, {"ko": "도라전망대", "en": "Dora Observatory"}],
+    }
+    tour |= {
+        "duration_minutes": 180,
+        "meeting_point_en": "Imjingak",
+        "id_rules_en": "Bring a passport.",
+        "what_to_bring_en": "ID",
+    }
+    respx.get(f"{API}/api/tours/dmz-peace").respond(200, json=tour)
+    dispatcher = CollectingDispatcher()
+    await ActionTourInfo().run(dispatcher, tracker(language="en"), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_tour_info"
+    assert "adult: 9,200 KRW / 12,200 KRW" in message["fares"]
+    assert message["itinerary"] == "Imjingak → Dora Observatory"
+    assert message["id_rules"] == "Bring a passport."
+
+
+@respx.mock
+async def test_tour_information_apologises_when_the_api_is_down():
+    respx.get(f"{API}/api/tours/dmz-peace").mock(side_effect=httpx.ConnectError("refused"))
+    dispatcher = CollectingDispatcher()
+    assert await ActionTourInfo().run(dispatcher, tracker(), {}) == []
+    assert dispatcher.messages[0]["response"] == "utter_service_unavailable"
