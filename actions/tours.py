@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiClient, ApiRefused, ApiUnavailable
+from api.core.privacy import mask_phone
 
 SEOUL = ZoneInfo("Asia/Seoul")
 BOOKING_SLOTS = ("tour_date", "run_id", "party", "booker_name", "booker_phone", "consent", "booking_confirmed")
@@ -391,15 +392,10 @@ class ActionAskBookingConfirmed(Action):
             option=OPTION_NAMES[language][run["option"]],
             party=format_party(party, language),
             name=tracker.get_slot("booker_name"),
-            phone=_masked_phone(tracker.get_slot("booker_phone")),
+            phone=mask_phone(tracker.get_slot("booker_phone") or ""),
             fee=format_won(fee, language),
         )
         return []
-
-
-def _masked_phone(phone: str | None) -> str:
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
-    return f"{digits[:3]}-****-{digits[-4:]}" if len(digits) >= 10 else "***"
 
 
 class ActionSubmitBooking(Action):
