@@ -7,13 +7,16 @@ import uuid
 from fastapi import FastAPI, Request
 
 from api import health
+from api.conversations.router import outbox_router
 from api.conversations.router import router as conversations_router
 from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
 from api.core.settings import Settings, get_settings
+from api.opendata.facilities import router as facilities_router
 from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
+from api.web.app import install_console
 
 logger = logging.getLogger("api")
 
@@ -32,8 +35,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(conversations_router)
+    app.include_router(outbox_router)
     app.include_router(tours_router)
+    app.include_router(facilities_router)
     app.include_router(staff_router)
+    install_console(app)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next):

@@ -4,9 +4,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core.database import Base, UTCDateTime, utcnow
+from api.staff.models import StaffUser
 
 
 class Conversation(Base):
@@ -18,7 +20,13 @@ class Conversation(Base):
     channel_user_id: Mapped[str] = mapped_column(String(128))
     # "bot": messages go to Rasa; "human": a staff member has the conversation.
     mode: Mapped[str] = mapped_column(String(8), default="bot")
-    language: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(2))  # of the citizen's last message
+    # Chosen with /language; when set it wins over the detected language.
+    preferred_language: Mapped[str | None] = mapped_column(String(2))
+    # False once the messenger refused delivery (the citizen blocked the bot); True again when they write.
+    reachable: Mapped[bool] = mapped_column(default=True)
+    # Set when a person hands the conversation back: the gateway restarts Rasa's dialogue first.
+    bot_reset_pending: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -51,12 +59,84 @@ class Message(Base):
 
 
 class Handoff(Base):
+    """A citizen's request for a person: waiting in a department's queue, claimed by staff, then closed or cancelled."""
+
     __tablename__ = "handoffs"
+    __table_args__ = (
+        # At most one open request per conversation, also when two arrive at once.
+        Index(
+            "uq_handoffs_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=sql_text("status IN ('waiting', 'claimed')"),
+            postgresql_where=sql_text("status IN ('waiting', 'claimed')"),
+        ),
+        Index("ix_handoffs_status_department", "status", "department"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    # waiting → claimed → closed; waiting → cancelled (by the citizen); claimed → waiting (transferred)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     reason: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(20), default="civil_affairs")  # tourism, civil_affairs, open_data
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it joined its department's queue (requested or transferred), and how many were waiting ahead:
+    # recent claims measured from here give the expected wait per person.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ahead_when_queued: Mapped[int] = mapped_column(default=0)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # closed or cancelled
+    outcome: Mapped[str | None] = mapped_column(Text)
 
     conversation: Mapped[Conversation] = relationship(back_populates="handoffs")
+    claimed_by: Mapped[StaffUser | None] = relationship()
+
+
+class OutboxMessage(Base):
+    """A message to a citizen that did not answer their message: staff replies, reminders, notices.
+
+    Written in the same transaction as the change that caused it; the gateway claims and delivers
+    it. Messages to one conversation are delivered in the order they were written.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbox_conversation_status", "conversation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    # The transcript's copy of what was sent.
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # staff_reply, waitlist_offer, reminder, notice, ...
+    # The same key is written once: a retried job or publication does not send twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    # pending → delivered; or failed (gave up), unreachable (the citizen blocked the bot), held (quiet hours)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A claimed message is leased to one gateway until then; after it, another may take it.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    conversation: Mapped[Conversation] = relationship()
+    message: Mapped[Message] = relationship()
+
+
+class CannedReply(Base):
+    """A ready answer staff insert with one click; admins keep them, in Korean and English."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(80))
+    text_ko: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,19 +53,96 @@ class RecordedIncoming(BaseModel):
     replies: list[MessageOut]
     # For a button press: whether the assistant offered that button in this conversation.
     button_offered: bool | None = None
+    # The pressed button's payload, also when the channel sent only its short key.
+    button: str | None = None
+    preferred_language: Literal["ko", "en"] | None = None
+    # The conversation came back from a person: restart the assistant's dialogue before answering.
+    reset_bot: bool = False
+
+
+Department = Literal["tourism", "civil_affairs", "open_data"]
 
 
 class HandoffRequest(BaseModel):
     channel: Channel
     channel_user_id: str = ChannelUserId
     reason: str = Field(default="request_human", min_length=1, max_length=64)
+    # The caller's guess from what the citizen asked about; staff can change it. None: civil affairs.
+    department: Department | None = None
 
 
 class HandoffOut(BaseModel):
+    """A request for a person, and what the citizen should be told about their wait."""
+
+    id: int
+    status: Literal["waiting", "claimed", "closed", "cancelled"]
+    reason: str
+    department: Department
+    requested_at: datetime
+    waiting_ahead: int
+    office_open: bool
+    # While the office is open and the request waits: minutes until someone is expected to answer.
+    expected_wait_minutes: int | None
+    # While the office is closed: when it opens (Asia/Seoul); a message can be left until then.
+    next_opening: datetime | None
+    # The conversation in the staff console.
+    transcript_url: str
+
+
+class OutboxIn(BaseModel):
+    """A message to a citizen who has talked to the assistant before, from a service (actions, jobs)."""
+
+    channel: Channel
+    channel_user_id: str = ChannelUserId
+    text: str = Field(min_length=1, max_length=4096)
+    buttons: list[dict[str, str]] | None = Field(default=None, max_length=10)
+    kind: str = Field(default="service", min_length=1, max_length=32, pattern=r"^[a-z_]+$")
+    dedupe_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class OutboxOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    kind: str
     status: str
-    reason: str
-    requested_at: datetime
-    waiting_ahead: int
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class ClaimRequest(BaseModel):
+    channels: list[Channel] = Field(min_length=1)
+    limit: int = Field(default=20, ge=1, le=100)
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+
+class ClaimedMessage(BaseModel):
+    id: int
+    message_id: int  # the transcript's copy
+    channel: Channel
+    channel_user_id: str
+    language: Literal["ko", "en"]
+    text: str | None
+    buttons: list[dict[str, Any]] | None
+    attempts: int
+
+
+class CollectRequest(BaseModel):
+    channel: Literal["web"]
+    channel_user_id: str = ChannelUserId
+
+
+class DeliveryResult(BaseModel):
+    status: Literal["delivered", "retry", "unreachable", "failed"]
+    error: str | None = Field(default=None, max_length=2000)
+    # The messenger's own wait (Telegram's 429 retry_after), in seconds.
+    retry_after: float | None = Field(default=None, ge=0, le=86_400)
+    channel_message_id: str | None = Field(default=None, max_length=128)
+
+
+class LanguageChoice(BaseModel):
+    # None: follow the language of each message again.
+    language: Literal["ko", "en"] | None

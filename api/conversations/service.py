@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.conversations.models import Conversation, Handoff, Message
+from api.conversations.button_keys import button_key
+from api.conversations.models import Conversation, Message
 from api.conversations.schemas import IncomingMessage, Reply
 from api.core.database import utcnow
 from api.core.errors import NotFound
@@ -31,12 +32,23 @@ class Recorded:
     duplicate: bool
     replies: list[Message]
     button_offered: bool | None = None  # None: the message is not a button press
+    button: str | None = None  # the pressed button's payload
+    reset_bot: bool = False
 
 
 def _find_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation | None:
     return session.scalar(
         select(Conversation).where(Conversation.channel == channel, Conversation.channel_user_id == channel_user_id)
     )
+
+
+def existing_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation:
+    conversation = _find_conversation(session, channel, channel_user_id)
+    if conversation is None:
+        raise ConversationNotFound(
+            f"no conversation for {channel}:{channel_user_id}", f"{channel}:{channel_user_id} 대화가 없습니다"
+        )
+    return conversation
 
 
 def get_or_create_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation:
@@ -91,18 +103,27 @@ def record_incoming(session: Session, incoming: IncomingMessage) -> Recorded:
         return Recorded(existing, conversation, True, _replies_to(session, existing.id))
 
     conversation.last_message_at = utcnow()
+    # Writing again means the messenger delivers to them again (they unblocked the bot).
+    conversation.reachable = True
     if incoming.language:
         conversation.language = incoming.language
-    button = (incoming.payload or {}).get("button")
-    offered = _was_offered(session, conversation.id, button) if button is not None else None
+    pressed = incoming.payload or {}
+    button, offered = None, None
+    if "button" in pressed or "button_key" in pressed:
+        button = _offered_button(session, conversation.id, pressed.get("button"), pressed.get("button_key"))
+        offered = button is not None
+        if button is not None:
+            message.payload = {"button": button}
+    reset_bot = conversation.bot_reset_pending and conversation.mode == "bot"
     session.commit()
-    return Recorded(message, conversation, False, [], offered)
+    return Recorded(message, conversation, False, [], offered, button, reset_bot)
 
 
-def _was_offered(session: Session, conversation_id: int, payload: str) -> bool:
-    """A pressed button counts only if the assistant offered it recently in this conversation.
+def _offered_button(session: Session, conversation_id: int, payload: str | None, key: str | None) -> str | None:
+    """The payload of a pressed button, if the assistant offered it recently in this conversation.
 
-    This keeps a client from sending arbitrary intents and entities as if they were buttons.
+    This keeps a client from sending arbitrary intents and entities as if they were buttons. A
+    channel that could only carry a short key for a long payload gets the payload back from here.
     """
     recent = session.scalars(
         select(Message.payload)
@@ -110,9 +131,25 @@ def _was_offered(session: Session, conversation_id: int, payload: str) -> bool:
         .order_by(Message.id.desc())
         .limit(OFFERED_BUTTONS_WINDOW)
     )
-    return any(
-        button.get("payload") == payload for extras in recent if extras for button in extras.get("buttons") or []
-    )
+    for extras in recent:
+        for button in (extras or {}).get("buttons") or []:
+            offered = button.get("payload")
+            if offered is not None and (offered == payload or (key and button_key(offered) == key)):
+                return offered
+    return None
+
+
+def choose_language(session: Session, channel: str, channel_user_id: str, language: str | None) -> None:
+    conversation = get_or_create_conversation(session, channel, channel_user_id)
+    conversation.preferred_language = language
+    session.commit()
+
+
+def bot_reset_done(session: Session, channel: str, channel_user_id: str) -> None:
+    """The gateway restarted the assistant's dialogue after a person handed the conversation back."""
+    conversation = existing_conversation(session, channel, channel_user_id)
+    conversation.bot_reset_pending = False
+    session.commit()
 
 
 def record_replies(session: Session, message_id: int, replies: list[Reply]) -> list[Message]:
@@ -145,20 +182,3 @@ def transcript(session: Session, channel: str, channel_user_id: str, limit: int 
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(limit)
     )
     return list(reversed(list(newest)))
-
-
-def request_handoff(session: Session, channel: str, channel_user_id: str, reason: str) -> tuple[Handoff, int]:
-    """Queue the conversation for a staff member; a second request while waiting is the same one."""
-    conversation = get_or_create_conversation(session, channel, channel_user_id)
-    handoff = session.scalar(
-        select(Handoff).where(Handoff.conversation_id == conversation.id, Handoff.status == "waiting")
-    )
-    if handoff is None:
-        handoff = Handoff(conversation_id=conversation.id, reason=reason)
-        session.add(handoff)
-        session.flush()
-    waiting_ahead = session.scalar(
-        select(func.count()).select_from(Handoff).where(Handoff.status == "waiting", Handoff.id < handoff.id)
-    )
-    session.commit()
-    return handoff, waiting_ahead

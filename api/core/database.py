@@ -71,6 +71,15 @@ def make_engine(database_url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # The one exception: a SAVEPOINT outside a transaction would itself be the transaction, and
+    # releasing it would commit everything so far. A savepoint taken before the first write (an
+    # outbox message, a race-safe insert) must stay inside the caller's transaction.
+    @event.listens_for(engine, "savepoint")
+    def _begin_before_savepoint(connection, _name) -> None:
+        dbapi_connection = connection.connection.driver_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")
+
     return engine
 
 

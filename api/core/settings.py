@@ -1,5 +1,6 @@
 """Settings of the api process, read once from the environment and `.env`."""
 
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     health_timeout_seconds: float = Field(default=1.5, gt=0)
     max_message_chars: int = Field(default=16_384, gt=0)
+    # The city office answers handoffs on these weekdays (Monday = 0) between these times, Asia/Seoul.
+    office_opens: time = time(9, 0)
+    office_closes: time = time(18, 0)
+    office_weekdays: list[int] = [0, 1, 2, 3, 4]
+    # None: Korea's public holidays of 2026 and 2027 (api/conversations/holidays.py).
+    public_holidays: list[date] | None = None
+    # The expected wait per person ahead in the queue until there are enough recent claims to measure it.
+    handoff_minutes_per_person: float = Field(default=5, gt=0)
+    # Staff console cookies: Secure needs https, so it is off for the local http setup.
+    console_cookie_secure: bool = False
+    # The conversation view's live stream polls the database this often and ends after the maximum
+    # (the browser reconnects where it left off).
+    console_events_poll_seconds: float = Field(default=1.0, gt=0)
+    console_events_max_seconds: float = Field(default=300, gt=0)
 
 
 @lru_cache

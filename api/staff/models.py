@@ -44,3 +44,18 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(120))  # whose data: e.g. "run:123"
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A staff console sign-in, kept in a cookie; its CSRF token must come back with every form."""
+
+    __tablename__ = "console_sessions"
+
+    # Only a hash of the cookie's token is stored: a leaked table does not sign anyone in.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[StaffUser] = relationship()

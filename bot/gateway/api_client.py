@@ -29,9 +29,12 @@ class ApiClient:
         await self._http.aclose()
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._send("POST", path, body)
+
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         for attempt in (1, 2):
             try:
-                response = await self._http.post(path, json=body)
+                response = await self._http.request(method, path, json=body)
             except httpx.TransportError as error:
                 if attempt == 2:
                     raise ApiUnavailable(str(error)) from error
@@ -40,7 +43,7 @@ class ApiClient:
                 continue
             if response.status_code >= 400:
                 raise ApiUnavailable(f"{path} answered {response.status_code}: {response.text[:200]}")
-            return response.json()
+            return response.json() if response.content else None
         raise AssertionError("unreachable")
 
     async def record_incoming(self, message: IncomingMessage, text: str, language: str | None) -> dict[str, Any]:
@@ -62,6 +65,39 @@ class ApiClient:
             {"replies": [reply.model_dump(exclude_none=True) for reply in replies]},
         )
 
+    async def choose_language(self, channel: str, channel_user_id: str, language: str | None) -> None:
+        await self._send("PUT", f"/api/conversations/{channel}/{channel_user_id}/language", {"language": language})
+
+    async def bot_reset_done(self, channel: str, channel_user_id: str) -> None:
+        await self._send("POST", f"/api/conversations/{channel}/{channel_user_id}/bot-reset", None)
+
+    async def cancel_handoff(self, channel: str, channel_user_id: str) -> bool:
+        """False when the request can no longer be cancelled (a staff member has already taken it)."""
+        try:
+            await self._send("POST", f"/api/conversations/{channel}/{channel_user_id}/handoff/cancel", None)
+        except ApiUnavailable as error:
+            if " 409:" in str(error) or " 404:" in str(error):
+                return False
+            raise
+        return True
+
+    async def claim_outbox(self, channels: list[str], limit: int, lease_seconds: int) -> list[dict[str, Any]]:
+        return await self._post(
+            "/api/outbox/claim", {"channels": channels, "limit": limit, "lease_seconds": lease_seconds}
+        )
+
+    async def collect_outbox(self, channel: str, channel_user_id: str) -> list[dict[str, Any]]:
+        """Messages waiting for a citizen whose client polls (web chat); the api marks them delivered."""
+        try:
+            return await self._post("/api/outbox/collect", {"channel": channel, "channel_user_id": channel_user_id})
+        except ApiUnavailable as error:
+            if " 404:" in str(error):  # no conversation yet: nothing can be waiting
+                return []
+            raise
+
+    async def report_delivery(self, outbox_id: int, result: dict[str, Any]) -> None:
+        await self._post(f"/api/outbox/{outbox_id}/result", result)
+
     async def transcript(self, channel: str, channel_user_id: str) -> list[dict[str, Any]]:
         response = await self._http.get(f"/api/conversations/{channel}/{channel_user_id}/messages")
         if response.status_code == 404:
@@ -73,6 +109,10 @@ class ApiClient:
 def _payload(message: IncomingMessage) -> dict[str, Any] | None:
     if message.payload:
         return {"button": message.payload}
+    if message.payload_key:
+        return {"button_key": message.payload_key}
+    if message.location:
+        return {"location": {"latitude": message.location[0], "longitude": message.location[1]}}
     if message.command:
         return {"command": message.command}
     return None

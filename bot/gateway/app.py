@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from api.core.logging import configure_logging
 from bot.gateway.api_client import ApiClient
 from bot.gateway.channels import web
+from bot.gateway.outbox import OutboxWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.router import MessageRouter
 from bot.gateway.settings import GatewaySettings, get_settings
@@ -24,7 +25,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         api = ApiClient(settings.api_url, settings.service_token, settings.api_timeout_seconds)
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_token)
         app.state.api = api
         app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars)
         app.state.telegram = None
@@ -35,8 +36,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await app.state.telegram.start()
         else:
             logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set")
+        deliverers = {"telegram": app.state.telegram} if app.state.telegram else {}
+        outbox = OutboxWorker(api, deliverers, settings.outbox_poll_seconds, settings.outbox_batch)
+        outbox.start()
         logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
         yield
+        await outbox.stop()
         if app.state.telegram:
             await app.state.telegram.stop()
         await api.close()

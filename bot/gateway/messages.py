@@ -25,6 +25,9 @@ class IncomingMessage:
     channel_message_id: str | None
     text: str = ""
     payload: str | None = None  # a button's payload, when a button was pressed
+    # A pressed button's short key, when the channel could not carry its whole payload.
+    payload_key: str | None = None
+    location: tuple[float, float] | None = None  # (latitude, longitude) the citizen shared
     # A messenger command ("/start"): the channel vouches for it, unlike a button payload.
     command: str | None = None
     language_hint: str | None = None
@@ -33,6 +36,10 @@ class IncomingMessage:
     @property
     def sender_id(self) -> str:
         return f"{self.channel}:{self.channel_user_id}"
+
+    @property
+    def pressed_button(self) -> bool:
+        return self.payload is not None or self.payload_key is not None
 
 
 class Button(BaseModel):

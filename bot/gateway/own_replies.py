@@ -1,6 +1,6 @@
 """Replies the gateway gives itself, when a message never reaches the assistant, in both languages."""
 
-from bot.gateway.messages import Reply
+from bot.gateway.messages import Button, Reply
 
 _TEXTS = {
     "empty": {
@@ -19,7 +19,30 @@ _TEXTS = {
         "ko": "죄송해요, 지금 상담봇이 잠시 응답하지 못하고 있어요. 메시지는 저장되었으니 잠시 후 다시 보내 주세요.",
         "en": "Sorry, the assistant cannot answer right now. Your message was saved; please try again in a moment.",
     },
+    "handoff_taken": {
+        "ko": "담당 직원이 이미 대화를 맡았어요. 여기에 메시지를 남기시면 직원이 답해 드려요.",
+        "en": "A staff member has already taken your conversation. Write here and they will answer.",
+    },
+    "language_menu": {
+        "ko": "어떤 언어로 대화할까요? '자동'을 고르면 보내시는 글의 언어로 답해요.",
+        "en": "Which language shall I use? 'Automatic' answers in the language you write in.",
+    },
+    "language_set": {
+        "ko": "이제 한국어로 답할게요. 바꾸려면 /language 를 보내 주세요.",
+        "en": "I'll answer in English from now on. Send /language to change it.",
+    },
+    "language_auto": {
+        "ko": "이제 보내시는 글의 언어(한국어 또는 영어)로 답할게요.",
+        "en": "I'll answer in the language you write in (Korean or English).",
+    },
 }
+
+
+def language_menu(language: str | None) -> Reply:
+    automatic = "자동" if language != "en" else "Automatic"
+    choices = [("한국어", "ko"), ("English", "en"), (automatic, "auto")]
+    buttons = [Button(title=title, payload=f'/choose_language{{"language":"{code}"}}') for title, code in choices]
+    return own_reply("language_menu", language).model_copy(update={"buttons": buttons})
 
 
 def own_reply(kind: str, language: str | None, **values: object) -> Reply:

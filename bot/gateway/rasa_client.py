@@ -12,8 +12,9 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._token = token
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -28,3 +29,18 @@ class RasaClient:
         except httpx.HTTPError as error:
             raise RasaUnavailable(str(error)) from error
         return [Reply.model_validate(item) for item in response.json()]
+
+    async def resume_afresh(self, sender_id: str) -> None:
+        """Resume a conversation a person had, and restart its dialogue (no half-filled form or slots).
+
+        Both events stay in the tracker, so the pause and the resume can be seen in its history.
+        """
+        try:
+            response = await self._http.post(
+                f"/conversations/{sender_id}/tracker/events",
+                params={"token": self._token, "include_events": "NONE"},
+                json=[{"event": "resume"}, {"event": "restart"}],
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(str(error)) from error

@@ -1,20 +1,24 @@
 """Routes each incoming message: record it, then to Rasa (mode bot) or the staff inbox (mode human)."""
 
 import asyncio
+import json
 import logging
+import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.gateway.api_client import ApiClient
 from bot.gateway.messages import IncomingMessage, Reply, clean_text
-from bot.gateway.own_replies import own_reply
+from bot.gateway.own_replies import language_menu, own_reply
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.language import detect_language
 
 logger = logging.getLogger(__name__)
-# Messenger commands and the intent each one asks for.
+# Messenger commands and the intent each one asks for; /language the gateway answers itself.
 COMMANDS = {"start": "/greet", "help": "/help"}
+CANCEL_HANDOFF = "/cancel_handoff"
+LANGUAGE_CHOICE = re.compile(r'^/choose_language\{"language":\s*"(ko|en|auto)"\}$')
 
 
 class ConversationLocks:
@@ -60,22 +64,42 @@ class MessageRouter:
         recorded = await self._api.record_incoming(message, text, language)
         if recorded["duplicate"]:
             return [_stored_reply(stored) for stored in recorded["replies"]]
+        preferred = recorded.get("preferred_language")
+        language = preferred or language
+        reset_bot = recorded.get("reset_bot")
         if recorded["mode"] == "human":
-            # A staff member has this conversation: the message waits in their inbox.
-            return []
+            if recorded.get("button") != CANCEL_HANDOFF:
+                # A person has (or will have) this conversation: the message waits in the staff inbox.
+                return []
+            if not await self._api.cancel_handoff(message.channel, message.channel_user_id):
+                replies = [own_reply("handoff_taken", language)]
+                await self._api.record_replies(recorded["message_id"], replies)
+                return replies
+            reset_bot = True
 
-        if message.payload is not None and not recorded["button_offered"]:
+        if message.pressed_button and not recorded["button_offered"]:
             replies = [own_reply("unknown_button", language)]
         else:
-            replies = await self._answer(message, text, language)
+            if reset_bot:
+                await self._reset_bot(message)
+            replies = await self._answer(message, recorded.get("button"), text, language, preferred)
         await self._api.record_replies(recorded["message_id"], replies)
         return replies
 
-    async def _answer(self, message: IncomingMessage, text: str, language: str | None) -> list[Reply]:
+    async def _answer(
+        self, message: IncomingMessage, button: str | None, text: str, language: str | None, preferred: str | None
+    ) -> list[Reply]:
+        if message.command == "language":
+            return [language_menu(language)]
+        if button is not None and (choice := LANGUAGE_CHOICE.match(button)):
+            return [await self._choose_language(message, choice.group(1), language)]
         if message.command in COMMANDS:
             rasa_text = COMMANDS[message.command]
-        elif message.payload is not None:
-            rasa_text = message.payload
+        elif button is not None:
+            rasa_text = button
+        elif message.location:
+            latitude, longitude = message.location
+            rasa_text = "/facility_nearby" + json.dumps({"latitude": latitude, "longitude": longitude})
         elif not text:
             return [own_reply("empty", language)]
         elif len(text) > self._max_nlu_chars:
@@ -84,11 +108,27 @@ class MessageRouter:
             rasa_text = text
 
         metadata = {"channel": message.channel, "language_hint": language, **message.extra}
+        if preferred:
+            metadata["language_preference"] = preferred
         try:
             return await self._rasa.send(message.sender_id, rasa_text, metadata)
         except RasaUnavailable as error:
             logger.warning("rasa unavailable", extra={"sender": message.sender_id, "error": str(error)})
             return [own_reply("assistant_down", language)]
+
+    async def _choose_language(self, message: IncomingMessage, choice: str, language: str | None) -> Reply:
+        preferred = None if choice == "auto" else choice
+        await self._api.choose_language(message.channel, message.channel_user_id, preferred)
+        return own_reply("language_auto" if preferred is None else "language_set", preferred or language)
+
+    async def _reset_bot(self, message: IncomingMessage) -> None:
+        """A person handed the conversation back: the assistant starts afresh, without stale forms or slots."""
+        try:
+            await self._rasa.resume_afresh(message.sender_id)
+        except RasaUnavailable as error:
+            logger.warning("rasa reset failed", extra={"sender": message.sender_id, "error": str(error)})
+            return
+        await self._api.bot_reset_done(message.channel, message.channel_user_id)
 
 
 def _stored_reply(stored: dict) -> Reply:

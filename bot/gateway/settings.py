@@ -11,6 +11,7 @@ class GatewaySettings(BaseSettings):
 
     api_url: str = "http://localhost:8000"
     rasa_url: str = "http://localhost:5005"
+    rasa_token: str = ""  # Rasa's HTTP api (tracker events) needs it; its REST channel does not
     service_token: str = ""
     log_level: str = "INFO"
     # Longer texts are kept in the transcript but not sent to the NLU model.
@@ -21,6 +22,9 @@ class GatewaySettings(BaseSettings):
     telegram_base_url: str = ""  # empty: Telegram's own; tests and self-hosted Bot API servers set it
     telegram_webhook_url: str = ""  # empty: long polling
     telegram_webhook_secret: str = ""
+    # Outbox delivery: how often an idle gateway asks the api for messages to send.
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_batch: int = Field(default=20, ge=1, le=100)
 
 
 @lru_cache

@@ -22,10 +22,12 @@ from bot.nlu.language_detector import LANGUAGE
 
 
 def message_language(message: UserUttered | None) -> str | None:
-    """The NLU's detection, or for a pressed button (which skips the NLU) the gateway's hint."""
+    """The citizen's chosen language (/language); else the NLU's detection, or for a pressed button
+    (which skips the NLU) the gateway's hint."""
     if message is None:
         return None
-    language = message.parse_data.get(LANGUAGE) or (message.metadata or {}).get("language_hint")
+    metadata = message.metadata or {}
+    language = metadata.get("language_preference") or message.parse_data.get(LANGUAGE) or metadata.get("language_hint")
     return language if language in SUPPORTED else None
 
 

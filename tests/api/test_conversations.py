@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
+from api.conversations.button_keys import button_key
 from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
@@ -205,3 +206,45 @@ def test_a_button_press_counts_only_if_the_assistant_offered_that_button(client)
     assert press("b-2", "/help") is True
     assert press("b-3", "/request_human") is False
     assert _incoming(client, "m-2").json()["button_offered"] is None
+
+
+def test_a_long_button_pressed_by_its_short_key_is_resolved_from_the_buttons_offered(client):
+    long_payload = '/inform{"tour_date":"2026-12-05","run_id":"123456","tour_option":"monorail"}'
+    first = _incoming(client, "m-1").json()
+    client.post(
+        f"/api/conversations/messages/{first['message_id']}/replies",
+        json={"replies": [{"text": "회차", "buttons": [{"title": "10:00", "payload": long_payload}]}]},
+        headers=SERVICE_HEADERS,
+    )
+
+    def press(message_id: str, key: str) -> dict:
+        return client.post(
+            "/api/conversations/messages",
+            json={
+                "channel": "web",
+                "channel_user_id": "user-1",
+                "channel_message_id": message_id,
+                "text": "10:00",
+                "payload": {"button_key": key},
+            },
+            headers=SERVICE_HEADERS,
+        ).json()
+
+    pressed = press("b-1", button_key(long_payload))
+    assert (pressed["button_offered"], pressed["button"]) == (True, long_payload)
+    unknown = press("b-2", button_key('/inform{"run_id":"999999"}'))
+    assert (unknown["button_offered"], unknown["button"]) == (False, None)
+    # The transcript shows the payload itself, not the key.
+    assert _transcript(client)[2]["payload"] == {"button": long_payload}
+
+
+def test_the_language_a_citizen_chose_is_remembered_until_they_go_back_to_automatic(client):
+    _incoming(client, "m-1")
+    for choice, expected in (("en", "en"), (None, None)):
+        response = client.put(
+            "/api/conversations/web/user-1/language", json={"language": choice}, headers=SERVICE_HEADERS
+        )
+        assert response.status_code == 204
+        assert _incoming(client, f"after-{choice}").json()["preferred_language"] == expected
+    refused = client.put("/api/conversations/web/user-1/language", json={"language": "fr"}, headers=SERVICE_HEADERS)
+    assert refused.status_code == 422

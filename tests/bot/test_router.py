@@ -83,3 +83,25 @@ async def test_a_button_the_assistant_offered_goes_on_to_the_assistant(api_app):
     replies = await router.handle(_message("도움말", payload="/help"))
     # Rasa is down in this test: the press got past the gateway's check to the assistant.
     assert "상담봇이 잠시 응답하지 못하고" in replies[0].text
+
+
+async def test_the_language_command_offers_a_choice_and_the_choice_decides_the_reply_language(api_app):
+    router, _api = _router(api_app)
+    [menu] = await router.handle(IncomingMessage("telegram", "77", "1", text="/language", command="language"))
+    assert [button.title for button in menu.buttons] == ["한국어", "English", "자동"]
+
+    english = menu.buttons[1]
+    [chosen] = await router.handle(IncomingMessage("telegram", "77", "2", text=english.title, payload=english.payload))
+    assert chosen.text.startswith("I'll answer in English")
+    # Rasa is down here: even the gateway's own apology follows the choice, not the Korean text.
+    [reply] = await router.handle(IncomingMessage("telegram", "77", "3", text="안녕하세요"))
+    assert reply.text.startswith("Sorry, the assistant cannot answer right now")
+
+
+async def test_a_language_choice_that_was_never_offered_changes_nothing(api_app):
+    router, api = _router(api_app)
+    forged = '/choose_language{"language":"en"}'
+    [reply] = await router.handle(IncomingMessage("telegram", "78", "1", text="영어", payload=forged))
+    assert reply.text.startswith("이 버튼은 더 이상 사용할 수 없어요")
+    recorded = await api.record_incoming(IncomingMessage("telegram", "78", "2", text="안녕"), "안녕", "ko")
+    assert recorded["preferred_language"] is None

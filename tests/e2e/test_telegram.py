@@ -166,3 +166,134 @@ def test_webhook_mode_refuses_a_wrong_secret_and_answers_with_the_right_one(tmp_
     finally:
         stack.stop_all()
         fake.stop()
+
+
+def _send_from_city(stack: Stack, chat_id: int, text: str) -> int:
+    response = httpx.post(
+        f"{stack.url('api')}/api/outbox",
+        json={"channel": "telegram", "channel_user_id": str(chat_id), "text": text, "kind": "staff_reply"},
+        headers={"Authorization": f"Bearer {stack.service_token}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _outbox_status(stack: Stack, outbox_id: int) -> dict:
+    response = httpx.get(
+        f"{stack.url('api')}/api/outbox/{outbox_id}", headers={"Authorization": f"Bearer {stack.service_token}"}
+    )
+    return response.json()
+
+
+def _wait_for_status(stack: Stack, outbox_id: int, status: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while (current := _outbox_status(stack, outbox_id))["status"] != status:
+        assert time.monotonic() < deadline, current
+        time.sleep(0.2)
+    return current
+
+
+def test_a_message_from_the_city_reaches_the_chat_and_is_marked_delivered(telegram):
+    fake, stack = telegram
+    chat = Chat(fake, 5101)
+    chat.say("안녕하세요")
+    before = len(fake.sent(5101))
+    outbox_id = _send_from_city(stack, 5101, "파주시 관광과입니다. 문의하신 내용 답변드려요.")
+    delivered = _wait_for_status(stack, outbox_id, "delivered")
+    [message] = fake.sent(5101)[before:]
+    assert message["text"] == "파주시 관광과입니다. 문의하신 내용 답변드려요."
+    assert delivered["attempts"] == 1
+
+
+def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(telegram):
+    fake, stack = telegram
+    Chat(fake, 5102).say("안녕하세요")
+    before = len(fake.sent(5102))
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    started = time.monotonic()
+    outbox_id = _send_from_city(stack, 5102, "잠시 후 다시 보내질 메시지")
+    delivered = _wait_for_status(stack, outbox_id, "delivered")
+    assert time.monotonic() - started >= 3
+    assert delivered["attempts"] == 2
+    assert delivered["last_error"] is None
+    assert [m["text"] for m in fake.sent(5102)[before:]] == ["잠시 후 다시 보내질 메시지"]
+
+
+def test_a_403_marks_the_citizen_unreachable_and_nothing_is_retried(telegram):
+    fake, stack = telegram
+    Chat(fake, 5103).say("안녕하세요")
+    before = len(fake.sent(5103))
+    fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    first = _send_from_city(stack, 5103, "차단된 사용자에게 가는 메시지")
+    unreachable = _wait_for_status(stack, first, "unreachable")
+    assert "blocked" in unreachable["last_error"]
+    # Later messages are not even tried until the citizen writes again.
+    second = _send_from_city(stack, 5103, "두 번째 메시지")
+    assert _outbox_status(stack, second)["status"] == "unreachable"
+    time.sleep(2.5)
+    assert fake.sent(5103)[before:] == []
+    tried = [
+        params["text"]
+        for name, params in fake.calls
+        if name == "sendMessage" and str(params.get("chat_id")) == "5103" and "메시지" in params.get("text", "")
+    ]
+    assert tried == ["차단된 사용자에게 가는 메시지"]
+
+
+def test_a_message_written_while_the_gateway_was_down_is_delivered_when_it_is_back(telegram):
+    fake, stack = telegram
+    Chat(fake, 5104).say("안녕하세요")
+    before = len(fake.sent(5104))
+    stack.stop("gateway")
+    try:
+        outbox_id = _send_from_city(stack, 5104, "게이트웨이가 멈춘 동안 쓴 메시지")
+        time.sleep(1.5)
+        assert _outbox_status(stack, outbox_id)["status"] == "pending"
+    finally:
+        stack.launch("gateway", stack.commands()["gateway"])
+        stack.wait_ready(("gateway",), 60)
+    _wait_for_status(stack, outbox_id, "delivered")
+    assert [m["text"] for m in fake.sent(5104)[before:]] == ["게이트웨이가 멈춘 동안 쓴 메시지"]
+
+
+def test_a_button_with_a_long_payload_still_works_after_the_gateway_restarts(telegram):
+    fake, stack = telegram
+    chat = Chat(fake, 5105)
+    chat.say("안녕하세요")
+    long_payload = '/tour_info{"tour_option":"monorail","source":"city-message-about-the-monorail-course"}'
+    assert len(long_payload.encode()) > 64
+    response = httpx.post(
+        f"{stack.url('api')}/api/outbox",
+        json={
+            "channel": "telegram",
+            "channel_user_id": "5105",
+            "text": "모노레일 코스가 궁금하시면 눌러 주세요.",
+            "buttons": [{"title": "모노레일 코스 안내", "payload": long_payload}],
+        },
+        headers={"Authorization": f"Bearer {stack.service_token}"},
+    )
+    _wait_for_status(stack, response.json()["id"], "delivered")
+    chat.replies = [fake.sent(5105)[-1]]
+    assert chat.replies[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"].startswith("k:")
+
+    stack.restart("gateway")
+    answer = chat.press(0)
+    assert "모노레일" in answer
+    assert "더 이상 사용할 수 없어요" not in answer
+
+
+def test_language_chosen_with_the_command_is_remembered_until_changed(telegram):
+    fake, stack = telegram
+    chat = Chat(fake, 5106)
+    menu = chat.say("/language")
+    assert "어떤 언어로" in menu
+    assert "English" in chat.press(1)  # English
+    assert "Hello" in chat.say("안녕하세요")
+
+    stack.restart("gateway")
+    english = chat.say("예약 확인")
+    assert not re.search("[가-힣]", english), english
+
+    chat.say("/language")
+    chat.press(2)  # automatic: the language of each message again
+    assert re.search("[가-힣]", chat.say("안녕하세요"))

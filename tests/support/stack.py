@@ -131,6 +131,11 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
+    def restart(self, name: str, timeout: float = 180) -> None:
+        self.stop(name)
+        self.launch(name, self.commands()[name])
+        self.wait_ready((name,), timeout)
+
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from api.conversations.button_keys import KEY_PREFIX
 from bot.gateway.api_client import ApiUnavailable
-from bot.gateway.channels.telegram_render import CallbackKeys, TelegramMessage, render
-from bot.gateway.messages import IncomingMessage, Reply
+from bot.gateway.channels.telegram_render import TelegramMessage, render
+from bot.gateway.messages import Button, IncomingMessage, Reply
+from bot.gateway.outbox import Delivery
 from bot.gateway.router import MessageRouter
 from bot.gateway.settings import GatewaySettings
 
@@ -31,10 +36,6 @@ TEXTS = {
         "ko": "지금은 메시지를 처리할 수 없어요. 잠시 후 다시 보내 주세요.",
         "en": "I can't process messages right now. Please send yours again in a moment.",
     },
-    "expired": {
-        "ko": "이 버튼은 더 이상 사용할 수 없어요. '도움말'이라고 보내 주세요.",
-        "en": "That button no longer works. Send 'help' to see the menu again.",
-    },
 }
 
 
@@ -52,7 +53,6 @@ class TelegramChannel:
 
     def __init__(self, settings: GatewaySettings, router: MessageRouter) -> None:
         self._router = router
-        self._keys = CallbackKeys()
         self._webhook_url = settings.telegram_webhook_url
         self._webhook_secret = settings.telegram_webhook_secret
         builder = Application.builder().token(settings.telegram_bot_token).concurrent_updates(True)
@@ -68,8 +68,10 @@ class TelegramChannel:
         # Edited messages are ignored: only new messages and button presses are handled.
         new = filters.UpdateType.MESSAGE
         app.add_handler(MessageHandler(new & filters.ChatType.GROUPS, self._on_group))
-        app.add_handler(CommandHandler(["start", "help"], self._on_command, filters=new & filters.ChatType.PRIVATE))
-        app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self._on_text))
+        private = new & filters.ChatType.PRIVATE
+        app.add_handler(CommandHandler(["start", "help", "language"], self._on_command, filters=private))
+        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._on_text))
+        app.add_handler(MessageHandler(private & filters.LOCATION, self._on_location))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(
             MessageHandler(
@@ -114,33 +116,27 @@ class TelegramChannel:
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         await query.answer()
-        payload = self._keys.payload_for(query.data or "")
-        if payload is None:
-            await query.message.reply_text(TEXTS["expired"][_language(update)])
-            return
-        title = (
-            next(
-                (
-                    b.text
-                    for row in query.message.reply_markup.inline_keyboard
-                    for b in row
-                    if b.callback_data == query.data
-                ),
-                payload,
-            )
-            if query.message and query.message.reply_markup
-            else payload
-        )
+        data = query.data or ""
+        title = _pressed_title(query.message, data)
         # Show the choice in place of the buttons, so an old keyboard cannot be pressed twice.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(TelegramError):
             await query.edit_message_text(f"{query.message.text}\n\n✔ {title}")
+        # A long payload travelled as its short key; the api finds it among the buttons it offered.
+        pressed = {"payload_key": data} if data.startswith(KEY_PREFIX) else {"payload": data}
         incoming = IncomingMessage(
             channel="telegram",
             channel_user_id=str(update.effective_user.id),
             channel_message_id=f"cb:{query.id}",
             text=title,
-            payload=payload,
             language_hint=_language(update),
+            **pressed,
+        )
+        await self._route(update, incoming)
+
+    async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        location = update.effective_message.location
+        incoming = IncomingMessage(
+            **self._ids(update), location=(location.latitude, location.longitude), language_hint=_language(update)
         )
         await self._route(update, incoming)
 
@@ -173,7 +169,7 @@ class TelegramChannel:
             replies = [Reply(text=TEXTS["retry"][_language(update)])]
         finally:
             typing.cancel()
-        for message in render(replies, self._keys):
+        for message in render(replies):
             await self._send(chat_id, message)
 
     async def _typing(self, chat_id: int) -> None:
@@ -183,13 +179,45 @@ class TelegramChannel:
                 await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
                 await asyncio.sleep(4)
 
-    async def _send(self, chat_id: int, message: TelegramMessage) -> None:
+    async def deliver(self, message: dict[str, Any]) -> Delivery:
+        """Sends one outbox message; Telegram's answer decides whether and when to try again."""
+        buttons = [Button(**button) for button in message.get("buttons") or []]
+        reply = Reply(text=message["text"], buttons=buttons or None)
+        chat_id = int(message["channel_user_id"])
+        sent_id = None
+        try:
+            for part in render([reply]):
+                sent_id = await self._send(chat_id, part)
+        except RetryAfter as error:
+            return Delivery("retry", error=str(error), retry_after=_seconds(error.retry_after))
+        except Forbidden as error:
+            # The citizen blocked the bot (or deleted their account): retrying cannot help.
+            return Delivery("unreachable", error=str(error))
+        except BadRequest as error:
+            status = "unreachable" if "chat not found" in str(error).lower() else "failed"
+            return Delivery(status, error=str(error))
+        except NetworkError as error:  # includes timeouts: try again with backoff
+            return Delivery("retry", error=f"{type(error).__name__}: {error}")
+        return Delivery("delivered", channel_message_id=str(sent_id))
+
+    async def _send(self, chat_id: int, message: TelegramMessage) -> int:
         markup = None
         if message.keyboard:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in message.keyboard]
             )
         if message.photo:
-            await self.application.bot.send_photo(chat_id, message.photo, reply_markup=markup)
+            sent = await self.application.bot.send_photo(chat_id, message.photo, reply_markup=markup)
         else:
-            await self.application.bot.send_message(chat_id, message.text, reply_markup=markup)
+            sent = await self.application.bot.send_message(chat_id, message.text, reply_markup=markup)
+        return sent.message_id
+
+
+def _pressed_title(message: Any, data: str) -> str:
+    """The title of the pressed button, read from the keyboard it was pressed on."""
+    keyboard = message.reply_markup.inline_keyboard if message and message.reply_markup else []
+    return next((button.text for row in keyboard for button in row if button.callback_data == data), data)
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from api.conversations.button_keys import KEY_PREFIX, button_key
 from bot.gateway.messages import Reply
 
 MAX_TEXT = 4096
@@ -20,26 +19,11 @@ class TelegramMessage:
     keyboard: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
-class CallbackKeys:
-    """Maps payloads longer than Telegram's 64-byte callback data to short keys and back."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._payloads: OrderedDict[str, str] = OrderedDict()
-        self._capacity = capacity
-
-    def key_for(self, payload: str) -> str:
-        if len(payload.encode()) <= MAX_CALLBACK_BYTES and not payload.startswith("k:"):
-            return payload
-        key = "k:" + hashlib.sha256(payload.encode()).hexdigest()[:24]
-        self._payloads[key] = payload
-        self._payloads.move_to_end(key)
-        while len(self._payloads) > self._capacity:
-            self._payloads.popitem(last=False)
-        return key
-
-    def payload_for(self, data: str) -> str | None:
-        """The payload behind callback data; None for a key this process no longer knows."""
-        return self._payloads.get(data) if data.startswith("k:") else data
+def callback_data(payload: str) -> str:
+    """The payload itself when it fits Telegram's 64 bytes, else its short key (the api resolves it)."""
+    if len(payload.encode()) <= MAX_CALLBACK_BYTES and not payload.startswith(KEY_PREFIX):
+        return payload
+    return button_key(payload)
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -63,7 +47,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
-def render(replies: list[Reply], keys: CallbackKeys) -> list[TelegramMessage]:
+def render(replies: list[Reply]) -> list[TelegramMessage]:
     messages: list[TelegramMessage] = []
     for reply in replies:
         text = reply.text or (reply.custom or {}).get("text")
@@ -74,5 +58,5 @@ def render(replies: list[Reply], keys: CallbackKeys) -> list[TelegramMessage]:
         if reply.buttons:
             if not messages or messages[-1].photo:
                 messages.append(TelegramMessage(text="👇"))
-            messages[-1].keyboard = [[(button.title, keys.key_for(button.payload))] for button in reply.buttons]
+            messages[-1].keyboard = [[(button.title, callback_data(button.payload))] for button in reply.buttons]
     return messages

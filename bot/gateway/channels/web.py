@@ -30,6 +30,7 @@ class WebReplies(BaseModel):
 
 
 class WebHistoryItem(BaseModel):
+    id: int
     direction: Literal["in", "out"]
     text: str | None
     buttons: list[dict] | None = None
@@ -75,6 +76,21 @@ async def history(
     except Exception as error:
         raise HTTPException(503, "history temporarily unavailable") from error
     return [
-        WebHistoryItem(direction=m["direction"], text=m["text"], buttons=(m.get("payload") or {}).get("buttons"))
+        WebHistoryItem(
+            id=m["id"], direction=m["direction"], text=m["text"], buttons=(m.get("payload") or {}).get("buttons")
+        )
         for m in messages
     ]
+
+
+@router.get("/web/updates", response_model=list[WebHistoryItem])
+async def updates(
+    user_id: Annotated[str, Query(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")],
+    api: ApiClient = Depends(_api),
+) -> list[WebHistoryItem]:
+    """Messages the city sent since the page last asked (staff replies, reminders): the page polls this."""
+    try:
+        waiting = await api.collect_outbox("web", user_id)
+    except ApiUnavailable as error:
+        raise HTTPException(503, "updates temporarily unavailable") from error
+    return [WebHistoryItem(id=m["message_id"], direction="out", text=m["text"], buttons=m["buttons"]) for m in waiting]

@@ -99,8 +99,31 @@
     }
   });
 
+  // Messages the city sends outside a reply (a staff member's answer, a reminder) arrive by polling.
+  const shown = new Set();
+  async function pollUpdates() {
+    if (!document.hidden) {
+      try {
+        const response = await fetch(`/web/updates?user_id=${encodeURIComponent(userId)}`);
+        const items = response.ok ? await response.json() : [];
+        items.filter((m) => !shown.has(m.id)).forEach((m) => {
+          shown.add(m.id);
+          showReply(m, true);
+        });
+      } catch (error) {
+        // Offline for a moment: the messages wait in the outbox until the next poll.
+      }
+    }
+    setTimeout(pollUpdates, 3000);
+  }
+
   fetch(`/web/history?user_id=${encodeURIComponent(userId)}`)
     .then((response) => (response.ok ? response.json() : []))
-    .then((items) => items.forEach((m) => (m.direction === "in" ? bubble("in", m.text) : showReply(m, false))))
-    .catch(() => {});
+    .then((items) => items.forEach((m) => {
+      shown.add(m.id);
+      if (m.direction === "in") bubble("in", m.text);
+      else showReply(m, false);
+    }))
+    .catch(() => {})
+    .finally(pollUpdates);
 })();

@@ -1,0 +1,191 @@
+"""The outbox: messages to citizens written with the change that caused them, delivered by the gateway.
+
+A message is `pending` until a gateway claims it (a lease, so two gateways never send the same
+one) and reports the result: `delivered`; a temporary failure, retried with backoff (or after the
+messenger's own `retry_after`); `unreachable` when the citizen blocked the bot, which stops every
+pending message to them; `failed` after too many attempts or a refusal that retrying cannot fix.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from api.conversations.models import Conversation, Message, OutboxMessage
+from api.core.database import utcnow
+from api.core.errors import NotFound
+
+MAX_ATTEMPTS = 20
+MAX_BACKOFF_SECONDS = 600
+DEFAULT_LEASE_SECONDS = 60
+
+
+class OutboxMessageNotFound(NotFound):
+    pass
+
+
+def language_of(conversation: Conversation) -> str:
+    """The language to write to this citizen in when they did not just write: their choice, else their last."""
+    return conversation.preferred_language or conversation.language or "ko"
+
+
+def enqueue(
+    session: Session,
+    conversation: Conversation,
+    *,
+    text: str,
+    kind: str,
+    buttons: list[dict[str, str]] | None = None,
+    dedupe_key: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    """Add a message for the citizen to the caller's transaction (the caller commits).
+
+    With a `dedupe_key` already written, the existing message is returned and nothing is added.
+    """
+    if dedupe_key:
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing:
+            return existing
+    payload = {"kind": kind, **(extra or {})}
+    if buttons:
+        payload["buttons"] = buttons
+    message = Message(conversation_id=conversation.id, direction="out", text=text, payload=payload)
+    outbox = OutboxMessage(
+        conversation_id=conversation.id,
+        message=message,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        status="pending" if conversation.reachable else "unreachable",
+    )
+    try:
+        with session.begin_nested():
+            session.add_all([message, outbox])
+    except IntegrityError:
+        # The same dedupe key was written by a concurrent transaction.
+        return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    conversation.last_message_at = utcnow()
+    return outbox
+
+
+@dataclass
+class Claimed:
+    outbox: OutboxMessage
+    conversation: Conversation
+    message: Message
+
+
+def claim(
+    session: Session, channels: list[str], limit: int, lease_seconds: int = DEFAULT_LEASE_SECONDS
+) -> list[Claimed]:
+    """Lease up to `limit` due messages to the calling gateway, the oldest first.
+
+    Only the oldest unsent message of a conversation is due, so a citizen gets them in order
+    even when an earlier one is waiting for a retry.
+    """
+    now = utcnow()
+    earlier = aliased(OutboxMessage)
+    earlier_unsent = exists().where(
+        earlier.conversation_id == OutboxMessage.conversation_id,
+        earlier.status == "pending",
+        earlier.id < OutboxMessage.id,
+    )
+    candidates = session.scalars(
+        select(OutboxMessage)
+        .join(Conversation, Conversation.id == OutboxMessage.conversation_id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            (OutboxMessage.leased_until.is_(None)) | (OutboxMessage.leased_until < now),
+            Conversation.channel.in_(channels),
+            ~earlier_unsent,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    claimed = []
+    for candidate in candidates:
+        # A conditional update: of two gateways claiming at once, one gets the row.
+        taken = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == candidate.id,
+                OutboxMessage.status == "pending",
+                (OutboxMessage.leased_until.is_(None)) | (OutboxMessage.leased_until < now),
+            )
+            .values(leased_until=now + timedelta(seconds=lease_seconds), attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken:
+            claimed.append(candidate)
+    session.commit()
+    for outbox in claimed:
+        session.refresh(outbox)
+    return [Claimed(outbox, outbox.conversation, outbox.message) for outbox in claimed]
+
+
+def collect(session: Session, conversation: Conversation) -> list[Claimed]:
+    """For a channel the citizen's client polls (the web chat): hand over what is waiting, as delivered."""
+    waiting = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation.id, OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id)
+    ).all()
+    now = utcnow()
+    for outbox in waiting:
+        outbox.status, outbox.delivered_at, outbox.attempts = "delivered", now, outbox.attempts + 1
+    session.commit()
+    return [Claimed(outbox, conversation, outbox.message) for outbox in waiting]
+
+
+def get(session: Session, outbox_id: int) -> OutboxMessage:
+    outbox = session.get(OutboxMessage, outbox_id)
+    if outbox is None:
+        raise OutboxMessageNotFound(f"outbox message {outbox_id} not found", f"발송 메시지 {outbox_id}이(가) 없습니다")
+    return outbox
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, MAX_BACKOFF_SECONDS))
+
+
+def report(
+    session: Session,
+    outbox_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    retry_after: float | None = None,
+    channel_message_id: str | None = None,
+) -> OutboxMessage:
+    """Record what the gateway's delivery attempt came to."""
+    outbox = get(session, outbox_id)
+    now = utcnow()
+    outbox.leased_until = None
+    outbox.last_error = error[:500] if error else None
+    if status == "delivered":
+        outbox.status = "delivered"
+        outbox.delivered_at = now
+        outbox.channel_message_id = channel_message_id
+    elif status == "retry" and outbox.attempts < MAX_ATTEMPTS:
+        wait = timedelta(seconds=retry_after) if retry_after is not None else backoff(outbox.attempts)
+        outbox.next_attempt_at = now + wait
+    elif status == "unreachable":
+        _mark_unreachable(session, outbox.conversation, error)
+    else:
+        outbox.status = "failed"
+    session.commit()
+    return outbox
+
+
+def _mark_unreachable(session: Session, conversation: Conversation, error: str | None) -> None:
+    conversation.reachable = False
+    session.execute(
+        update(OutboxMessage)
+        .where(and_(OutboxMessage.conversation_id == conversation.id, OutboxMessage.status == "pending"))
+        .values(status="unreachable", leased_until=None, last_error=error[:500] if error else None)
+        .execution_options(synchronize_session="fetch")
+    )

@@ -1,0 +1,1 @@
+"""Open data of the city: public facilities and, later, its published datasets."""

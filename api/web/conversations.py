@@ -1,0 +1,310 @@
+"""Console pages of the handoff queue and of one conversation: claim, reply, reveal, transfer, close, live updates."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from api.conversations import handoffs
+from api.conversations.models import Handoff, Message
+from api.conversations.outbox import language_of
+from api.core.database import get_session, utcnow
+from api.core.errors import DomainError, InvalidInput
+from api.core.privacy import mask_name, mask_phone, redact_phones
+from api.staff import service as staff_service
+from api.staff.models import StaffUser
+from api.tours import service as tours_service
+from api.web.auth import ConsoleForm, ConsolePage, Signed, stream_user
+from api.web.pages import STATUSES, error_page, render, seoul
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+SessionDep = Annotated[Session, Depends(get_session)]
+MAX_REASON_CHARS = 300
+# A comment line this often lets the server notice a closed browser tab even when nothing happens.
+KEEP_ALIVE_SECONDS = 15
+OUTBOX_LABELS = {"handoff_closed": "안내", "reminder": "알림", "notice": "공지", "waitlist_offer": "대기 안내"}
+
+
+@router.get("")
+@router.get("/")
+def console_home(signed: ConsolePage) -> RedirectResponse:
+    return RedirectResponse("/console/queue", status_code=303)
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(request: Request, session: SessionDep, signed: ConsolePage) -> HTMLResponse:
+    settings = request.app.state.settings
+    hours = handoffs.OfficeHours.from_settings(settings)
+    now = utcnow()
+    waiting = handoffs.waiting_queue(session)
+    context = {
+        "signed": signed,
+        "departments": handoffs.DEPARTMENTS,
+        "queue": {code: [h for h in waiting if h.department == code] for code in handoffs.DEPARTMENTS},
+        "mine": handoffs.claimed_by(session, signed.user),
+        "office_open": hours.is_open(now),
+        "next_opening": None if hours.is_open(now) else hours.next_opening(now),
+    }
+    return render(request, "queue.html", context)
+
+
+@router.post("/handoffs/{handoff_id}/claim")
+def claim(request: Request, handoff_id: int, session: SessionDep, signed: ConsoleForm) -> Response:
+    try:
+        handoff = handoffs.claim(session, handoff_id, signed.user)
+    except DomainError as error:
+        return error_page(request, signed, error, "/console/queue")
+    return RedirectResponse(f"/console/conversations/{handoff.conversation_id}", status_code=303)
+
+
+@router.post("/handoffs/{handoff_id}/transfer")
+def transfer(
+    request: Request,
+    handoff_id: int,
+    session: SessionDep,
+    signed: ConsoleForm,
+    department: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    try:
+        handoffs.transfer(session, handoff_id, signed.user, department)
+    except DomainError as error:
+        return error_page(request, signed, error, "/console/queue")
+    return RedirectResponse("/console/queue", status_code=303)
+
+
+@router.post("/handoffs/{handoff_id}/close")
+def close(
+    request: Request,
+    handoff_id: int,
+    session: SessionDep,
+    signed: ConsoleForm,
+    outcome: Annotated[str, Form(max_length=handoffs.MAX_OUTCOME_CHARS)] = "",
+) -> Response:
+    try:
+        handoffs.close(session, handoff_id, signed.user, outcome)
+    except DomainError as error:
+        return error_page(request, signed, error, "/console/queue")
+    return RedirectResponse("/console/queue", status_code=303)
+
+
+@router.get("/conversations", response_class=HTMLResponse)
+def find_conversations(
+    request: Request, session: SessionDep, signed: ConsolePage, q: Annotated[str, Query(max_length=140)] = ""
+) -> HTMLResponse:
+    conversations = handoffs.find_conversations(session, q)
+    return render(request, "conversations.html", {"signed": signed, "q": q, "conversations": conversations})
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(request: Request, conversation_id: int, session: SessionDep, signed: ConsolePage) -> Response:
+    try:
+        return _conversation_page(request, session, signed, conversation_id, revealed=False)
+    except DomainError as error:
+        return error_page(request, signed, error, "/console/queue")
+
+
+@router.post("/conversations/{conversation_id}/reveal", response_class=HTMLResponse)
+def reveal(
+    request: Request,
+    conversation_id: int,
+    session: SessionDep,
+    signed: ConsoleForm,
+    reason: Annotated[str, Form(max_length=MAX_REASON_CHARS)] = "",
+) -> Response:
+    """Names and phone numbers in full, once, for a stated reason that the audit log keeps with who and when."""
+    back = f"/console/conversations/{conversation_id}"
+    try:
+        conversation = handoffs.get_conversation(session, conversation_id)
+        if not reason.strip():
+            raise InvalidInput("Say why you need the full data.", "개인정보를 보는 이유를 적어 주세요.")
+        subject = f"conversation:{conversation.id}"
+        staff_service.audit(session, signed.user, "reveal_conversation", subject, reason.strip())
+        session.commit()
+        return _conversation_page(request, session, signed, conversation_id, revealed=True)
+    except DomainError as error:
+        return error_page(request, signed, error, back)
+
+
+@router.post("/conversations/{conversation_id}/reply")
+def reply(
+    request: Request,
+    conversation_id: int,
+    session: SessionDep,
+    signed: ConsoleForm,
+    text: Annotated[str, Form(max_length=handoffs.MAX_TEXT_CHARS)] = "",
+) -> Response:
+    back = f"/console/conversations/{conversation_id}"
+    try:
+        handoffs.reply(session, conversation_id, signed.user, text)
+    except DomainError as error:
+        return error_page(request, signed, error, back)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/conversations/{conversation_id}/start")
+def start(
+    request: Request,
+    conversation_id: int,
+    session: SessionDep,
+    signed: ConsoleForm,
+    text: Annotated[str, Form(max_length=handoffs.MAX_TEXT_CHARS)] = "",
+    department: Annotated[str, Form(max_length=20)] = handoffs.DEFAULT_DEPARTMENT,
+) -> Response:
+    back = f"/console/conversations/{conversation_id}"
+    try:
+        handoffs.start(session, conversation_id, signed.user, text, department)
+    except DomainError as error:
+        return error_page(request, signed, error, back)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.get("/conversations/{conversation_id}/events")
+async def events(
+    request: Request,
+    conversation_id: int,
+    user: Annotated[StaffUser, Depends(stream_user)],
+    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+) -> StreamingResponse:
+    """Server-sent events: each new transcript message (masked), and the request's status when it changes."""
+    maker = request.app.state.sessionmaker
+    settings = request.app.state.settings
+    await run_in_threadpool(_check_conversation, maker, conversation_id)
+    # A browser reconnecting after the stream ended says where it got to.
+    start_after = max(after, last_event_id or 0)
+    stream = _event_stream(
+        maker, conversation_id, start_after, settings.console_events_poll_seconds, settings.console_events_max_seconds
+    )
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _conversation_page(
+    request: Request, session: Session, signed: Signed, conversation_id: int, revealed: bool
+) -> HTMLResponse:
+    conversation = handoffs.get_conversation(session, conversation_id)
+    handoff = handoffs.open_handoff(session, conversation.id)
+    messages = handoffs.transcript(session, conversation.id)
+    language = language_of(conversation)
+    bookings = tours_service.bookings_of_channel_user(session, conversation.channel, conversation.channel_user_id)
+    context = {
+        "signed": signed,
+        "conversation": conversation,
+        "handoff": handoff,
+        "latest": handoff or handoffs.latest_handoff(session, conversation.id),
+        "mine": handoff is not None and handoff.status == "claimed" and handoff.claimed_by_id == signed.user.id,
+        "may_act": handoff is not None
+        and (handoff.status == "waiting" or handoff.claimed_by_id == signed.user.id or signed.user.role == "admin"),
+        "language": language,
+        "messages": _message_views(session, messages, revealed),
+        "last_id": messages[-1].id if messages else 0,
+        "revealed": revealed,
+        "bookings": [_booking_view(b, revealed) for b in bookings],
+        "canned": [
+            {"title": c.title, "text": c.text_en if language == "en" else c.text_ko}
+            for c in handoffs.canned_replies(session)
+        ],
+        "departments": handoffs.DEPARTMENTS,
+    }
+    return render(request, "conversation.html", context)
+
+
+def _booking_view(booking, revealed: bool) -> dict:
+    return {
+        "code": booking.code,
+        "status": booking.status,
+        "starts_at": seoul(booking.run.starts_at, "%Y-%m-%d %H:%M"),
+        "seats": booking.seats,
+        "name": (booking.booker_name or "") if revealed else mask_name(booking.booker_name or ""),
+        "phone": (booking.booker_phone or "") if revealed else mask_phone(booking.booker_phone or ""),
+    }
+
+
+def _message_views(session: Session, messages: list[Message], revealed: bool) -> list[dict]:
+    staff_ids = {(m.payload or {}).get("staff_id") for m in messages} - {None}
+    staff_names = staff_service.names(session, {i for i in staff_ids if isinstance(i, int)})
+    return [_message_view(m, staff_names, revealed) for m in messages]
+
+
+def _message_view(message: Message, staff_names: dict[int, str], revealed: bool) -> dict:
+    extras = message.payload or {}
+    kind = extras.get("kind")
+    if message.direction == "in":
+        who = "시민"
+    elif kind == "staff_reply":
+        who = f"직원 {staff_names.get(extras.get('staff_id'), '')}".strip()
+    elif kind:
+        who = OUTBOX_LABELS.get(kind, "알림")
+    else:
+        who = "챗봇"
+    text = message.text or ("[버튼 선택]" if extras.get("button") else "")
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "who": who,
+        "text": text if revealed else redact_phones(text),
+        "time": seoul(message.created_at),
+        "buttons": [str(b.get("title", "")) for b in extras.get("buttons") or [] if isinstance(b, dict)],
+    }
+
+
+def _check_conversation(maker: sessionmaker[Session], conversation_id: int) -> None:
+    with maker() as session:
+        handoffs.get_conversation(session, conversation_id)
+
+
+def _status_of(handoff: Handoff | None, staff_names: dict[int, str]) -> dict:
+    if handoff is None:
+        return {"status": None, "label": "상담 요청 없음"}
+    label = STATUSES.get(handoff.status, handoff.status)
+    if handoff.status == "claimed":
+        label = f"{label} · {staff_names.get(handoff.claimed_by_id, '')}"
+    return {"status": handoff.status, "label": label, "handoff_id": handoff.id}
+
+
+def _poll(maker: sessionmaker[Session], conversation_id: int, after: int) -> tuple[list[dict], dict]:
+    with maker() as session:
+        messages = handoffs.messages_after(session, conversation_id, after)
+        views = _message_views(session, messages, revealed=False)
+        handoff = handoffs.latest_handoff(session, conversation_id)
+        names = staff_service.names(session, {handoff.claimed_by_id} if handoff and handoff.claimed_by_id else set())
+        return views, _status_of(handoff, names)
+
+
+def _event(data: dict, event: str | None = None, event_id: int | None = None) -> str:
+    lines = [f"event: {event}"] if event else []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append(f"data: {json.dumps(data, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n\n"
+
+
+async def _event_stream(
+    maker: sessionmaker[Session], conversation_id: int, after: int, poll_seconds: float, max_seconds: float
+) -> AsyncIterator[str]:
+    deadline = time.monotonic() + max_seconds
+    last_status, last_sent = None, time.monotonic()
+    yield "retry: 2000\n\n"
+    while True:
+        views, status = await run_in_threadpool(_poll, maker, conversation_id, after)
+        for view in views:
+            yield _event(view, event_id=view["id"])
+            after, last_sent = view["id"], time.monotonic()
+        if status != last_status:
+            yield _event(status, event="handoff")
+            last_status, last_sent = status, time.monotonic()
+        if time.monotonic() - last_sent >= KEEP_ALIVE_SECONDS:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(poll_seconds)
