@@ -29,7 +29,11 @@ class ApiRefused(Exception):
 class HandoffTicket:
     id: int
     status: str
+    department: str
     waiting_ahead: int
+    expected_wait_minutes: int | None  # None when the office is closed
+    office_open: bool
+    next_opening: str | None  # ISO datetime in Asia/Seoul, when the office is closed
 
 
 def channel_user(sender_id: str) -> tuple[str, str]:
@@ -70,14 +74,22 @@ class ApiClient:
         logger.warning("api unavailable: %s %s: %s", method, path, last_error)
         raise ApiUnavailable(str(last_error))
 
-    async def request_handoff(self, sender_id: str, reason: str) -> HandoffTicket:
+    async def request_handoff(self, sender_id: str, reason: str, department: str) -> HandoffTicket:
         channel, user_id = channel_user(sender_id)
         body = await self._request(
             "POST",
             "/api/conversations/handoffs",
-            json={"channel": channel, "channel_user_id": user_id, "reason": reason},
+            json={"channel": channel, "channel_user_id": user_id, "reason": reason, "department": department},
         )
-        return HandoffTicket(id=body["id"], status=body["status"], waiting_ahead=body["waiting_ahead"])
+        return HandoffTicket(
+            id=body["id"],
+            status=body["status"],
+            department=body["department"],
+            waiting_ahead=body["waiting_ahead"],
+            expected_wait_minutes=body["expected_wait_minutes"],
+            office_open=body["office_open"],
+            next_opening=body.get("next_opening"),
+        )
 
     async def tour(self, language: str) -> dict[str, Any]:
         return await self._request("GET", f"/api/tours/{TOUR}", language)
@@ -124,6 +136,12 @@ class ApiClient:
     async def change(self, code: str, phone: str, run_id: int, language: str) -> dict[str, Any]:
         body = {"phone": phone, "run_id": run_id}
         return await self._request("POST", f"/api/bookings/{code}/change", language, json=body)
+
+    async def facilities_nearby(
+        self, kind: str, lat: float, lon: float, language: str, limit: int = 3
+    ) -> list[dict[str, Any]]:
+        params = {"kind": kind, "lat": lat, "lon": lon, "limit": limit}
+        return await self._request("GET", "/api/facilities/nearby", language, params=params)
 
 
 def _refusal(response: httpx.Response) -> ApiRefused:

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from api.core.database import make_engine, make_sessionmaker
+from api.tours.seed import seed_tours
+from tests.support.fake_telegram import FakeTelegram
 from tests.support.stack import Stack
 
 
@@ -37,3 +40,23 @@ def chat(stack: Stack):
     send.history = lambda: client.get("/web/history", params={"user_id": user_id}).json()
     yield send
     client.close()
+
+
+@pytest.fixture(scope="session")
+def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
+    fake = FakeTelegram().start()
+    stack = Stack(
+        tmp_path_factory.mktemp("telegram-stack"),
+        extra_env={"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url},
+    )
+    try:
+        stack.start()
+        engine = make_engine(stack.database_url)
+        with make_sessionmaker(engine)() as session:
+            seed_tours(session)
+            session.commit()
+        engine.dispose()
+        yield fake, stack
+    finally:
+        stack.stop_all()
+        fake.stop()

@@ -2,70 +2,17 @@
 
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.core.database import make_engine, make_sessionmaker
-from api.tours.seed import seed_tours
 from tests.e2e.test_booking import open_day
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.stack import Stack, free_port
+from tests.support.telegram_chat import Chat
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture(scope="module")
-def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
-    fake = FakeTelegram().start()
-    stack = Stack(
-        tmp_path_factory.mktemp("telegram-stack"),
-        extra_env={"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url},
-    )
-    try:
-        stack.start()
-        engine = make_engine(stack.database_url)
-        with make_sessionmaker(engine)() as session:
-            seed_tours(session)
-            session.commit()
-        engine.dispose()
-        yield fake, stack
-    finally:
-        stack.stop_all()
-        fake.stop()
-
-
-class Chat:
-    """One Telegram user talking to the bot, waiting for each answer like a person would."""
-
-    def __init__(self, fake: FakeTelegram, chat_id: int, language: str = "ko") -> None:
-        self.fake, self.chat_id, self.language = fake, chat_id, language
-
-    def _wait_new(self, before: int) -> list[dict]:
-        self.fake.wait_for(lambda f: len(f.sent(self.chat_id)) > before)
-        # The replies of one turn are sent one after another: wait until no more arrive.
-        last = -1
-        while last != len(self.fake.sent(self.chat_id)):
-            last = len(self.fake.sent(self.chat_id))
-            time.sleep(0.6)
-        return self.fake.sent(self.chat_id)[before:]
-
-    def say(self, words: str) -> str:
-        before = len(self.fake.sent(self.chat_id))
-        self.fake.send_text(self.chat_id, words, language_code=self.language)
-        self.replies = self._wait_new(before)
-        return " ".join(m.get("text") or "" for m in self.replies)
-
-    def press(self, index: int = 0) -> str:
-        with_buttons = [m for m in self.replies if m.get("reply_markup")]
-        message = with_buttons[-1]
-        buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
-        before = len(self.fake.sent(self.chat_id))
-        self.fake.press_button(self.chat_id, message["message_id"], buttons[index]["callback_data"])
-        self.replies = self._wait_new(before)
-        return " ".join(m.get("text") or "" for m in self.replies)
 
 
 def _booking(stack: Stack, code: str):
@@ -297,3 +244,16 @@ def test_language_chosen_with_the_command_is_remembered_until_changed(telegram):
     chat.say("/language")
     chat.press(2)  # automatic: the language of each message again
     assert re.search("[가-힣]", chat.say("안녕하세요"))
+
+
+def test_a_shared_location_brings_the_nearest_parking_lots_of_the_kind_asked_before(telegram):
+    fake, _stack = telegram
+    chat = Chat(fake, 5107)
+    asked = chat.say("근처 주차장 어디 있어?")
+    assert "위치" in asked
+    before = len(fake.sent(5107))
+    fake.send_location(5107, 37.7142, 126.7615)  # beside Geumchon station
+    answer = " ".join(m.get("text") or "" for m in chat._wait_new(before))
+    assert "주차" in answer
+    assert "map.kakao.com" in answer
+    assert re.search(r"\d+(\.\d)? ?(m|km)", answer)

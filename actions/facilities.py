@@ -1,0 +1,115 @@
+"""Action of the nearby-facilities conversation: the public parking lots or toilets nearest to a shared location.
+
+The kind asked for waits in its slot until the location arrives; which places are near, and whether a
+place is in Paju at all, is the api's to say.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api_client import ApiRefused, ApiUnavailable, channel_user
+from actions.tours import api, format_won, language_of, pick
+
+KIND_NAMES = {
+    "ko": {"parking": "주차장", "toilet": "공중화장실"},
+    "en": {"parking": "public parking lots", "toilet": "public toilets"},
+}
+OTHER_KIND = {"parking": "toilet", "toilet": "parking"}
+ALSO_SHOW = {
+    "ko": {"parking": "이 근처 주차장도 보기", "toilet": "이 근처 화장실도 보기"},
+    "en": {"parking": "Parking near here too", "toilet": "Toilets near here too"},
+}
+ALL_DAY = "00:00-24:00"
+MAP_LINK = "https://map.kakao.com/link/map/{name},{lat},{lon}"
+
+
+def format_distance(metres: int) -> str:
+    rounded = round(metres, -1)
+    return f"{rounded} m" if rounded < 1000 else f"{metres / 1000:.1f} km"
+
+
+def format_hours(hours: str, language: str) -> str:
+    if hours == ALL_DAY:
+        return pick(language, "24시간", "open 24 hours")
+    opens, closes = hours.split("-")
+    return pick(language, f"{opens}~{closes}", f"open {opens}–{closes}")
+
+
+def kind_details(facility: dict[str, Any], language: str) -> list[str]:
+    if facility["kind"] == "parking":
+        fee = facility["fee_30min_won"]
+        price = (
+            pick(language, "무료", "free")
+            if fee == 0
+            else pick(language, f"30분 {format_won(fee, language)}", f"{format_won(fee, language)} per 30 min")
+        )
+        return [pick(language, f"{facility['spaces']}면", f"{facility['spaces']} spaces"), price]
+    if facility["accessible"]:
+        return [pick(language, "장애인 화장실 있음", "wheelchair accessible")]
+    return [pick(language, "장애인 화장실 없음", "no wheelchair-accessible toilet")]
+
+
+def facility_lines(number: int, facility: dict[str, Any], language: str) -> str:
+    name = facility["name_en"] if language == "en" else facility["name"]
+    address = facility["address_en"] if language == "en" else facility["address"]
+    details = " · ".join([format_hours(facility["hours"], language), *kind_details(facility, language)])
+    link = MAP_LINK.format(name=quote(name), lat=facility["lat"], lon=facility["lon"])
+    return "\n".join(
+        [
+            f"{number}. {name} ({format_distance(facility['distance_m'])})",
+            f"   {address}",
+            f"   {details}",
+            f"   {pick(language, '지도', 'Map')}: {link}",
+        ]
+    )
+
+
+def also_show_button(kind: str, lat: float, lon: float, language: str) -> dict[str, str]:
+    other = OTHER_KIND[kind]
+    payload = json.dumps({"facility_kind": other, "latitude": lat, "longitude": lon}, separators=(",", ":"))
+    return {"title": ALSO_SHOW[language][other], "payload": f"/facility_nearby{payload}"}
+
+
+class ActionFacilityNearby(Action):
+    """Asks for what is missing (the kind, then the location), else lists the three nearest places."""
+
+    def name(self) -> str:
+        return "action_facility_nearby"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        language = language_of(tracker)
+        kind = tracker.get_slot("facility_kind")
+        lat, lon = tracker.get_slot("latitude"), tracker.get_slot("longitude")
+        if kind not in OTHER_KIND:
+            dispatcher.utter_message(response="utter_ask_facility_kind")
+            return []
+        if lat is None or lon is None:
+            channel, _ = channel_user(tracker.sender_id)
+            # Only Telegram lets a citizen send a location today; elsewhere, say where it works.
+            response = "utter_ask_location" if channel == "telegram" else "utter_location_on_telegram"
+            dispatcher.utter_message(response=response, kinds=KIND_NAMES[language][kind])
+            return []
+        try:
+            facilities = await api().facilities_nearby(kind, lat, lon, language)
+        except ApiUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        except ApiRefused as refusal:  # outside Paju: the shared point is of no further use
+            dispatcher.utter_message(text=refusal.detail)
+            return [SlotSet("latitude", None), SlotSet("longitude", None)]
+        dispatcher.utter_message(
+            response="utter_facilities_nearby",
+            kinds=KIND_NAMES[language][kind],
+            facilities="\n".join(facility_lines(n, f, language) for n, f in enumerate(facilities, start=1)),
+            buttons=[also_show_button(kind, lat, lon, language)],
+        )
+        # A later "near me" asks for a fresh location rather than answering for where the citizen was.
+        return [SlotSet("facility_kind", None), SlotSet("latitude", None), SlotSet("longitude", None)]
