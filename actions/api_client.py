@@ -138,10 +138,84 @@ class ApiClient:
         return await self._request("POST", f"/api/bookings/{code}/change", language, json=body)
 
     async def facilities_nearby(
-        self, kind: str, lat: float, lon: float, language: str, limit: int = 3
+        self,
+        kind: str,
+        language: str,
+        lat: float | None = None,
+        lon: float | None = None,
+        place: str | None = None,
+        limit: int = 3,
     ) -> list[dict[str, Any]]:
-        params = {"kind": kind, "lat": lat, "lon": lon, "limit": limit}
-        return await self._request("GET", "/api/facilities/nearby", language, params=params)
+        """Near a shared point, or near a place the api knows by name (금촌역, Imjingak)."""
+        where = {"place": place} if place else {"lat": lat, "lon": lon}
+        return await self._request(
+            "GET", "/api/facilities/nearby", language, params={"kind": kind, "limit": limit, **where}
+        )
+
+    async def ask(self, question: str, language: str) -> dict[str, Any]:
+        return await self._request(
+            "POST", "/api/opendata/ask", language, json={"question": question, "language": language}
+        )
+
+    async def opendata_catalog(self, language: str) -> list[dict[str, Any]]:
+        return await self._request("GET", "/api/opendata/catalog", language)
+
+    # --- notices ------------------------------------------------------------------------------------------
+
+    async def notices(
+        self, language: str, q: str | None = None, category: str | None = None, size: int = 3
+    ) -> list[dict[str, Any]]:
+        params = {key: value for key, value in {"q": q, "category": category, "size": size}.items() if value}
+        return await self._request("GET", "/api/notices", language, params=params)
+
+    async def notice(self, notice_id: str, language: str) -> dict[str, Any]:
+        return await self._request("GET", f"/api/notices/{notice_id}", language)
+
+    async def subscriptions(self, sender_id: str, language: str) -> list[dict[str, Any]]:
+        channel, user_id = channel_user(sender_id)
+        params = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("GET", "/api/notice-subscriptions", language, params=params)
+
+    async def subscribe(self, sender_id: str, category: str, consent_text: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id, "category": category, "consent_text": consent_text}
+        return await self._request("POST", "/api/notice-subscriptions", language, json=body)
+
+    async def unsubscribe(self, sender_id: str, category: str | None, language: str) -> list[dict[str, Any]]:
+        """Stops one category, or all with None; returns the subscriptions left."""
+        channel, user_id = channel_user(sender_id)
+        params = {"channel": channel, "channel_user_id": user_id} | ({"category": category} if category else {})
+        return await self._request("DELETE", "/api/notice-subscriptions", language, params=params)
+
+    async def personal_notices(self, sender_id: str, language: str) -> list[dict[str, Any]]:
+        channel, user_id = channel_user(sender_id)
+        params = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("GET", "/api/personal-notices", language, params=params)
+
+    async def start_phone_link(self, sender_id: str, phone: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id, "phone": phone}
+        return await self._request("POST", "/api/phone-links", language, json=body)
+
+    async def confirm_phone_link(self, sender_id: str, code: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id, "code": code}
+        return await self._request("POST", "/api/phone-links/confirm", language, json=body)
+
+    async def request_notice_code(self, sender_id: str, notice_id: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("POST", f"/api/personal-notices/{notice_id}/code", language, json=body)
+
+    async def confirm_notice_code(self, sender_id: str, notice_id: str, code: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id, "code": code}
+        return await self._request("POST", f"/api/personal-notices/{notice_id}/confirm", language, json=body)
+
+    async def read_personal_notice(self, sender_id: str, notice_id: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("POST", f"/api/personal-notices/{notice_id}/read", language, json=body)
 
 
 def _refusal(response: httpx.Response) -> ApiRefused:

@@ -72,9 +72,9 @@ def facility_lines(number: int, facility: dict[str, Any], language: str) -> str:
     )
 
 
-def also_show_button(kind: str, lat: float, lon: float, language: str) -> dict[str, str]:
+def also_show_button(kind: str, where: dict[str, Any], language: str) -> dict[str, str]:
     other = OTHER_KIND[kind]
-    payload = json.dumps({"facility_kind": other, "latitude": lat, "longitude": lon}, separators=(",", ":"))
+    payload = json.dumps({"facility_kind": other, **where}, separators=(",", ":"), ensure_ascii=False)
     return {"title": ALSO_SHOW[language][other], "payload": f"/facility_nearby{payload}"}
 
 
@@ -88,28 +88,37 @@ class ActionFacilityNearby(Action):
         language = language_of(tracker)
         kind = tracker.get_slot("facility_kind")
         lat, lon = tracker.get_slot("latitude"), tracker.get_slot("longitude")
+        # A place the city knows by name ("금촌역 근처") stands in for a shared location.
+        place = tracker.get_slot("facility_place") if lat is None or lon is None else None
         if kind not in OTHER_KIND:
             dispatcher.utter_message(response="utter_ask_facility_kind")
             return []
-        if lat is None or lon is None:
+        if (lat is None or lon is None) and not place:
             channel, _ = channel_user(tracker.sender_id)
             # Only Telegram lets a citizen send a location today; elsewhere, say where it works.
             response = "utter_ask_location" if channel == "telegram" else "utter_location_on_telegram"
             dispatcher.utter_message(response=response, kinds=KIND_NAMES[language][kind])
             return []
         try:
-            facilities = await api().facilities_nearby(kind, lat, lon, language)
+            facilities = await api().facilities_nearby(kind, language, lat=lat, lon=lon, place=place)
         except ApiUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
-        except ApiRefused as refusal:  # outside Paju: the shared point is of no further use
+        except ApiRefused as refusal:  # outside Paju, or a place it does not know: of no further use
             dispatcher.utter_message(text=refusal.detail)
-            return [SlotSet("latitude", None), SlotSet("longitude", None)]
+            return [SlotSet("latitude", None), SlotSet("longitude", None), SlotSet("facility_place", None)]
         dispatcher.utter_message(
             response="utter_facilities_nearby",
             kinds=KIND_NAMES[language][kind],
             facilities="\n".join(facility_lines(n, f, language) for n, f in enumerate(facilities, start=1)),
-            buttons=[also_show_button(kind, lat, lon, language)],
+            buttons=[
+                also_show_button(kind, {"place": place} if place else {"latitude": lat, "longitude": lon}, language)
+            ],
         )
         # A later "near me" asks for a fresh location rather than answering for where the citizen was.
-        return [SlotSet("facility_kind", None), SlotSet("latitude", None), SlotSet("longitude", None)]
+        return [
+            SlotSet("facility_kind", None),
+            SlotSet("latitude", None),
+            SlotSet("longitude", None),
+            SlotSet("facility_place", None),
+        ]

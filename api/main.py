@@ -13,7 +13,9 @@ from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
 from api.core.settings import Settings, get_settings
+from api.notices.router import router as notices_router
 from api.opendata.facilities import router as facilities_router
+from api.opendata.router import router as opendata_router
 from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
 from api.web.app import install_console
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outbox_router)
     app.include_router(tours_router)
     app.include_router(facilities_router)
+    app.include_router(opendata_router)
+    app.include_router(notices_router)
     app.include_router(staff_router)
     install_console(app)
 

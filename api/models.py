@@ -1,6 +1,16 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
+from api.notices.models import (
+    Notice,
+    NoticeSubscription,
+    NoticeTerm,
+    PersonalNotice,
+    PhoneLink,
+    SmsMessage,
+    VerificationCode,
+)
+from api.opendata.models import Chart, Dataset, DatasetColumn, DatasetVersion
 from api.staff.models import AuditEntry, ConsoleSession, StaffSession, StaffUser
 from api.tours.models import Booking, Closure, Course, DayQuota, Fare, Run, WaitlistEntry
 
@@ -8,17 +18,28 @@ __all__ = [
     "AuditEntry",
     "Booking",
     "CannedReply",
+    "Chart",
     "Closure",
     "ConsoleSession",
     "Conversation",
     "Course",
+    "Dataset",
+    "DatasetColumn",
+    "DatasetVersion",
     "DayQuota",
     "Fare",
     "Handoff",
     "Message",
+    "Notice",
+    "NoticeSubscription",
+    "NoticeTerm",
     "OutboxMessage",
+    "PersonalNotice",
+    "PhoneLink",
     "Run",
+    "SmsMessage",
     "StaffSession",
     "StaffUser",
+    "VerificationCode",
     "WaitlistEntry",
 ]

@@ -5,13 +5,15 @@ import logging
 from api.core.database import make_engine, make_sessionmaker
 from api.core.logging import configure_logging
 from api.core.settings import Settings, get_settings
+from api.notices.seed import seed_notices
+from api.opendata.seed import seed_opendata
 from api.staff.service import ensure_admin
 from api.tours.seed import seed_tours
 
 logger = logging.getLogger("api.seed")
 
 # Each domain that ships seed data adds its loader here: a function (session) -> count added.
-SEEDERS = [seed_tours]
+SEEDERS = [seed_tours, seed_notices, seed_opendata]
 
 
 def seed(settings: Settings) -> dict[str, int]:

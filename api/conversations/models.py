@@ -115,7 +115,8 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))  # staff_reply, waitlist_offer, reminder, notice, ...
     # The same key is written once: a retried job or publication does not send twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
-    # pending → delivered; or failed (gave up), unreachable (the citizen blocked the bot), held (quiet hours)
+    # pending → delivered; or failed (gave up), unreachable (the citizen blocked the bot), cancelled (its cause
+    # was withdrawn). A message held for quiet hours is pending with a later next_attempt_at.
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

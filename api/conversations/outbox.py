@@ -7,7 +7,7 @@ pending message to them; `failed` after too many attempts or a refusal that retr
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, select, update
@@ -41,10 +41,12 @@ def enqueue(
     buttons: list[dict[str, str]] | None = None,
     dedupe_key: str | None = None,
     extra: dict[str, Any] | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message for the citizen to the caller's transaction (the caller commits).
 
     With a `dedupe_key` already written, the existing message is returned and nothing is added.
+    With `not_before` (quiet hours) it is held until then; later messages to the citizen do not wait for it.
     """
     if dedupe_key:
         existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
@@ -60,6 +62,7 @@ def enqueue(
         kind=kind,
         dedupe_key=dedupe_key,
         status="pending" if conversation.reachable else "unreachable",
+        next_attempt_at=not_before or utcnow(),
     )
     try:
         with session.begin_nested():
@@ -84,13 +87,14 @@ def claim(
     """Lease up to `limit` due messages to the calling gateway, the oldest first.
 
     Only the oldest unsent message of a conversation is due, so a citizen gets them in order
-    even when an earlier one is waiting for a retry.
+    even when an earlier one is waiting for a retry; one held for later and never tried holds nothing back.
     """
     now = utcnow()
     earlier = aliased(OutboxMessage)
     earlier_unsent = exists().where(
         earlier.conversation_id == OutboxMessage.conversation_id,
         earlier.status == "pending",
+        (earlier.attempts > 0) | (earlier.next_attempt_at <= now),
         earlier.id < OutboxMessage.id,
     )
     candidates = session.scalars(
@@ -128,17 +132,45 @@ def claim(
 
 
 def collect(session: Session, conversation: Conversation) -> list[Claimed]:
-    """For a channel the citizen's client polls (the web chat): hand over what is waiting, as delivered."""
+    """For a channel the citizen's client polls (the web chat): hand over what is due, as delivered."""
+    now = utcnow()
     waiting = session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.conversation_id == conversation.id, OutboxMessage.status == "pending")
+        .where(
+            OutboxMessage.conversation_id == conversation.id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+        )
         .order_by(OutboxMessage.id)
     ).all()
-    now = utcnow()
     for outbox in waiting:
         outbox.status, outbox.delivered_at, outbox.attempts = "delivered", now, outbox.attempts + 1
     session.commit()
     return [Claimed(outbox, conversation, outbox.message) for outbox in waiting]
+
+
+def dedupe_keys(session: Session, prefix: str) -> set[str]:
+    """The dedupe keys written so far that start with `prefix` (e.g. every message of one notice)."""
+    return set(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
+        )
+    )
+
+
+def cancel_pending(session: Session, prefix: str) -> int:
+    """Cancels the messages not yet handed to a gateway whose dedupe key starts with `prefix`; the caller commits."""
+    now = utcnow()
+    return session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.dedupe_key.startswith(prefix, autoescape=True),
+            OutboxMessage.status == "pending",
+            (OutboxMessage.leased_until.is_(None)) | (OutboxMessage.leased_until < now),
+        )
+        .values(status="cancelled")
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
 
 
 def get(session: Session, outbox_id: int) -> OutboxMessage:

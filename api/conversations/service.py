@@ -152,6 +152,13 @@ def bot_reset_done(session: Session, channel: str, channel_user_id: str) -> None
     session.commit()
 
 
+def incoming_message(session: Session, message_id: int) -> Message:
+    incoming = session.get(Message, message_id)
+    if incoming is None or incoming.direction != "in":
+        raise MessageNotFound(f"incoming message {message_id} not found", f"받은 메시지 {message_id}이(가) 없습니다")
+    return incoming
+
+
 def record_replies(session: Session, message_id: int, replies: list[Reply]) -> list[Message]:
     """Store the assistant's answers to one incoming message, in the order they were given."""
     incoming = session.get(Message, message_id)

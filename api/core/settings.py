@@ -3,6 +3,7 @@
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,17 @@ class Settings(BaseSettings):
     # (the browser reconnects where it left off).
     console_events_poll_seconds: float = Field(default=1.0, gt=0)
     console_events_max_seconds: float = Field(default=300, gt=0)
+    # Notices: subscribers get no messages between these times (Asia/Seoul) unless the notice is urgent.
+    notice_quiet_start: time = time(21, 0)
+    notice_quiet_end: time = time(8, 0)
+    # A certified personal notice not read within this many days is flagged for paper mail.
+    personal_notice_paper_mail_days: int = Field(default=3, gt=0)
+    # How one-time codes reach phones. "log" (development): the log, phone masked, and the sms_outbox table.
+    sms_sender: Literal["log"] = "log"
+    # Where citizens reach this api: the base of dataset and chart links in open-data answers.
+    public_url: str = "http://localhost:8000"
+    # The largest CSV file an admin may upload as a dataset version.
+    opendata_max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
 
 
 @lru_cache

@@ -1,1 +1,1 @@
-"""Open data of the city: public facilities and, later, its published datasets."""
+"""Open data of the city: the dataset registry, questions answered from it, charts, and nearby facilities."""

@@ -13,7 +13,12 @@ from actions.facilities import ActionFacilityNearby, format_distance
 
 API = "http://api.test"
 NEARBY = f"{API}/api/facilities/nearby"
-CLEARED = [SlotSet("facility_kind", None), SlotSet("latitude", None), SlotSet("longitude", None)]
+CLEARED = [
+    SlotSet("facility_kind", None),
+    SlotSet("latitude", None),
+    SlotSet("longitude", None),
+    SlotSet("facility_place", None),
+]
 PARKING_LOT = {
     "kind": "parking",
     "name": "금촌역 공영주차장",
@@ -137,7 +142,7 @@ async def test_a_place_outside_paju_gets_the_apis_reason_and_nothing_else():
     events, dispatcher = await act(tracker(facility_kind="parking", latitude=37.46, longitude=126.44))
     [message] = dispatcher.messages
     assert message["text"] == detail and not message["response"] and not message["buttons"]
-    assert events == [SlotSet("latitude", None), SlotSet("longitude", None)]
+    assert events == [SlotSet("latitude", None), SlotSet("longitude", None), SlotSet("facility_place", None)]
 
 
 @respx.mock
@@ -146,3 +151,14 @@ async def test_the_citizen_hears_a_polite_apology_when_the_api_is_down():
     events, dispatcher = await act(tracker(facility_kind="parking", latitude=37.76, longitude=126.78))
     assert [m["response"] for m in dispatcher.messages] == ["utter_service_unavailable"]
     assert events == []
+
+
+@respx.mock
+async def test_a_place_known_by_name_stands_in_for_a_shared_location():
+    route = respx.get(NEARBY).respond(200, json=[PARKING_LOT])
+    events, dispatcher = await act(tracker(facility_kind="parking", facility_place="금촌역"))
+    assert dict(route.calls.last.request.url.params) == {"kind": "parking", "place": "금촌역", "limit": "3"}
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_facilities_nearby"
+    assert message["buttons"][0]["payload"] == '/facility_nearby{"facility_kind":"toilet","place":"금촌역"}'
+    assert events == CLEARED

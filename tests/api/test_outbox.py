@@ -251,3 +251,22 @@ def test_the_web_chat_collects_what_is_waiting_once_and_it_counts_as_delivered(c
     assert waiting["text"] == "담당자 답변"
     assert client.get(f"/api/outbox/{waiting['id']}", headers=SERVICE_HEADERS).json()["status"] == "delivered"
     assert collect() == []
+
+
+def test_a_message_held_until_later_is_not_handed_out_before_and_holds_back_no_later_message(settings):
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        conversation = get_or_create_conversation(session, "telegram", "42")
+        web = get_or_create_conversation(session, "web", "web-user-1")
+        session.commit()
+        morning = utcnow() + timedelta(hours=9)
+        held = outbox.enqueue(session, conversation, text="아침에 보낼 공지", kind="notice", not_before=morning)
+        outbox.enqueue(session, conversation, text="지금 보낼 긴급 공지", kind="notice")
+        outbox.enqueue(session, web, text="웹 채팅의 아침 공지", kind="notice", not_before=morning)
+        session.commit()
+        assert held.next_attempt_at == morning
+
+        [urgent] = outbox.claim(session, ["telegram"], limit=10)
+        assert urgent.message.text == "지금 보낼 긴급 공지"
+        assert outbox.collect(session, web) == []  # the web chat does not collect it early either
+    engine.dispose()

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from api.core.database import make_engine, make_sessionmaker
+from api.opendata.seed import seed_opendata
 from api.tours.seed import seed_tours
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.stack import Stack
@@ -54,6 +55,7 @@ def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
         engine = make_engine(stack.database_url)
         with make_sessionmaker(engine)() as session:
             seed_tours(session)
+            seed_opendata(session)
             session.commit()
         engine.dispose()
         yield fake, stack

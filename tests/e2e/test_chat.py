@@ -31,20 +31,39 @@ def test_the_reply_language_follows_the_language_the_citizen_switches_to(chat):
     assert "안녕" in _texts(chat("안녕하세요"))
 
 
-def test_asking_for_a_person_queues_a_handoff_and_says_so(chat, stack):
-    replies = chat("상담원 연결해주세요")
-    assert "상담원 연결을 요청했어요" in _texts(replies)
+def _handoff_status(stack, user_id: str) -> str | None:
     engine = create_engine(stack.database_url)
     with engine.connect() as connection:
         status = connection.execute(
             text(
                 "SELECT h.status FROM handoffs h JOIN conversations c ON c.id = h.conversation_id "
-                "WHERE c.channel = 'web' AND c.channel_user_id = :user"
+                "WHERE c.channel = 'web' AND c.channel_user_id = :user ORDER BY h.id DESC"
             ),
-            {"user": chat.user_id},
+            {"user": user_id},
         ).scalar()
     engine.dispose()
-    assert status == "waiting"
+    return status
+
+
+def test_asking_for_a_person_queues_a_handoff_and_cancelling_brings_the_bot_back(chat, stack):
+    replies = chat("상담원 연결해주세요")
+    # Inside office hours the place in the queue, outside them when someone will answer.
+    assert "연결을 요청했어요" in _texts(replies) or "상담 시간이 아니에요" in _texts(replies)
+    assert _handoff_status(stack, chat.user_id) == "waiting"
+    # While waiting, messages are for the staff inbox: the bot does not answer them.
+    assert chat("예약 변경하고 싶어요") == []
+
+    cancel = next(b for b in replies[-1]["buttons"] if b["payload"] == "/cancel_handoff")
+    back = chat(cancel["title"], payload=cancel["payload"])
+    assert "요청을 취소했어요" in _texts(back)
+    assert _handoff_status(stack, chat.user_id) == "cancelled"
+    assert "파주시 시민 도우미" in _texts(chat("안녕하세요"))
+
+
+def test_an_english_request_for_a_person_is_answered_in_english(chat, stack):
+    replies = chat("can I talk to a real person please")
+    assert "staff member" in _texts(replies) or "Staff are not in" in _texts(replies)
+    assert _handoff_status(stack, chat.user_id) == "waiting"
 
 
 def test_pressing_the_offered_help_button_shows_the_menu_in_the_language_of_the_button(chat):

@@ -49,6 +49,7 @@ class Stack:
             "SERVICE_TOKEN": self.service_token,
             "RASA_TOKEN": self.rasa_token,
             "API_URL": self.url("api"),
+            "PUBLIC_URL": self.url("api"),
             "RASA_URL": self.url("rasa"),
             "ACTIONS_URL": f"{self.url('actions')}/webhook",
             "RASA_TRACKER_DB": str(self.workdir / "rasa_tracker.db"),

@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -207,7 +208,8 @@ class TelegramChannel:
                 [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in message.keyboard]
             )
         if message.photo:
-            sent = await self.application.bot.send_photo(chat_id, message.photo, reply_markup=markup)
+            photo = await _image_bytes(message.photo)
+            sent = await self.application.bot.send_photo(chat_id, photo, reply_markup=markup)
         else:
             sent = await self.application.bot.send_message(chat_id, message.text, reply_markup=markup)
         return sent.message_id
@@ -217,6 +219,18 @@ def _pressed_title(message: Any, data: str) -> str:
     """The title of the pressed button, read from the keyboard it was pressed on."""
     keyboard = message.reply_markup.inline_keyboard if message and message.reply_markup else []
     return next((button.text for row in keyboard for button in row if button.callback_data == data), data)
+
+
+async def _image_bytes(url: str) -> bytes | str:
+    """The image itself: Telegram's servers cannot fetch a chart from the city's internal api address."""
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(url)
+            response.raise_for_status()
+            return response.content
+    except httpx.HTTPError:
+        logger.warning("image not fetched; passing its address to Telegram", extra={"url": url})
+        return url
 
 
 def _seconds(retry_after: int | timedelta) -> float:

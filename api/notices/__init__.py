@@ -1,0 +1,1 @@
+"""Notices domain: city notices and their search, subscriptions, certified personal notices."""

@@ -1,0 +1,281 @@
+"""HTTP routes of the notices domain: public notices and search; staff publishing; subscriptions and certified
+personal notices for the action server (service token)."""
+
+import json
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from api.core.auth import require_service
+from api.core.database import get_session
+from api.core.errors import preferred_language
+from api.core.privacy import mask_phone
+from api.notices import personal, service
+from api.notices.models import CATEGORIES, Notice, PersonalNotice
+from api.notices.schemas import (
+    Category,
+    CategoryOut,
+    ChannelUser,
+    CodeIn,
+    CodeSent,
+    NoticeCreate,
+    NoticeIn,
+    NoticeOut,
+    PersonalNoticeContent,
+    PersonalNoticeIn,
+    PersonalNoticeListed,
+    PersonalNoticeStatus,
+    PhoneLinked,
+    PhoneLinkStart,
+    Published,
+    SubscriptionIn,
+    SubscriptionOut,
+)
+from api.notices.sms import SmsSender, sms_sender
+from api.staff.models import StaffUser
+from api.staff.router import StaffDep
+
+router = APIRouter(prefix="/api", tags=["notices"])
+SessionDep = Annotated[Session, Depends(get_session)]
+Language = Annotated[str, Depends(preferred_language)]
+SERVICE_ONLY = [Depends(require_service)]
+
+
+def get_sms_sender(request: Request) -> SmsSender:
+    return sms_sender(request.app.state.settings)
+
+
+SmsDep = Annotated[SmsSender, Depends(get_sms_sender)]
+
+
+def quiet_hours(request: Request) -> service.QuietHours:
+    return service.QuietHours.from_settings(request.app.state.settings)
+
+
+QuietDep = Annotated[service.QuietHours, Depends(quiet_hours)]
+
+
+def notice_out(notice: Notice, language: str) -> NoticeOut:
+    return NoticeOut(
+        id=notice.id,
+        category=notice.category,
+        category_name=service.category_name(notice.category, language),
+        department=notice.department,
+        title=notice.title,
+        summary=service.summary_of(notice),
+        body=notice.body,
+        title_en=notice.title_en,
+        summary_en=notice.summary_en,
+        attachments=notice.attachments or [],
+        status=notice.status,
+        urgent=service.is_urgent(notice),
+        published_at=notice.published_at,
+        expires_at=notice.expires_at,
+        updated_at=notice.updated_at,
+    )
+
+
+# --- public ------------------------------------------------------------------------------------------------
+
+
+@router.get("/notices", response_model=list[NoticeOut])
+def notices(
+    session: SessionDep,
+    response: Response,
+    language: Language,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    category: Category | None = None,
+    date_from: Annotated[date | None, Query(alias="from", description="published on or after, YYYY-MM-DD")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="published on or before, YYYY-MM-DD")] = None,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    size: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[NoticeOut]:
+    """Published notices: with `q` the best matches first (Korean or English), else the newest. The total is
+    in the `X-Total-Count` header."""
+    found, total = service.find(session, q, category, date_from, date_to, page, size)
+    response.headers["X-Total-Count"] = str(total)
+    return [notice_out(n, language) for n in found]
+
+
+@router.get("/notices/categories", response_model=list[CategoryOut])
+def categories(language: Language) -> list[CategoryOut]:
+    return [
+        CategoryOut(code=c, name=service.category_name(c, language), urgent=c in service.URGENT_CATEGORIES)
+        for c in CATEGORIES
+    ]
+
+
+@router.get("/notices/{notice_id}", response_model=NoticeOut)
+def notice(notice_id: int, session: SessionDep, language: Language) -> NoticeOut:
+    return notice_out(service.get_public(session, notice_id), language)
+
+
+# --- staff -------------------------------------------------------------------------------------------------
+
+
+@router.post("/notices", response_model=Published, status_code=201, tags=["staff"])
+def create_notice(
+    body: NoticeCreate, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
+) -> Published:
+    created = service.create(session, NoticeIn.model_validate(body.model_dump(exclude={"publish"})), user)
+    queued = 0
+    if body.publish:
+        created, queued = service.publish(session, created.id, quiet)
+    return Published(notice=notice_out(created, language), messages_queued=queued)
+
+
+@router.patch("/notices/{notice_id}", response_model=NoticeOut, tags=["staff"])
+def edit_notice(notice_id: int, body: NoticeIn, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
+    return notice_out(service.update(session, notice_id, body), language)
+
+
+@router.post("/notices/{notice_id}/publish", response_model=Published, tags=["staff"])
+def publish_notice(
+    notice_id: int, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
+) -> Published:
+    """Publishes and messages the category's subscribers; safe to retry (nobody gets a second message)."""
+    published, queued = service.publish(session, notice_id, quiet)
+    return Published(notice=notice_out(published, language), messages_queued=queued)
+
+
+@router.post("/notices/{notice_id}/withdraw", response_model=NoticeOut, tags=["staff"])
+def withdraw_notice(notice_id: int, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
+    return notice_out(service.withdraw(session, notice_id), language)
+
+
+# --- subscriptions (service) -----------------------------------------------------------------------------------
+
+
+def _subscription_out(subscription, language: str) -> SubscriptionOut:
+    return SubscriptionOut(
+        category=subscription.category,
+        category_name=service.category_name(subscription.category, language),
+        consented_at=subscription.consented_at,
+    )
+
+
+@router.get("/notice-subscriptions", response_model=list[SubscriptionOut], dependencies=SERVICE_ONLY)
+def subscriptions(
+    session: SessionDep, language: Language, channel: str, channel_user_id: Annotated[str, Query(max_length=128)]
+) -> list[SubscriptionOut]:
+    return [_subscription_out(s, language) for s in service.subscriptions_of(session, channel, channel_user_id)]
+
+
+@router.post("/notice-subscriptions", response_model=SubscriptionOut, status_code=201, dependencies=SERVICE_ONLY)
+def subscribe(body: SubscriptionIn, session: SessionDep, language: Language) -> SubscriptionOut:
+    subscription = service.subscribe(session, body.channel, body.channel_user_id, body.category, body.consent_text)
+    return _subscription_out(subscription, language)
+
+
+@router.delete("/notice-subscriptions", response_model=list[SubscriptionOut], dependencies=SERVICE_ONLY)
+def unsubscribe(
+    session: SessionDep,
+    language: Language,
+    channel: str,
+    channel_user_id: Annotated[str, Query(max_length=128)],
+    category: Category | None = None,
+) -> list[SubscriptionOut]:
+    """Stops one category (or every one, without `category`); answers with the subscriptions left."""
+    service.unsubscribe(session, channel, channel_user_id, category)
+    return [_subscription_out(s, language) for s in service.subscriptions_of(session, channel, channel_user_id)]
+
+
+# --- certified personal notices: the citizen's side (service) ----------------------------------------------------
+
+
+@router.post("/phone-links", response_model=CodeSent, status_code=202, dependencies=SERVICE_ONLY)
+def start_phone_link(body: PhoneLinkStart, session: SessionDep, sms: SmsDep) -> CodeSent:
+    issued = personal.start_link(session, body.channel, body.channel_user_id, body.phone, sms)
+    return CodeSent(phone=mask_phone(issued.phone), expires_at=issued.expires_at)
+
+
+@router.post("/phone-links/confirm", response_model=PhoneLinked, dependencies=SERVICE_ONLY)
+def confirm_phone_link(body: CodeIn, session: SessionDep) -> PhoneLinked:
+    link, unread = personal.confirm_link(session, body.channel, body.channel_user_id, body.code)
+    return PhoneLinked(phone=mask_phone(link.phone), linked_at=link.linked_at, unread=unread)
+
+
+@router.get("/personal-notices", response_model=list[PersonalNoticeListed], dependencies=SERVICE_ONLY)
+def my_personal_notices(
+    session: SessionDep, channel: str, channel_user_id: Annotated[str, Query(max_length=128)]
+) -> list[PersonalNoticeListed]:
+    """The citizen's notices: sender and date; the title only of those already read."""
+    return [
+        PersonalNoticeListed(
+            id=n.id,
+            department=n.department,
+            sent_at=n.sent_at,
+            read=n.read_at is not None,
+            title=n.title if n.read_at else None,
+        )
+        for n in personal.notices_of(session, channel, channel_user_id)
+    ]
+
+
+@router.post("/personal-notices/{notice_id}/code", response_model=CodeSent, status_code=202, dependencies=SERVICE_ONLY)
+def request_identity_code(notice_id: int, body: ChannelUser, session: SessionDep, sms: SmsDep) -> CodeSent:
+    issued = personal.request_identity_code(session, notice_id, body.channel, body.channel_user_id, sms)
+    return CodeSent(phone=mask_phone(issued.phone), expires_at=issued.expires_at)
+
+
+@router.post("/personal-notices/{notice_id}/confirm", response_model=PersonalNoticeListed, dependencies=SERVICE_ONLY)
+def confirm_identity(notice_id: int, body: CodeIn, session: SessionDep) -> PersonalNoticeListed:
+    n = personal.confirm_identity(session, notice_id, body.channel, body.channel_user_id, body.code)
+    return PersonalNoticeListed(
+        id=n.id, department=n.department, sent_at=n.sent_at, read=n.read_at is not None, title=None
+    )
+
+
+@router.post("/personal-notices/{notice_id}/read", response_model=PersonalNoticeContent, dependencies=SERVICE_ONLY)
+def read_personal_notice(notice_id: int, body: ChannelUser, session: SessionDep) -> PersonalNoticeContent:
+    """The content, only right after the citizen confirmed their identity with a code (else 403)."""
+    n = personal.read(session, notice_id, body.channel, body.channel_user_id)
+    return PersonalNoticeContent(
+        id=n.id, department=n.department, title=n.title, body=n.body, sent_at=n.sent_at, read_at=n.read_at
+    )
+
+
+# --- certified personal notices: staff --------------------------------------------------------------------------
+
+
+def personal_status(session: Session, notice: PersonalNotice) -> PersonalNoticeStatus:
+    return PersonalNoticeStatus(
+        id=notice.id,
+        phone=mask_phone(notice.phone),
+        department=notice.department,
+        title=notice.title,
+        sent_at=notice.sent_at,
+        delivered_at=personal.delivered_at(session, notice),
+        identity_confirmed_at=notice.identity_confirmed_at,
+        read_at=notice.read_at,
+        paper_mail_at=notice.paper_mail_at,
+    )
+
+
+@router.post("/personal-notices", response_model=PersonalNoticeStatus, status_code=201, tags=["staff"])
+def send_personal_notice(
+    body: PersonalNoticeIn, session: SessionDep, user: StaffDep, quiet: QuietDep
+) -> PersonalNoticeStatus:
+    return personal_status(session, personal.send(session, body, user, quiet))
+
+
+@router.get("/personal-notices/{notice_id}", response_model=PersonalNoticeStatus, tags=["staff"])
+def personal_notice_status(notice_id: int, session: SessionDep, user: StaffDep) -> PersonalNoticeStatus:
+    return personal_status(session, personal.get(session, notice_id))
+
+
+def certificate_response(session: Session, notice_id: int, user: StaffUser) -> Response:
+    """The certificate as a JSON file to download."""
+    document = personal.certificate(session, notice_id, user)
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="paju-notice-{notice_id}-certificate.json"'},
+    )
+
+
+@router.get("/personal-notices/{notice_id}/certificate", tags=["staff"])
+def personal_notice_certificate(notice_id: int, session: SessionDep, user: StaffDep) -> Response:
+    return certificate_response(session, notice_id, user)

@@ -1,0 +1,321 @@
+"""Certified personal notices: a phone linked by one-time code, content shown only after identity is confirmed,
+the delivery certificate, paper mail for the unread."""
+
+import hashlib
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from api.conversations.models import OutboxMessage
+from api.notices import personal
+from api.notices.errors import CodeExpired, CodeLocked, IdentityNotConfirmed, TooManyCodes, WrongCode
+from api.notices.models import PersonalNotice, SmsMessage
+from api.notices.schemas import PersonalNoticeIn
+from api.notices.service import VERIFIED_HEADER, QuietHours
+from api.notices.sms import LogSmsSender
+from api.staff.models import AuditEntry
+from api.staff.service import create_user
+from tests.api.conftest import SERVICE_HEADERS
+
+PASSWORD = "correct horse battery"
+PHONE, OTHER_PHONE = "010-2345-6789", "010-9876-5432"
+KO = {"Accept-Language": "ko"}
+LETTER = {
+    "phone": PHONE,
+    "recipient_name": "김민수",
+    "department": "세정과",
+    "title": "지방세 과오납 환급 안내",
+    "body": "과오납된 지방세 12,340원을 환급해 드립니다. 환급 계좌를 알려 주십시오.",
+}
+
+
+@pytest.fixture
+def staff(client) -> dict[str, str]:
+    with client.app.state.sessionmaker() as session:
+        create_user(session, "letters@paju.go.kr", "공인알림담당", PASSWORD)
+    token = client.post("/api/auth/sign-in", json={"email": "letters@paju.go.kr", "password": PASSWORD}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _seoul(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=ZoneInfo("Asia/Seoul"))
+
+
+def _who(user: str) -> dict[str, str]:
+    return {"channel": "telegram", "channel_user_id": user}
+
+
+def _say(client, user: str, language: str = "ko") -> None:
+    body = _who(user) | {"text": "안녕하세요", "language": language}
+    assert client.post("/api/conversations/messages", json=body, headers=SERVICE_HEADERS).status_code == 201
+
+
+def _last_code(client, phone: str = PHONE) -> str:
+    digits = re.sub(r"\D", "", phone)
+    with client.app.state.sessionmaker() as session:
+        text = session.scalar(select(SmsMessage.text).where(SmsMessage.phone == digits).order_by(SmsMessage.id.desc()))
+    return re.search(r"\b(\d{6})\b", text).group(1)
+
+
+def _link(client, user: str = "42", phone: str = PHONE) -> dict:
+    _say(client, user)
+    started = client.post("/api/phone-links", json=_who(user) | {"phone": phone}, headers=SERVICE_HEADERS)
+    assert started.status_code == 202, started.text
+    confirmed = client.post(
+        "/api/phone-links/confirm", json=_who(user) | {"code": _last_code(client, phone)}, headers=SERVICE_HEADERS
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return confirmed.json()
+
+
+def _send(client, staff, **change) -> dict:
+    response = client.post("/api/personal-notices", json=LETTER | change, headers=staff)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _post(client, path: str, user: str = "42", **body):
+    return client.post(path, json=_who(user) | body, headers=SERVICE_HEADERS | KO)
+
+
+def _notification(client, notice_id: int) -> OutboxMessage:
+    with client.app.state.sessionmaker() as session:
+        notice = session.get(PersonalNotice, notice_id)
+        message = session.get(OutboxMessage, notice.notification_id)
+        message.message  # noqa: B018  (loaded before the session closes)
+        return message
+
+
+# --- linking a phone ------------------------------------------------------------------------------------
+
+
+def test_a_phone_is_linked_with_the_code_sent_to_it_and_the_log_shows_the_number_masked(client, caplog):
+    with caplog.at_level(logging.INFO, logger="api.sms"):
+        linked = _link(client)
+    assert linked["phone"] == "010-****-6789" and linked["unread"] == 0
+    [record] = [r for r in caplog.records if r.name == "api.sms"]
+    assert record.to == "010-****-6789"
+    assert "2345" not in record.to
+    assert client.get("/api/personal-notices", params=_who("42"), headers=SERVICE_HEADERS).json() == []
+
+
+def test_without_a_linked_phone_there_are_no_notices_to_list(client):
+    _say(client, "42")
+    response = client.get("/api/personal-notices", params=_who("42"), headers=SERVICE_HEADERS | KO)
+    assert response.status_code == 409 and response.json()["code"] == "phone_not_linked"
+    bad = _post(client, "/api/phone-links", phone="02-123-4567")
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_phone"
+
+
+def test_wrong_codes_count_and_the_fifth_locks_the_code(client):
+    _say(client, "42")
+    _post(client, "/api/phone-links", phone=PHONE)
+    right = _last_code(client)
+    wrong = "000000" if right != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        response = _post(client, "/api/phone-links/confirm", code=wrong)
+        assert response.status_code == 422 and response.json()["code"] == "wrong_code"
+        assert f"{left}번 더" in response.json()["detail"]
+    locked = _post(client, "/api/phone-links/confirm", code=wrong)
+    assert locked.status_code == 429 and locked.json()["code"] == "code_locked"
+    assert _post(client, "/api/phone-links/confirm", code=right).status_code == 429  # even the right one now
+    _post(client, "/api/phone-links", phone=PHONE)  # a new code starts afresh
+    assert _post(client, "/api/phone-links/confirm", code=_last_code(client)).status_code == 200
+    assert _post(client, "/api/phone-links/confirm", code=_last_code(client)).json()["code"] == "code_not_requested"
+
+
+def test_a_code_works_for_five_minutes_only(client):
+    sender = LogSmsSender()
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with client.app.state.sessionmaker() as session:
+        personal.start_link(session, "telegram", "42", PHONE, sender, now=start)
+        code = _last_code(client)
+        with pytest.raises(CodeExpired):
+            personal.confirm_link(session, "telegram", "42", code, now=start + timedelta(minutes=5))
+        personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=6))
+        code = _last_code(client)
+        wrong = "999999" if code != "999999" else "888888"
+        with pytest.raises(WrongCode):
+            personal.confirm_link(session, "telegram", "42", wrong, now=start + timedelta(minutes=7))
+        link, _unread = personal.confirm_link(
+            session, "telegram", "42", code, now=start + timedelta(minutes=10, seconds=59)
+        )
+        assert link.phone == "01023456789"
+
+
+def test_a_number_gets_at_most_ten_codes_an_hour(client):
+    sender = LogSmsSender()
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with client.app.state.sessionmaker() as session:
+        for minute in range(10):
+            personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=minute))
+        with pytest.raises(TooManyCodes):
+            personal.start_link(session, "telegram", "99", PHONE, sender, now=start + timedelta(minutes=30))
+        personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=61))
+
+
+# --- delivery and reading -----------------------------------------------------------------------------------
+
+
+def test_the_content_is_never_shown_before_the_citizen_confirms_who_they_are(client, staff):
+    _link(client)
+    sent = _send(client, staff)
+    assert sent["phone"] == "010-****-6789" and sent["delivered_at"] is None
+
+    waiting = _notification(client, sent["id"])
+    lines = waiting.message.text.splitlines()
+    assert lines[0] == VERIFIED_HEADER and "세정과에서 보낸 공인알림" in lines[1]
+    assert LETTER["title"] not in waiting.message.text and "12,340" not in waiting.message.text
+    assert waiting.message.payload["buttons"] == [
+        {"title": "본인 확인하고 열기", "payload": f'/notice_open{{"personal_notice_id":"{sent["id"]}"}}'}
+    ]
+    listed = client.get("/api/personal-notices", params=_who("42"), headers=SERVICE_HEADERS).json()
+    assert listed == [
+        {"id": sent["id"], "department": "세정과", "sent_at": listed[0]["sent_at"], "read": False, "title": None}
+    ]
+
+    read = f"/api/personal-notices/{sent['id']}/read"
+    assert _post(client, read).status_code == 403
+    assert _post(client, f"/api/personal-notices/{sent['id']}/code").status_code == 202
+    code = _last_code(client)
+    assert _post(client, f"/api/personal-notices/{sent['id']}/confirm", code="12345x").status_code == 422
+    assert _post(client, read).status_code == 403  # a wrong code opens nothing
+    confirmed = _post(client, f"/api/personal-notices/{sent['id']}/confirm", code=code)
+    assert confirmed.status_code == 200
+
+    content = _post(client, read)
+    assert content.status_code == 200
+    assert content.json()["title"] == LETTER["title"] and content.json()["body"] == LETTER["body"]
+    listed = client.get("/api/personal-notices", params=_who("42"), headers=SERVICE_HEADERS).json()
+    assert listed[0]["read"] is True and listed[0]["title"] == LETTER["title"]
+    status = client.get(f"/api/personal-notices/{sent['id']}", headers=staff).json()
+    assert status["identity_confirmed_at"] and status["read_at"]
+
+
+def test_the_content_opens_for_ten_minutes_after_the_code(client, staff):
+    _link(client)
+    notice_id = _send(client, staff)["id"]
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with client.app.state.sessionmaker() as session:
+        personal.request_identity_code(session, notice_id, "telegram", "42", LogSmsSender(), now=start)
+        personal.confirm_identity(session, notice_id, "telegram", "42", _last_code(client), now=start)
+        assert personal.read(session, notice_id, "telegram", "42", now=start + timedelta(minutes=9)).read_at
+        with pytest.raises(IdentityNotConfirmed):
+            personal.read(session, notice_id, "telegram", "42", now=start + timedelta(minutes=10))
+
+
+def test_nobody_else_can_open_or_even_ask_about_a_citizens_notice(client, staff):
+    _link(client, "42", PHONE)
+    _link(client, "43", OTHER_PHONE)
+    _say(client, "44")  # not linked
+    notice_id = _send(client, staff)["id"]
+    for path in ("code", "read"):
+        other = _post(client, f"/api/personal-notices/{notice_id}/{path}", user="43")
+        assert other.status_code == 404 and other.json()["code"] == "personal_notice_not_found"
+        assert _post(client, f"/api/personal-notices/{notice_id}/{path}", user="44").status_code == 409
+    assert client.get("/api/personal-notices", params=_who("43"), headers=SERVICE_HEADERS).json() == []
+    assert _post(client, f"/api/personal-notices/{notice_id}/code").status_code == 202
+    stolen = _post(client, f"/api/personal-notices/{notice_id}/confirm", user="43", code=_last_code(client))
+    assert stolen.status_code == 404
+    for path in ("code", "read", "confirm"):
+        assert (
+            client.post(f"/api/personal-notices/{notice_id}/{path}", json=_who("42") | {"code": "1"}).status_code == 401
+        )
+
+
+def test_a_notice_sent_before_the_phone_was_linked_is_announced_when_it_is(client, staff):
+    notice_id = _send(client, staff)["id"]
+    assert client.get(f"/api/personal-notices/{notice_id}", headers=staff).json()["delivered_at"] is None
+    linked = _link(client)
+    assert linked["unread"] == 1
+    assert "세정과에서 보낸 공인알림" in _notification(client, notice_id).message.text
+
+
+def test_a_notice_sent_at_night_is_announced_in_the_morning_in_english_for_an_english_reader(client):
+    _link(client)
+    _say(client, "42", language="en")
+    with client.app.state.sessionmaker() as session:
+        notice = personal.send(session, PersonalNoticeIn(**LETTER), None, QuietHours(), now=_seoul(2026, 12, 1, 23, 30))
+        message = session.get(OutboxMessage, notice.notification_id)
+        assert message.next_attempt_at == _seoul(2026, 12, 2, 8, 0)
+        assert "A certified notice from 세정과 is waiting for you." in message.message.text
+
+
+# --- staff: certificate, paper mail --------------------------------------------------------------------------
+
+
+def test_staff_download_a_certificate_with_the_contents_hash_and_every_time(client, staff):
+    _link(client)
+    notice_id = _send(client, staff)["id"]
+    [claimed] = client.post("/api/outbox/claim", json={"channels": ["telegram"]}, headers=SERVICE_HEADERS).json()
+    client.post(f"/api/outbox/{claimed['id']}/result", json={"status": "delivered"}, headers=SERVICE_HEADERS)
+    _post(client, f"/api/personal-notices/{notice_id}/code")
+    _post(client, f"/api/personal-notices/{notice_id}/confirm", code=_last_code(client))
+    _post(client, f"/api/personal-notices/{notice_id}/read")
+
+    response = client.get(f"/api/personal-notices/{notice_id}/certificate", headers=staff)
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == f'attachment; filename="paju-notice-{notice_id}-certificate.json"'
+    certificate = response.json()
+    content = json.dumps(
+        {"body": LETTER["body"], "department": "세정과", "title": LETTER["title"]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    assert certificate["content_sha256"] == hashlib.sha256(content.encode()).hexdigest()
+    assert certificate["recipient_phone"] == "010-****-6789"
+    times = [certificate[k] for k in ("sent_at", "delivered_at", "identity_confirmed_at", "read_at")]
+    assert all(times) and times == sorted(times)
+    assert certificate["paper_mail_at"] is None
+    with client.app.state.sessionmaker() as session:
+        audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "download_certificate"))
+        assert audit.subject == f"personal_notice:{notice_id}"
+    assert client.get(f"/api/personal-notices/{notice_id}/certificate", headers=SERVICE_HEADERS).status_code == 401
+    assert client.get("/api/personal-notices/999/certificate", headers=staff).status_code == 404
+
+
+def test_notices_unread_after_three_days_are_flagged_for_paper_mail_once(client, settings):
+    assert settings.personal_notice_paper_mail_days == 3
+    start = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    with client.app.state.sessionmaker() as session:
+        unread = personal.send(session, PersonalNoticeIn(**LETTER), None, now=start)
+        later = personal.send(
+            session, PersonalNoticeIn(**LETTER | {"title": "두 번째 안내"}), None, now=start + timedelta(days=1)
+        )
+        read = personal.send(session, PersonalNoticeIn(**LETTER | {"title": "읽은 안내"}), None, now=start)
+        read.read_at = start + timedelta(hours=1)
+        session.commit()
+        days = settings.personal_notice_paper_mail_days
+        assert personal.flag_for_paper_mail(session, days, now=start + timedelta(days=3) - timedelta(seconds=1)) == []
+        flagged = personal.flag_for_paper_mail(session, days, now=start + timedelta(days=3))
+        assert [n.id for n in flagged] == [unread.id]
+        assert [n.id for n in personal.flag_for_paper_mail(session, days, now=start + timedelta(days=4))] == [later.id]
+        assert personal.flag_for_paper_mail(session, days, now=start + timedelta(days=9)) == []
+
+
+def test_only_staff_send_personal_notices_and_a_bad_number_is_refused(client, staff):
+    assert client.post("/api/personal-notices", json=LETTER, headers=SERVICE_HEADERS).status_code == 401
+    assert client.post("/api/personal-notices", json=LETTER).status_code == 401
+    bad = client.post("/api/personal-notices", json=LETTER | {"phone": "12345"}, headers=staff | KO)
+    assert bad.status_code == 422
+    with client.app.state.sessionmaker() as session:
+        assert session.scalar(select(PersonalNotice.id)) is None
+
+
+def test_a_locked_identity_code_refuses_even_the_right_one(client, staff):
+    _link(client)
+    notice_id = _send(client, staff)["id"]
+    _post(client, f"/api/personal-notices/{notice_id}/code")
+    right = _last_code(client)
+    wrong = "000000" if right != "000000" else "111111"
+    codes = [_post(client, f"/api/personal-notices/{notice_id}/confirm", code=wrong).status_code for _ in range(5)]
+    assert codes == [422, 422, 422, 422, 429]
+    assert _post(client, f"/api/personal-notices/{notice_id}/confirm", code=right).status_code == 429
+    assert _post(client, f"/api/personal-notices/{notice_id}/read").status_code == 403
+    with client.app.state.sessionmaker() as session, pytest.raises(CodeLocked):
+        personal.confirm_identity(session, notice_id, "telegram", "42", right)
