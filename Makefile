@@ -14,7 +14,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 export ACTIONS_URL ?= http://localhost:5055/webhook
 export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 
-.PHONY: run test bench setup venvs db model browser lint format rasa-validate rasa-stories test-python clean
+.PHONY: run test bench setup venvs db model fonts browser lint format rasa-validate rasa-stories test-python clean
 
 ## Environments --------------------------------------------------------------------------------
 
@@ -45,14 +45,22 @@ db: $(VENV)/.installed
 model: $(RASA_VENV)/.installed
 	scripts/train-model
 
-browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! fc-list | grep -qi nanum; then \
-	  echo "installing chromium, chromium-driver and fonts-nanum (Debian packages)"; \
+# Korean text in open-data charts needs a font with Hangul glyphs (NanumGothic).
+fonts:
+	@if ! fc-list 2>/dev/null | grep -qi nanum; then \
+	  echo "installing fonts-nanum (Debian package)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-nanum; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fontconfig fonts-nanum; \
 	fi
 
-setup: venvs .env db model
+browser: fonts
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver (Debian packages)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+setup: venvs .env db model fonts
 
 ## The two commands ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from api.core.database import make_engine, make_sessionmaker
+from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.tours.seed import seed_tours
 from tests.support.fake_telegram import FakeTelegram
@@ -48,7 +49,13 @@ def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
     fake = FakeTelegram().start()
     stack = Stack(
         tmp_path_factory.mktemp("telegram-stack"),
-        extra_env={"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url},
+        # No quiet hours here: a test published at night would otherwise wait for the morning.
+        extra_env={
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_BASE_URL": fake.base_url,
+            "NOTICE_QUIET_START": "00:00",
+            "NOTICE_QUIET_END": "00:00",
+        },
     )
     try:
         stack.start()
@@ -56,6 +63,7 @@ def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
         with make_sessionmaker(engine)() as session:
             seed_tours(session)
             seed_opendata(session)
+            seed_notices(session)
             session.commit()
         engine.dispose()
         yield fake, stack
