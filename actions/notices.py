@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -472,15 +473,8 @@ class ValidatePhoneLinkForm(FormValidationAction):
         if code is None:
             dispatcher.utter_message(response="utter_invalid_code_format")
             return {"link_code": None}
-        try:
-            await api().confirm_phone_link(tracker.sender_id, code, language_of(tracker))
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return {"link_code": "failed" if refusal.code in CODE_DEAD_ENDS else None}
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return {"link_code": "failed"}
-        return {"link_code": "ok"}
+        confirming = api().confirm_phone_link(tracker.sender_id, code, language_of(tracker))
+        return await _code_checked(dispatcher, "link_code", confirming)
 
 
 class ActionPhoneLinked(Action):
@@ -544,15 +538,8 @@ class ValidateNoticeUnlockForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_code_format")
             return {"otp_code": None}
         notice_id = tracker.get_slot("personal_notice_id")
-        try:
-            await api().confirm_notice_code(tracker.sender_id, notice_id, code, language_of(tracker))
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return {"otp_code": "failed" if refusal.code in CODE_DEAD_ENDS else None}
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return {"otp_code": "failed"}
-        return {"otp_code": "ok"}
+        confirming = api().confirm_notice_code(tracker.sender_id, notice_id, code, language_of(tracker))
+        return await _code_checked(dispatcher, "otp_code", confirming)
 
 
 class ActionShowPersonalNotice(Action):
@@ -600,3 +587,16 @@ class ActionStopNoticeFlow(Action):
         dispatcher.utter_message(response="utter_notice_flow_stopped")
         slots = (*NOTICE_SLOTS, *LINK_SLOTS, *UNLOCK_SLOTS)
         return [ActiveLoop(None), SlotSet("requested_slot", None), *(SlotSet(slot, None) for slot in slots)]
+
+
+async def _code_checked(dispatcher: CollectingDispatcher, slot: str, confirming: Awaitable[Any]) -> dict[str, Any]:
+    """The api's verdict on a one-time code: "ok", asked again (None), or "failed" when retrying cannot help."""
+    try:
+        await confirming
+    except ApiRefused as refusal:
+        dispatcher.utter_message(text=refusal.detail)
+        return {slot: "failed" if refusal.code in CODE_DEAD_ENDS else None}
+    except ApiUnavailable:
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return {slot: "failed"}
+    return {slot: "ok"}
