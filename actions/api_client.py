@@ -122,6 +122,11 @@ class ApiClient:
         body |= {"channel": channel, "channel_user_id": user_id}
         return await self._request("POST", f"/api/runs/{run_id}/waitlist", language, json=body)
 
+    async def confirm_waitlist(self, sender_id: str, entry_id: str, language: str) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("POST", f"/api/waitlist/{entry_id}/confirm", language, json=body)
+
     async def bookings_of(self, sender_id: str, language: str) -> list[dict[str, Any]]:
         channel, user_id = channel_user(sender_id)
         params = {"channel": channel, "channel_user_id": user_id}

@@ -424,19 +424,50 @@ class ActionSubmitBooking(Action):
                 )
                 return [SlotSet("run_id", None), SlotSet("booking_confirmed", None)]
             return _reset_booking()
-        run = booking["run"]
-        dispatcher.utter_message(
-            response="utter_booking_done",
-            code=booking["code"],
-            day=format_day(run["date"], language),
-            time=format_time(run["starts_at"]),
-            option=OPTION_NAMES[language][run["option"]],
-            party=format_party(booking["party"], language),
-            fee=format_won(booking["total_fee"], language),
-            meeting_point=tour[f"meeting_point_{language}"],
-            id_rules=tour[f"id_rules_{language}"],
-        )
+        utter_booking_done(dispatcher, booking, tour, language)
         return _reset_booking()
+
+
+def utter_booking_done(
+    dispatcher: CollectingDispatcher, booking: dict[str, Any], tour: dict[str, Any], language: str
+) -> None:
+    run = booking["run"]
+    dispatcher.utter_message(
+        response="utter_booking_done",
+        code=booking["code"],
+        day=format_day(run["date"], language),
+        time=format_time(run["starts_at"]),
+        option=OPTION_NAMES[language][run["option"]],
+        party=format_party(booking["party"], language),
+        fee=format_won(booking["total_fee"], language),
+        meeting_point=tour[f"meeting_point_{language}"],
+        id_rules=tour[f"id_rules_{language}"],
+    )
+
+
+class ActionConfirmWaitlist(Action):
+    """The citizen pressed "confirm" on a waitlist offer: the seats held for them become their booking."""
+
+    def name(self) -> str:
+        return "action_confirm_waitlist"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        language = language_of(tracker)
+        entry_id = next(tracker.get_latest_entity_values("waitlist_id"), None)
+        if entry_id is None:
+            dispatcher.utter_message(response="utter_waitlist_offer_gone")
+            return []
+        try:
+            booking = await api().confirm_waitlist(tracker.sender_id, str(entry_id), language)
+            tour = await api().tour(language)
+        except ApiUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        except ApiRefused as refusal:  # expired, already taken, or not this citizen's offer
+            dispatcher.utter_message(text=refusal.detail)
+            return []
+        utter_booking_done(dispatcher, booking, tour, language)
+        return []
 
 
 def _waitlist_button(run_id: int, language: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ import uuid
 from fastapi import FastAPI, Request
 
 from api import health
+from api.automation.scheduler import lifespan as automation_lifespan
 from api.conversations.router import outbox_router
 from api.conversations.router import router as conversations_router
 from api.core.database import make_engine, make_sessionmaker
@@ -18,6 +19,7 @@ from api.opendata.facilities import router as facilities_router
 from api.opendata.router import router as opendata_router
 from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
+from api.training.router import router as training_router
 from api.web.app import install_console
 
 logger = logging.getLogger("api")
@@ -29,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.service_token:
         logger.warning("SERVICE_TOKEN is not set: every service route will refuse requests")
 
-    app = FastAPI(title="Paju citizen assistant api", version="0.1.0")
+    app = FastAPI(title="Paju citizen assistant api", version="0.1.0", lifespan=automation_lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(opendata_router)
     app.include_router(notices_router)
     app.include_router(staff_router)
+    app.include_router(training_router)
     install_console(app)
 
     @app.middleware("http")

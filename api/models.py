@@ -1,5 +1,6 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
+from api.automation.models import DailyReport, JobRun, JobState
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
 from api.notices.models import (
     Notice,
@@ -13,6 +14,7 @@ from api.notices.models import (
 from api.opendata.models import Chart, Dataset, DatasetColumn, DatasetVersion
 from api.staff.models import AuditEntry, ConsoleSession, StaffSession, StaffUser
 from api.tours.models import Booking, Closure, Course, DayQuota, Fare, Run, WaitlistEntry
+from api.training.models import InboxItem, InboxSighting, ModelActivation, TrainedModel, TrainingRun
 
 __all__ = [
     "AuditEntry",
@@ -23,13 +25,19 @@ __all__ = [
     "ConsoleSession",
     "Conversation",
     "Course",
+    "DailyReport",
     "Dataset",
     "DatasetColumn",
     "DatasetVersion",
     "DayQuota",
     "Fare",
     "Handoff",
+    "InboxItem",
+    "InboxSighting",
+    "JobRun",
+    "JobState",
     "Message",
+    "ModelActivation",
     "Notice",
     "NoticeSubscription",
     "NoticeTerm",
@@ -40,6 +48,8 @@ __all__ = [
     "SmsMessage",
     "StaffSession",
     "StaffUser",
+    "TrainedModel",
+    "TrainingRun",
     "VerificationCode",
     "WaitlistEntry",
 ]

@@ -52,6 +52,44 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     # The largest CSV file an admin may upload as a dataset version.
     opendata_max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # Training (api/training). Every Rasa replica a model is loaded into, as JSON; empty: RASA_URL alone.
+    rasa_urls: list[str] = []
+    rasa_load_timeout_seconds: float = Field(default=300, gt=0)
+    # The project Rasa learns from (config, domain.yml, data/) and the folder its models go to.
+    training_project_dir: Path = PROJECT_ROOT
+    training_models_dir: Path = PROJECT_ROOT / "models"
+    # The Rasa config of console trainings, relative to the project folder (tests pass a tiny one).
+    training_config: str = "config.yml"
+    training_runs_dir: Path = VAR_DIR / "training"  # snapshots, logs and evaluations of runs
+    training_rasa_env: Path = PROJECT_ROOT / ".venv-rasa"
+    # Fixed messages with their expected intents that every model is tested on.
+    training_regression_set: Path = PROJECT_ROOT / "tests" / "nlu" / "regression.yml"
+    training_held_out_percent: int = Field(default=20, ge=5, le=50)
+    training_cross_validation_folds: int = Field(default=3, ge=2, le=10)
+    # The NLU inbox lists messages the model was less sure of than this.
+    nlu_inbox_confidence: float = Field(default=0.6, ge=0, le=1)
+    # Automation (api/automation): the scheduler loop runs inside the api process when enabled.
+    scheduler_enabled: bool = False
+    scheduler_tick_seconds: float = Field(default=30, gt=0)
+    # A due time missed (no replica ran) is still run once when it is at most this old.
+    scheduler_grace_hours: float = Field(default=6, gt=0)
+    # A failed run is tried again after this, doubling each time, up to this many attempts in all.
+    scheduler_retry_seconds: float = Field(default=60, gt=0)
+    scheduler_max_attempts: int = Field(default=4, ge=1)
+    # A run still marked running after this long died with its process and is retried.
+    scheduler_stale_minutes: float = Field(default=60, gt=0)
+    # Retention: transcripts are deleted after this many days, booker names and phones this long after the tour.
+    transcript_retention_days: int = Field(default=180, gt=0)
+    booker_retention_days: int = Field(default=90, gt=0)
+    # CSV files dropped here as <dataset_id>.csv become new versions; then moved to done/ or rejected/.
+    dataset_inbox_dir: Path = VAR_DIR / "inbox" / "datasets"
+    # The daily report is also sent to this conversation (e.g. a staff Telegram chat that has talked to the bot).
+    staff_report_channel: str | None = None
+    staff_report_channel_user_id: str | None = None
+
+    @property
+    def rasa_replicas(self) -> list[str]:
+        return [url.rstrip("/") for url in self.rasa_urls or [self.rasa_url]]
 
 
 @lru_cache

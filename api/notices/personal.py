@@ -411,3 +411,15 @@ def flag_for_paper_mail(session: Session, days: int, now: datetime | None = None
         notice.paper_mail_at = now
     session.commit()
     return due
+
+
+def flagged_for_paper_mail(session: Session, limit: int = 1000) -> list[PersonalNotice]:
+    """The notices flagged for paper mail, the latest first: the mailing office's list."""
+    return list(
+        session.scalars(
+            select(PersonalNotice)
+            .where(PersonalNotice.paper_mail_at.is_not(None))
+            .order_by(PersonalNotice.paper_mail_at.desc(), PersonalNotice.id.desc())
+            .limit(limit)
+        )
+    )

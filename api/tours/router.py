@@ -27,6 +27,7 @@ from api.tours.schemas import (
     ManifestLine,
     Option,
     RunOut,
+    WaitlistConfirm,
     WaitlistIn,
     WaitlistOut,
 )
@@ -140,6 +141,13 @@ def join_waitlist(run_id: int, body: WaitlistIn, session: SessionDep, service_ca
         seats=entry.seats,
         position=service.waitlist_position(session, entry),
     )
+
+
+@router.post("/waitlist/{entry_id}/confirm", response_model=BookingOut, dependencies=[Depends(require_service)])
+def confirm_waitlist_offer(entry_id: int, body: WaitlistConfirm, session: SessionDep) -> BookingOut:
+    """A citizen pressed "confirm" on a waitlist offer (the automation job sent it): the held seats become a booking."""
+    booking = service.confirm_offer_of(session, entry_id, body.channel, body.channel_user_id, utcnow())
+    return _booking_out(booking)
 
 
 @router.get("/staff/runs/{run_id}/manifest", response_model=Manifest, tags=["staff"])

@@ -96,6 +96,13 @@ class BookingOut(BaseModel):
     created_at: datetime
 
 
+class WaitlistConfirm(BaseModel):
+    """The messenger user confirming an offer: only the one it was made to may."""
+
+    channel: Channel
+    channel_user_id: str = Field(max_length=128)
+
+
 class WaitlistOut(BaseModel):
     id: int
     run_id: int

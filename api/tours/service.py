@@ -432,6 +432,68 @@ def confirm_offer(session: Session, entry_id: int, now: datetime | None = None) 
     return booking
 
 
+def expire_offers(session: Session, now: datetime) -> list[WaitlistEntry]:
+    """Ends the offers not confirmed in time and offers their seats to the next in line; the caller commits."""
+    expired = list(
+        session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.status == "offered", WaitlistEntry.offered_until <= now)
+            .order_by(WaitlistEntry.id)
+        )
+    )
+    for entry in expired:
+        entry.status = "expired"
+        _release_seats(session, entry.run, entry.seats)
+        session.flush()
+        _offer_to_waitlist(session, entry.run, now)
+    return expired
+
+
+def open_offers(session: Session, now: datetime) -> list[WaitlistEntry]:
+    """The waitlist offers that can still be confirmed, oldest first."""
+    return list(
+        session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.status == "offered", WaitlistEntry.offered_until > now)
+            .order_by(WaitlistEntry.id)
+        )
+    )
+
+
+def confirm_offer_of(session: Session, entry_id: int, channel: str, channel_user_id: str, now: datetime) -> Booking:
+    """Confirms an offer for the messenger user it was made to; to anyone else it does not exist."""
+    entry = session.get(WaitlistEntry, entry_id)
+    if entry is None or (entry.channel, entry.channel_user_id) != (channel, channel_user_id):
+        raise BookingNotFound("There is no open offer for this waitlist place.", "유효한 대기 예약 제안이 없어요.")
+    return confirm_offer(session, entry_id, now)
+
+
+def bookings_on(session: Session, day: date) -> list[Booking]:
+    """The confirmed bookings of the departures on a day that are not cancelled, by departure."""
+    return list(
+        session.scalars(
+            select(Booking)
+            .join(Run, Run.id == Booking.run_id)
+            .where(Run.date == day, Run.status != "cancelled", Booking.status == "confirmed")
+            .order_by(Run.starts_at, Booking.id)
+        )
+    )
+
+
+def erase_bookers(session: Session, before: date) -> int:
+    """Erases booker names and phones of bookings and waitlist places of departures before a day; the caller commits."""
+    past_runs = select(Run.id).where(Run.date < before)
+    erased = 0
+    for table in (Booking, WaitlistEntry):
+        erased += session.execute(
+            update(table)
+            .where(table.run_id.in_(past_runs), (table.booker_name.is_not(None)) | (table.booker_phone.is_not(None)))
+            .values(booker_name=None, booker_phone=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return erased
+
+
 def waitlist_position(session: Session, entry: WaitlistEntry) -> int:
     """1 for the first in line among those still waiting for the run."""
     ahead = session.scalar(

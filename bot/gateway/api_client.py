@@ -81,6 +81,10 @@ class ApiClient:
             raise
         return True
 
+    async def report_parse(self, report: dict[str, Any]) -> None:
+        """What Rasa made of a message, for the NLU inbox."""
+        await self._post("/api/training/inbox", report)
+
     async def claim_outbox(self, channels: list[str], limit: int, lease_seconds: int) -> list[dict[str, Any]]:
         return await self._post(
             "/api/outbox/claim", {"channels": channels, "limit": limit, "lease_seconds": lease_seconds}

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from api.core.logging import configure_logging
 from bot.gateway.api_client import ApiClient
 from bot.gateway.channels import web
+from bot.gateway.nlu_inbox import InboxReporter
 from bot.gateway.outbox import OutboxWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.router import MessageRouter
@@ -27,7 +28,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         api = ApiClient(settings.api_url, settings.service_token, settings.api_timeout_seconds)
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_token)
         app.state.api = api
-        app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars)
+        inbox = InboxReporter(api, rasa, settings.nlu_inbox_reports)
+        app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars, inbox)
         app.state.telegram = None
         if settings.telegram_bot_token:
             from bot.gateway.channels.telegram import TelegramChannel
@@ -42,6 +44,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
         yield
         await outbox.stop()
+        await inbox.drain()
         if app.state.telegram:
             await app.state.telegram.stop()
         await api.close()

@@ -30,6 +30,17 @@ class RasaClient:
             raise RasaUnavailable(str(error)) from error
         return [Reply.model_validate(item) for item in response.json()]
 
+    async def latest_message(self, sender_id: str) -> dict[str, Any]:
+        """The parse of the conversation's latest user message (text, intent, ranking, entities, metadata)."""
+        try:
+            response = await self._http.get(
+                f"/conversations/{sender_id}/tracker", params={"token": self._token, "include_events": "NONE"}
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(str(error)) from error
+        return response.json().get("latest_message") or {}
+
     async def resume_afresh(self, sender_id: str) -> None:
         """Resume a conversation a person had, and restart its dialogue (no half-filled form or slots).
 

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from bot.gateway.api_client import ApiClient
 from bot.gateway.messages import IncomingMessage, Reply, clean_text
+from bot.gateway.nlu_inbox import MESSAGE_ID_KEY, InboxReporter
 from bot.gateway.own_replies import language_menu, own_reply
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.language import detect_language
@@ -42,10 +43,13 @@ class ConversationLocks:
 
 
 class MessageRouter:
-    def __init__(self, api: ApiClient, rasa: RasaClient, max_nlu_chars: int) -> None:
+    def __init__(
+        self, api: ApiClient, rasa: RasaClient, max_nlu_chars: int, inbox: InboxReporter | None = None
+    ) -> None:
         self._api = api
         self._rasa = rasa
         self._max_nlu_chars = max_nlu_chars
+        self._inbox = inbox
         self._locks = ConversationLocks()
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
@@ -82,13 +86,22 @@ class MessageRouter:
         else:
             if reset_bot:
                 await self._reset_bot(message)
-            replies = await self._answer(message, recorded.get("button"), text, language, preferred)
+            replies = await self._answer(
+                message, recorded["message_id"], recorded.get("button"), text, language, preferred
+            )
         await self._api.record_replies(recorded["message_id"], replies)
         return replies
 
     async def _answer(
-        self, message: IncomingMessage, button: str | None, text: str, language: str | None, preferred: str | None
+        self,
+        message: IncomingMessage,
+        message_id: int,
+        button: str | None,
+        text: str,
+        language: str | None,
+        preferred: str | None,
     ) -> list[Reply]:
+        typed = False
         if message.command == "language":
             return [language_menu(language)]
         if button is not None and (choice := LANGUAGE_CHOICE.match(button)):
@@ -105,16 +118,19 @@ class MessageRouter:
         elif len(text) > self._max_nlu_chars:
             return [own_reply("too_long", language, limit=self._max_nlu_chars)]
         else:
-            rasa_text = text
+            rasa_text, typed = text, True
 
-        metadata = {"channel": message.channel, "language_hint": language, **message.extra}
+        metadata = {"channel": message.channel, "language_hint": language, MESSAGE_ID_KEY: message_id, **message.extra}
         if preferred:
             metadata["language_preference"] = preferred
         try:
-            return await self._rasa.send(message.sender_id, rasa_text, metadata)
+            replies = await self._rasa.send(message.sender_id, rasa_text, metadata)
         except RasaUnavailable as error:
             logger.warning("rasa unavailable", extra={"sender": message.sender_id, "error": str(error)})
             return [own_reply("assistant_down", language)]
+        if self._inbox:
+            self._inbox.report(message.sender_id, message_id, typed, language)
+        return replies
 
     async def _choose_language(self, message: IncomingMessage, choice: str, language: str | None) -> Reply:
         preferred = None if choice == "auto" else choice

@@ -25,6 +25,8 @@ class GatewaySettings(BaseSettings):
     # Outbox delivery: how often an idle gateway asks the api for messages to send.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1, le=100)
+    # Report what Rasa made of each message to the api's NLU inbox (in the background).
+    nlu_inbox_reports: bool = True
 
 
 @lru_cache

@@ -11,7 +11,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bookings import ActionShowLookedUpBooking
-from actions.tours import ActionAskRunId, ActionSubmitBooking, ActionTourInfo, ValidateBookingForm
+from actions.tours import (
+    ActionAskRunId,
+    ActionConfirmWaitlist,
+    ActionSubmitBooking,
+    ActionTourInfo,
+    ValidateBookingForm,
+)
 
 API = "http://api.test"
 DAY = (datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=3)).isoformat()
@@ -263,3 +269,27 @@ async def test_tour_information_apologises_when_the_api_is_down():
     dispatcher = CollectingDispatcher()
     assert await ActionTourInfo().run(dispatcher, tracker(), {}) == []
     assert dispatcher.messages[0]["response"] == "utter_service_unavailable"
+
+
+@respx.mock
+async def test_a_confirmed_waitlist_offer_is_the_citizens_booking_with_its_code():
+    booking = {"code": "W7Q2KP", "status": "confirmed", "total_fee": 9200, "party": {"adult": 1}, "seats": 1}
+    booking |= {"run": run(5, 10), "booker_name": "김*수", "booker_phone": "010-****-5678", "created_at": "x"}
+    route = respx.post(f"{API}/api/waitlist/12/confirm").respond(200, json=booking)
+    respx.get(f"{API}/api/tours/dmz-peace").respond(200, json={"meeting_point_ko": "임진각", "id_rules_ko": "신분증"})
+    dispatcher = CollectingDispatcher()
+    pressed = tracker(entities=[{"entity": "waitlist_id", "value": "12"}])
+    await ActionConfirmWaitlist().run(dispatcher, pressed, {})
+    assert json.loads(route.calls.last.request.content) == {"channel": "web", "channel_user_id": "citizen-1"}
+    [message] = dispatcher.messages
+    assert (message["response"], message["code"]) == ("utter_booking_done", "W7Q2KP")
+
+
+@respx.mock
+async def test_an_expired_waitlist_offer_gets_the_apis_reason():
+    respx.post(f"{API}/api/waitlist/12/confirm").respond(
+        404, json={"detail": "유효한 대기 예약 제안이 없어요.", "code": "not_found"}
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionConfirmWaitlist().run(dispatcher, tracker(entities=[{"entity": "waitlist_id", "value": "12"}]), {})
+    assert dispatcher.messages[0]["text"] == "유효한 대기 예약 제안이 없어요."

@@ -1,0 +1,1 @@
+"""Scheduled jobs (reminders, waitlist offers, paper mail, retention, ...) and their run log."""

@@ -1,0 +1,254 @@
+"""The scheduled jobs. Each is idempotent: run twice for one due time, the second run changes nothing."""
+
+import json
+import logging
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from api.automation import reports
+from api.automation.schedule import SEOUL, Daily, Every, Job, JobContext
+from api.conversations import retention as transcripts
+from api.conversations.models import Conversation
+from api.conversations.outbox import dedupe_keys, enqueue, language_of
+from api.conversations.service import ConversationNotFound, existing_conversation
+from api.core.errors import DomainError
+from api.notices.personal import flag_for_paper_mail
+from api.opendata import service as opendata
+from api.opendata.errors import MalformedFile
+from api.opendata.schemas import DatasetMetadata
+from api.tours import service as tours
+from api.tours.models import Booking, WaitlistEntry
+
+logger = logging.getLogger("api.automation")
+WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+def _conversation(session: Session, channel: str | None, channel_user_id: str | None) -> Conversation | None:
+    if not channel or not channel_user_id:
+        return None
+    try:
+        return existing_conversation(session, channel, channel_user_id)
+    except ConversationNotFound:
+        return None
+
+
+def _when(starts_at, language: str) -> str:
+    local = starts_at.astimezone(SEOUL)
+    weekday = WEEKDAYS[language][local.weekday()]
+    if language == "ko":
+        return f"{local.month}월 {local.day}일 ({weekday}) {local:%H:%M}"
+    return f"{weekday} {local:%d %b} at {local:%H:%M}"
+
+
+def _send_once(session: Session, conversation: Conversation, key: str, **message: Any) -> bool:
+    """Writes the message unless one with this key was written before; True when written now."""
+    if key in dedupe_keys(session, key):
+        return False
+    enqueue(session, conversation, dedupe_key=key, **message)
+    session.flush()
+    return True
+
+
+def _payload(intent: str, **entities: str) -> str:
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+# --- tour reminders -----------------------------------------------------------------------------
+
+
+def reminder_text(booking: Booking, language: str) -> str:
+    run, course = booking.run, booking.run.course
+    if language == "en":
+        return (
+            f"Reminder: your {course.name_en} tour (booking {booking.code}) is tomorrow, "
+            f"{_when(run.starts_at, 'en')}, {booking.seats} seat(s).\n"
+            f"Meeting point: {course.meeting_point_en}\n"
+            f"ID: {course.id_rules_en}\n"
+            f"Please bring: {course.what_to_bring_en}"
+        )
+    return (
+        f"내일 {course.name_ko} 투어 예약(예약번호 {booking.code})이 있어요.\n"
+        f"출발: {_when(run.starts_at, 'ko')} · {booking.seats}명\n"
+        f"집결지: {course.meeting_point_ko}\n"
+        f"신분증: {course.id_rules_ko}\n"
+        f"준비물: {course.what_to_bring_ko}"
+    )
+
+
+def reminder_buttons(booking: Booking, language: str) -> list[dict[str, str]]:
+    titles = ("Cancel booking", "Ask a question") if language == "en" else ("예약 취소", "문의하기")
+    return [
+        {"title": titles[0], "payload": _payload("cancel_booking", booking_code=booking.code)},
+        {"title": titles[1], "payload": "/request_human"},
+    ]
+
+
+def send_tour_reminders(ctx: JobContext) -> dict[str, Any]:
+    """The day before a tour, each booker who booked in a messenger gets a reminder there."""
+    tomorrow = ctx.due_at.astimezone(SEOUL).date() + timedelta(days=1)
+    counts = {"bookings": 0, "reminded": 0, "without_messenger": 0}
+    for booking in tours.bookings_on(ctx.session, tomorrow):
+        counts["bookings"] += 1
+        conversation = _conversation(ctx.session, booking.channel, booking.channel_user_id)
+        if conversation is None:
+            counts["without_messenger"] += 1
+            continue
+        language = language_of(conversation)
+        if _send_once(
+            ctx.session,
+            conversation,
+            f"reminder:booking:{booking.id}:run:{booking.run_id}",
+            text=reminder_text(booking, language),
+            kind="reminder",
+            buttons=reminder_buttons(booking, language),
+        ):
+            counts["reminded"] += 1
+    return counts
+
+
+# --- waitlist offers ----------------------------------------------------------------------------
+
+
+def offer_text(entry: WaitlistEntry, language: str) -> str:
+    run, course = entry.run, entry.run.course
+    until = entry.offered_until.astimezone(SEOUL)
+    if language == "en":
+        return (
+            f"Good news: {entry.seats} seat(s) opened on the {course.name_en} tour you were waiting for, "
+            f"{_when(run.starts_at, 'en')}. They are held for you until {until:%H:%M}; confirm to book them."
+        )
+    return (
+        f"기다리시던 {course.name_ko} 투어 {_when(run.starts_at, 'ko')}에 {entry.seats}석이 났어요. "
+        f"{until:%H:%M}까지 자리를 잡아 둘게요. 확정하시면 예약이 돼요."
+    )
+
+
+def promote_waitlist(ctx: JobContext) -> dict[str, Any]:
+    """Ends offers not confirmed in time (their seats go to the next in line) and tells each newly offered citizen."""
+    expired = tours.expire_offers(ctx.session, ctx.now)
+    counts = {"expired": len(expired), "offered": 0, "without_messenger": 0}
+    for entry in tours.open_offers(ctx.session, ctx.now):
+        conversation = _conversation(ctx.session, entry.channel, entry.channel_user_id)
+        if conversation is None:
+            counts["without_messenger"] += 1
+            continue
+        language = language_of(conversation)
+        title = "Confirm booking" if language == "en" else "예약 확정"
+        if _send_once(
+            ctx.session,
+            conversation,
+            f"waitlist:offer:{entry.id}",
+            text=offer_text(entry, language),
+            kind="waitlist_offer",
+            buttons=[{"title": title, "payload": _payload("confirm_waitlist", waitlist_id=str(entry.id))}],
+        ):
+            counts["offered"] += 1
+    return counts
+
+
+# --- certified notices --------------------------------------------------------------------------
+
+
+def flag_unread_notices(ctx: JobContext) -> dict[str, Any]:
+    """Certified notices unread for the set number of days go on paper as well (staff export them)."""
+    flagged = flag_for_paper_mail(ctx.session, ctx.settings.personal_notice_paper_mail_days, ctx.now)
+    return {"flagged": len(flagged)}
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def apply_retention(ctx: JobContext) -> dict[str, Any]:
+    """Deletes old transcripts and erases booker names and phones after their tours. The audit log is not touched."""
+    settings = ctx.settings
+    transcripts_before = ctx.now - timedelta(days=settings.transcript_retention_days)
+    messages = transcripts.delete_messages_before(ctx.session, transcripts_before)
+    erase_before = ctx.now.astimezone(SEOUL).date() - timedelta(days=settings.booker_retention_days)
+    bookers = tours.erase_bookers(ctx.session, erase_before)
+    counts = {"messages_deleted": messages, "bookers_erased": bookers}
+    logger.info("retention", extra=counts)
+    return counts
+
+
+# --- dataset refresh ---------------------------------------------------------------------------
+
+
+def _move(path: Path, folder: Path, stamp: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{path.stem}-{stamp}{path.suffix}"
+    path.replace(target)
+    return target
+
+
+def _import_file(ctx: JobContext, path: Path) -> None:
+    """Imports one dropped file as a new version of the dataset it is named after, as an upload would."""
+    limit = ctx.settings.opendata_max_upload_bytes
+    raw = path.read_bytes()
+    if len(raw) > limit:
+        raise MalformedFile(f"The file is larger than {limit:,} bytes.", f"파일이 {limit:,}바이트보다 커요.")
+    metadata = DatasetMetadata(id=path.stem)
+    opendata.get_dataset(ctx.session, metadata.id)  # only known datasets: a new one needs its registry entry
+    opendata.import_version(ctx.session, metadata, raw, path.name, imported_by="dataset inbox")
+
+
+def refresh_datasets(ctx: JobContext) -> dict[str, Any]:
+    """Imports the CSV files dropped into the dataset inbox; each good one goes to done/, a bad one to rejected/
+    with the reason next to it. A moved file is not seen again, so a second run imports nothing."""
+    inbox = ctx.settings.dataset_inbox_dir
+    counts = {"imported": 0, "rejected": 0}
+    if not inbox.is_dir():
+        return counts
+    stamp = ctx.now.astimezone(SEOUL).strftime("%Y%m%d-%H%M%S")
+    for path in sorted(inbox.glob("*.csv")):
+        try:
+            _import_file(ctx, path)
+            ctx.session.commit()
+        except (DomainError, ValidationError) as error:
+            ctx.session.rollback()
+            reason = f"{error.detail}\n{error.detail_ko}" if isinstance(error, DomainError) else str(error)
+            target = _move(path, inbox / "rejected", stamp)
+            target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+            counts["rejected"] += 1
+            logger.warning("dataset file rejected", extra={"file": path.name, "reason": reason})
+            continue
+        _move(path, inbox / "done", stamp)
+        counts["imported"] += 1
+    return counts
+
+
+# --- daily report ------------------------------------------------------------------------------
+
+
+def send_daily_report(ctx: JobContext) -> dict[str, Any]:
+    """Stores yesterday's figures (Seoul day) once and sends them to the staff channel, when one is set."""
+    day = ctx.due_at.astimezone(SEOUL).date() - timedelta(days=1)
+    report, stored = reports.store_daily_report(ctx.session, day)
+    counts = {"stored": int(stored), "sent": 0}
+    settings = ctx.settings
+    conversation = _conversation(ctx.session, settings.staff_report_channel, settings.staff_report_channel_user_id)
+    if conversation is not None and _send_once(
+        ctx.session,
+        conversation,
+        f"daily-report:{day.isoformat()}",
+        text=reports.report_text(report.figures),
+        kind="daily_report",
+    ):
+        counts["sent"] = 1
+    return counts
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job("tour_reminders", "투어 전날 알림", Daily(time(10, 0)), send_tour_reminders),
+        Job("waitlist_offers", "대기자 좌석 제안", Every(1), promote_waitlist),
+        Job("paper_mail", "공인알림 미열람 우편 발송", Every(60), flag_unread_notices),
+        Job("retention", "개인정보 보존 기간 정리", Daily(time(3, 0)), apply_retention),
+        Job("dataset_refresh", "공공데이터 파일 가져오기", Every(5), refresh_datasets),
+        Job("daily_report", "일일 운영 보고", Daily(time(8, 0)), send_daily_report),
+    )
+}

@@ -1,0 +1,282 @@
+"""The figures staff read each morning and on the dashboard: bookings, visitors, handoff waits, the bot's fallbacks.
+
+Read-only counts over the tours, conversations and training tables, grouped by calendar day in Asia/Seoul.
+"""
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.automation.models import DailyReport
+from api.automation.schedule import SEOUL
+from api.conversations.models import Handoff
+from api.core.errors import NotFound
+from api.opendata import service as opendata
+from api.opendata.errors import DatasetNotFound
+from api.tours.models import Booking, Course, Run
+from api.training.models import InboxItem, InboxSighting
+
+DMZ_DATASET = "dmz-peace-tourism-monthly"
+DMZ_COLUMNS = {"month": "통계연월", "total": "총관광객수", "korean": "내국인수", "foreign": "외국인수"}
+TOP_MISUNDERSTOOD = 5
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants at which a Seoul calendar day starts and the next one starts."""
+    start = datetime.combine(day, time(0), tzinfo=SEOUL)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def seoul_date(moment: datetime) -> date:
+    return moment.astimezone(SEOUL).date()
+
+
+def handoff_wait_seconds(handoff: Handoff) -> float | None:
+    """From joining the queue that it was claimed from (else from the request) to the claim; None if unclaimed."""
+    if handoff.claimed_at is None:
+        return None
+    start = handoff.queued_at if handoff.queued_at <= handoff.claimed_at else handoff.requested_at
+    return max(0.0, (handoff.claimed_at - start).total_seconds())
+
+
+# --- one day -------------------------------------------------------------------------------------
+
+
+def daily_figures(session: Session, day: date) -> dict[str, Any]:
+    """Everything the daily report says about one Seoul day, as plain JSON values."""
+    return {
+        "date": day.isoformat(),
+        "bookings": _bookings(session, day),
+        "cancellations": _cancellations(session, day),
+        "handoffs": _handoffs(session, day),
+        "nlu": _nlu(session, day),
+    }
+
+
+def _bookings(session: Session, day: date) -> dict[str, Any]:
+    """Bookings made that day, and visitors: seats of confirmed bookings on the day's departures; by course."""
+    start, end = day_bounds(day)
+    courses: dict[str, dict[str, int]] = defaultdict(lambda: {"bookings": 0, "seats": 0, "visitors": 0})
+    made = session.execute(
+        select(Course.name_ko, Booking.seats)
+        .join(Run, Booking.run_id == Run.id)
+        .join(Course, Run.course_id == Course.id)
+        .where(Booking.created_at >= start, Booking.created_at < end)
+    )
+    for course, seats in made:
+        courses[course]["bookings"] += 1
+        courses[course]["seats"] += seats
+    visited = session.execute(
+        select(Course.name_ko, func.sum(Booking.seats))
+        .join(Run, Booking.run_id == Run.id)
+        .join(Course, Run.course_id == Course.id)
+        .where(Run.date == day, Booking.status == "confirmed")
+        .group_by(Course.name_ko)
+    )
+    for course, seats in visited:
+        courses[course]["visitors"] += int(seats or 0)
+    by_course = [{"course": name, **counts} for name, counts in sorted(courses.items())]
+    return {
+        "count": sum(c["bookings"] for c in by_course),
+        "seats": sum(c["seats"] for c in by_course),
+        "visitors": sum(c["visitors"] for c in by_course),
+        "by_course": by_course,
+    }
+
+
+def _cancellations(session: Session, day: date) -> dict[str, int]:
+    start, end = day_bounds(day)
+    count, seats = session.execute(
+        select(func.count(Booking.id), func.coalesce(func.sum(Booking.seats), 0)).where(
+            Booking.status == "cancelled", Booking.cancelled_at >= start, Booking.cancelled_at < end
+        )
+    ).one()
+    return {"count": count, "seats": int(seats)}
+
+
+def _handoffs(session: Session, day: date) -> dict[str, Any]:
+    """Handoffs requested that day and, of those claimed, how long citizens waited."""
+    start, end = day_bounds(day)
+    handoffs = list(session.scalars(select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end)))
+    waits = [w for w in map(handoff_wait_seconds, handoffs) if w is not None]
+    return {
+        "count": len(handoffs),
+        "claimed": len(waits),
+        "median_wait_seconds": round(statistics.median(waits)) if waits else None,
+        "max_wait_seconds": round(max(waits)) if waits else None,
+        "by_department": dict(sorted(Counter(h.department for h in handoffs).items())),
+    }
+
+
+def _nlu(session: Session, day: date) -> dict[str, Any]:
+    """The share of parsed messages the bot did not understand, and those most often misunderstood (masked)."""
+    start, end = day_bounds(day)
+    in_day = (InboxSighting.seen_at >= start, InboxSighting.seen_at < end)
+    parsed = session.scalar(select(func.count(InboxSighting.id)).where(*in_day))
+    fallbacks = session.scalar(select(func.count(InboxSighting.id)).where(*in_day, InboxSighting.fallback))
+    times = func.count(InboxSighting.id).label("times")
+    top = session.execute(
+        select(InboxItem.text, InboxItem.language, times)
+        .join(InboxSighting, InboxSighting.item_id == InboxItem.id)
+        .where(*in_day, InboxSighting.fallback)
+        .group_by(InboxItem.id, InboxItem.text, InboxItem.language)
+        .order_by(times.desc(), InboxItem.id)
+        .limit(TOP_MISUNDERSTOOD)
+    )
+    return {
+        "parsed": parsed,
+        "fallbacks": fallbacks,
+        "fallback_rate": round(fallbacks / parsed, 4) if parsed else None,
+        "misunderstood": [{"text": text, "language": language, "count": n} for text, language, n in top],
+    }
+
+
+def store_daily_report(session: Session, day: date) -> tuple[DailyReport, bool]:
+    """Writes the day's report unless it exists; returns it and whether it was written now."""
+    existing = get_report(session, day, missing_ok=True)
+    if existing:
+        return existing, False
+    report = DailyReport(date=day, figures=daily_figures(session, day))
+    try:
+        with session.begin_nested():
+            session.add(report)
+    except IntegrityError:  # written at the same moment by another run
+        return get_report(session, day), False
+    return report, True
+
+
+def get_report(session: Session, day: date, *, missing_ok: bool = False) -> DailyReport | None:
+    report = session.scalar(select(DailyReport).where(DailyReport.date == day))
+    if report is None and not missing_ok:
+        raise ReportNotFound(f"no daily report for {day}", f"{day} 일일 보고가 없어요")
+    return report
+
+
+def list_reports(session: Session, limit: int = 90) -> list[DailyReport]:
+    return list(session.scalars(select(DailyReport).order_by(DailyReport.date.desc()).limit(limit)))
+
+
+def minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = round(seconds / 60)
+    return f"{whole // 60}시간 {whole % 60}분" if whole >= 60 else f"{whole}분"
+
+
+def percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def report_text(figures: dict[str, Any]) -> str:
+    """The report as one Korean chat message for the staff channel."""
+    day = date.fromisoformat(figures["date"])
+    bookings, cancelled = figures["bookings"], figures["cancellations"]
+    handoffs, nlu = figures["handoffs"], figures["nlu"]
+    lines = [
+        f"[파주시 도우미 일일 보고] {day.month}월 {day.day}일",
+        f"예약 {bookings['count']}건 ({bookings['seats']}명) · 방문객 {bookings['visitors']}명 · "
+        f"취소 {cancelled['count']}건 ({cancelled['seats']}명)",
+    ]
+    lines += [
+        f"- {c['course']}: 예약 {c['bookings']}건 {c['seats']}명, 방문 {c['visitors']}명" for c in bookings["by_course"]
+    ]
+    lines.append(
+        f"상담 연결 {handoffs['count']}건 (응대 {handoffs['claimed']}건) · 대기 중앙값 "
+        f"{minutes(handoffs['median_wait_seconds'])}, 최대 {minutes(handoffs['max_wait_seconds'])}"
+    )
+    lines.append(f"챗봇 이해 실패율 {percent(nlu['fallback_rate'])} ({nlu['fallbacks']}/{nlu['parsed']})")
+    if nlu["misunderstood"]:
+        lines.append("자주 이해하지 못한 말:")
+        lines += [f"{n}. {m['text']} ({m['count']}회)" for n, m in enumerate(nlu["misunderstood"], 1)]
+    return "\n".join(lines)
+
+
+# --- the dashboard's series -----------------------------------------------------------------------
+
+
+def days_back(today: date, count: int) -> list[date]:
+    """The `count` days up to and including `today`, oldest first."""
+    return [today - timedelta(days=n) for n in range(count - 1, -1, -1)]
+
+
+def bookings_per_day(session: Session, days: list[date]) -> dict[str, list[int]]:
+    """Bookings made per day, per course (Korean name)."""
+    start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    index = {day: n for n, day in enumerate(days)}
+    per_course: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
+    rows = session.execute(
+        select(Course.name_ko, Booking.created_at)
+        .join(Run, Booking.run_id == Run.id)
+        .join(Course, Run.course_id == Course.id)
+        .where(Booking.created_at >= start, Booking.created_at < end)
+    )
+    for course, created_at in rows:
+        per_course[course][index[seoul_date(created_at)]] += 1
+    return dict(sorted(per_course.items()))
+
+
+def seats_per_day(session: Session, days: list[date]) -> tuple[list[int], list[int]]:
+    """Seats sold and seats offered on the days' departures (cancelled runs left out)."""
+    index = {day: n for n, day in enumerate(days)}
+    sold, capacity = [0] * len(days), [0] * len(days)
+    rows = session.execute(
+        select(Run.date, func.sum(Run.seats_sold), func.sum(Run.capacity))
+        .where(Run.date >= days[0], Run.date <= days[-1], Run.status != "cancelled")
+        .group_by(Run.date)
+    )
+    for day, seats_sold, seats in rows:
+        sold[index[day]], capacity[index[day]] = int(seats_sold or 0), int(seats or 0)
+    return sold, capacity
+
+
+def handoffs_per_day(session: Session, days: list[date]) -> tuple[list[int], list[float | None]]:
+    """Handoffs requested per day, and the median wait (minutes) of those claimed."""
+    start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    index = {day: n for n, day in enumerate(days)}
+    counts = [0] * len(days)
+    waits: list[list[float]] = [[] for _ in days]
+    for handoff in session.scalars(select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end)):
+        n = index[seoul_date(handoff.requested_at)]
+        counts[n] += 1
+        wait = handoff_wait_seconds(handoff)
+        if wait is not None:
+            waits[n].append(wait / 60)
+    return counts, [round(statistics.median(w), 1) if w else None for w in waits]
+
+
+def fallback_rate_per_day(session: Session, days: list[date]) -> list[float | None]:
+    """Percent of parsed messages that were fallbacks, per day; None on a day with none parsed."""
+    start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+    index = {day: n for n, day in enumerate(days)}
+    parsed, fallbacks = [0] * len(days), [0] * len(days)
+    rows = session.execute(
+        select(InboxSighting.seen_at, InboxSighting.fallback).where(
+            InboxSighting.seen_at >= start, InboxSighting.seen_at < end
+        )
+    )
+    for seen_at, fallback in rows:
+        n = index[seoul_date(seen_at)]
+        parsed[n] += 1
+        fallbacks[n] += 1 if fallback else 0
+    return [round(100 * f / p, 1) if p else None for f, p in zip(fallbacks, parsed, strict=True)]
+
+
+def dmz_visitors(session: Session) -> list[dict[str, Any]]:
+    """Visitors per month of the DMZ peace tourism open data; empty while the dataset has no data."""
+    try:
+        rows = opendata.dataset_rows(session, DMZ_DATASET)
+    except DatasetNotFound:
+        return []
+    months = [{key: row.get(column) for key, column in DMZ_COLUMNS.items()} for row in rows if row.get("통계연월")]
+    for month in months:
+        month["month"] = str(month["month"])[:7]  # "2024-01", whichever way the month column is typed
+    return sorted(months, key=lambda month: month["month"])

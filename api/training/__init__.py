@@ -1,0 +1,1 @@
+"""NLU inbox, training data, training runs, model registry and activation (admins only)."""

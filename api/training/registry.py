@@ -1,0 +1,298 @@
+"""The model registry: the model files the console knows, which one each Rasa replica runs, switching between them.
+
+A model is loaded into every running Rasa replica with `PUT /model` (conversations live in the tracker
+store, so none is dropped), and `models/current.tar.gz` is pointed at it so a restart keeps it.
+`models/activated` names the model the console chose (scripts/train-model then leaves the link alone)
+and `models/recorded.txt` the files scripts/train-model must not prune.
+"""
+
+import importlib.util
+import json
+import logging
+import os
+import re
+import tarfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.core.database import utcnow
+from api.core.settings import PROJECT_ROOT, Settings
+from api.staff import service as staff_service
+from api.staff.models import StaffUser
+from api.training import data
+from api.training.errors import ActivationFailed, ModelFileMissing, ModelNotFound
+from api.training.models import ModelActivation, TrainedModel
+
+logger = logging.getLogger(__name__)
+CURRENT_LINK = "current.tar.gz"
+ACTIVATED_MARKER = "activated"
+RECORDED_LIST = "recorded.txt"
+SCRIPT_MODEL_NAME = re.compile(r"^paju-([0-9a-f]{16})\.tar\.gz$")
+STATUS_TIMEOUT_SECONDS = 3.0
+
+
+# --- the models the console knows -------------------------------------------------------------------
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The metadata Rasa packs into a model file (model_id, trained_at, ...)."""
+    with tarfile.open(path, "r:gz") as archive:
+        for member in archive:
+            if member.name.lstrip("./") == "metadata.json":
+                return json.load(archive.extractfile(member))
+    raise ValueError(f"{path} has no metadata.json: not a Rasa model")
+
+
+def register(session: Session, path: Path, **fields: Any) -> TrainedModel:
+    """Records a model file once; the same file registered again is the same model."""
+    path = path.resolve()
+    existing = session.scalar(select(TrainedModel).where(TrainedModel.path == str(path)))
+    if existing and fields.get("source") == "console":
+        # Seen in the folder before its run recorded it: the run knows better.
+        for name, value in fields.items():
+            setattr(existing, name, value)
+    if existing:
+        return existing
+    metadata = read_metadata(path)
+    trained_at = fields.pop("trained_at", None) or _parse_time(metadata.get("trained_at"))
+    model = TrainedModel(
+        path=str(path),
+        file_name=path.name,
+        rasa_model_id=metadata.get("model_id"),
+        trained_at=trained_at or utcnow(),
+        **fields,
+    )
+    try:
+        with session.begin_nested():
+            session.add(model)
+    except IntegrityError:  # registered by another request meanwhile
+        return session.scalar(select(TrainedModel).where(TrainedModel.path == str(path)))
+    return model
+
+
+def discover(session: Session, settings: Settings) -> None:
+    """Registers model files in the models folder the console has not seen (trained by scripts/train-model)."""
+    folder = settings.training_models_dir
+    if not folder.is_dir():
+        return
+    known = set(session.scalars(select(TrainedModel.path)))
+    found = {path.resolve() for path in folder.glob("*.tar.gz") if path.is_file()}
+    for path in sorted(found - {Path(p) for p in known}):
+        try:
+            fingerprint = match.group(1) if (match := SCRIPT_MODEL_NAME.match(path.name)) else None
+            examples = _current_examples_if_matching(settings, fingerprint)
+            register(session, path, source="found", fingerprint=fingerprint, examples=examples)
+        except (OSError, ValueError, tarfile.TarError) as error:
+            logger.warning("not a readable Rasa model", extra={"path": str(path), "error": str(error)})
+    session.commit()
+    write_recorded_list(session, settings)
+
+
+def _current_examples_if_matching(settings: Settings, fingerprint: str | None) -> list[list[str]] | None:
+    """A model scripts/train-model made from exactly the current data learnt the current examples."""
+    if fingerprint is None:
+        return None
+    script = PROJECT_ROOT / "scripts" / "model_fingerprint.py"
+    try:
+        spec = importlib.util.spec_from_file_location("model_fingerprint", script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        current = module.fingerprint(settings.training_project_dir)
+    except (OSError, ImportError, AttributeError):
+        return None
+    return data.snapshot(data.load(settings)) if current == fingerprint else None
+
+
+def write_recorded_list(session: Session, settings: Settings) -> None:
+    folder = settings.training_models_dir.resolve()
+    names = sorted(
+        Path(path).name for path in session.scalars(select(TrainedModel.path)) if Path(path).parent == folder
+    )
+    if folder.is_dir():
+        data.write_atomically(folder / RECORDED_LIST, "".join(f"{name}\n" for name in names))
+
+
+def models(session: Session) -> list[TrainedModel]:
+    return list(session.scalars(select(TrainedModel).order_by(TrainedModel.trained_at.desc(), TrainedModel.id.desc())))
+
+
+def get_model(session: Session, model_id: int) -> TrainedModel:
+    model = session.get(TrainedModel, model_id)
+    if model is None:
+        raise ModelNotFound(f"model {model_id} not found", f"모델 {model_id}이(가) 없어요.")
+    return model
+
+
+def by_rasa_id(session: Session, rasa_model_id: str | None) -> TrainedModel | None:
+    if not rasa_model_id:
+        return None
+    return session.scalar(
+        select(TrainedModel).where(TrainedModel.rasa_model_id == rasa_model_id).order_by(TrainedModel.id).limit(1)
+    )
+
+
+# --- what is live -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replica:
+    url: str
+    rasa_model_id: str | None = None
+    error: str | None = None
+
+
+def replicas(settings: Settings) -> list[Replica]:
+    """What each Rasa replica says it runs (`GET /status`)."""
+    found = []
+    for url in settings.rasa_replicas:
+        try:
+            response = httpx.get(f"{url}/status", params={"token": settings.rasa_token}, timeout=STATUS_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            found.append(Replica(url, response.json().get("model_id")))
+        except (httpx.HTTPError, ValueError) as error:
+            found.append(Replica(url, error=str(error) or type(error).__name__))
+    return found
+
+
+def live_model(session: Session, settings: Settings) -> tuple[TrainedModel | None, list[Replica]]:
+    """The model the first replica that answers runs, as the console knows it; and every replica's answer."""
+    answers = replicas(settings)
+    running = next((replica.rasa_model_id for replica in answers if replica.rasa_model_id), None)
+    model = by_rasa_id(session, running)
+    if running and model is None:
+        discover(session, settings)
+        model = by_rasa_id(session, running)
+    return model, answers
+
+
+def classify_live(settings: Settings, messages: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The live model's intents for labelled messages, from the first replica (`POST /model/parse`)."""
+    url = settings.rasa_replicas[0]
+    predictions = []
+    with httpx.Client(timeout=30) as client:
+        for message in messages:
+            response = client.post(
+                f"{url}/model/parse", params={"token": settings.rasa_token}, json={"text": message["text"]}
+            )
+            response.raise_for_status()
+            intent = response.json().get("intent") or {}
+            predictions.append(
+                {
+                    "text": message["text"],
+                    "expected": message["expected"],
+                    "predicted": intent.get("name"),
+                    "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                }
+            )
+    return predictions
+
+
+# --- switching ---------------------------------------------------------------------------------------
+
+
+def activate(session: Session, settings: Settings, model_id: int, user: StaffUser) -> ModelActivation:
+    """Loads the model into every Rasa replica and makes it the one a restart starts with.
+
+    Rolling back is activating an earlier model. Replicas that fail are reported; when none loads it,
+    nothing changes.
+    """
+    model = get_model(session, model_id)
+    if not Path(model.path).is_file():
+        raise ModelFileMissing(
+            f"The model file {model.file_name} is gone.", f"모델 파일({model.file_name})이 없어 전환할 수 없어요."
+        )
+    previous, _answers = live_model(session, settings)
+    results = {url: _load_into(settings, url, model.path) for url in settings.rasa_replicas}
+    if not any(result == "ok" for result in results.values()):
+        detail = "; ".join(f"{url}: {result}" for url, result in results.items())
+        raise ActivationFailed(
+            f"No Rasa replica loaded the model ({detail}).", f"모델을 불러온 Rasa가 없어요 ({detail})."
+        )
+    point_current_link(settings, Path(model.path))
+    earlier = previous is not None and previous.id != model.id and model.trained_at < previous.trained_at
+    activation = ModelActivation(
+        model_id=model.id,
+        previous_model_id=previous.id if previous else None,
+        kind="rollback" if earlier else "activate",
+        activated_by_id=user.id,
+        activated_at=utcnow(),
+        replicas=results,
+    )
+    session.add(activation)
+    staff_service.audit(session, user, f"model_{activation.kind}", f"model:{model.id}", model.file_name)
+    session.commit()
+    return activation
+
+
+def rollback_target(session: Session, settings: Settings) -> TrainedModel | None:
+    """The newest model older than the live one among those that have been live: one step back."""
+    live, _answers = live_model(session, settings)
+    if live is None:
+        return None
+    been_live = {
+        model
+        for activation in activations(session, limit=500)
+        for model in (activation.model, activation.previous_model)
+        if model is not None and model.id != live.id and model.trained_at < live.trained_at
+    }
+    return max(been_live, key=lambda model: (model.trained_at, model.id), default=None)
+
+
+def activations(session: Session, limit: int = 50) -> list[ModelActivation]:
+    newest_first = ModelActivation.activated_at.desc(), ModelActivation.id.desc()
+    return list(session.scalars(select(ModelActivation).order_by(*newest_first).limit(limit)))
+
+
+def _load_into(settings: Settings, url: str, path: str) -> str:
+    try:
+        response = httpx.put(
+            f"{url}/model",
+            params={"token": settings.rasa_token},
+            json={"model_file": path},
+            timeout=settings.rasa_load_timeout_seconds,
+        )
+    except httpx.HTTPError as error:
+        return f"unreachable: {error or type(error).__name__}"
+    if response.status_code == 204:
+        return "ok"
+    return f"{response.status_code}: {response.text[:300]}"
+
+
+def point_current_link(settings: Settings, model_path: Path) -> None:
+    """`current.tar.gz` → the model (atomically), and `activated` says the console chose it."""
+    folder = settings.training_models_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    target = model_path.name if model_path.resolve().parent == folder.resolve() else str(model_path.resolve())
+    temporary = folder / f".{CURRENT_LINK}.{os.getpid()}.tmp"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target)
+    os.replace(temporary, folder / CURRENT_LINK)
+    data.write_atomically(folder / ACTIVATED_MARKER, target + "\n")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # Rasa writes UTC without a zone (datetime.utcnow()).
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+# --- what changed since the live model ---------------------------------------------------------------
+
+
+def changes_since(settings: Settings, model: TrainedModel | None) -> data.Changes | None:
+    """The examples added and removed since `model` learnt; None when what it learnt is unknown."""
+    if model is None or model.examples is None:
+        return None
+    return data.changes(model.examples, data.snapshot(data.load(settings)))

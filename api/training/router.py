@@ -1,0 +1,208 @@
+"""HTTP routes of the training domain: the gateway's parse reports (service token), everything else admins only."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.orm import Session
+
+from api.core.auth import require_service
+from api.core.database import get_session
+from api.staff.models import StaffUser
+from api.staff.router import require_admin
+from api.training import data, inbox, registry, runs
+from api.training.errors import NoEarlierModel
+from api.training.schemas import (
+    ActivationOut,
+    ChangesOut,
+    ExampleAdded,
+    ExampleIn,
+    ExampleOut,
+    InboxItemOut,
+    IntentCountOut,
+    IntentsOut,
+    LabelIn,
+    LiveOut,
+    ModelOut,
+    ParseReportIn,
+    ReplicaOut,
+    RunIn,
+    RunOut,
+)
+
+router = APIRouter(prefix="/api/training", tags=["training"])
+SessionDep = Annotated[Session, Depends(get_session)]
+AdminDep = Annotated[StaffUser, Depends(require_admin)]
+
+
+@router.post("/inbox", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(require_service)])
+def report_parse(body: ParseReportIn, session: SessionDep) -> dict[str, int | None]:
+    item = inbox.record(session, inbox.Parse(**body.model_dump()))
+    return {"item_id": item.id if item else None}
+
+
+@router.get("/inbox", response_model=list[InboxItemOut])
+def list_inbox(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    kind: Annotated[str, Query(pattern="^(review|low|fallback|handoff|all)$")] = "review",
+    item_status: Annotated[str, Query(alias="status", pattern="^(new|labelled|out_of_scope|ignored|all)$")] = "new",
+    language: Annotated[str, Query(pattern="^(ko|en)?$")] = "",
+    intent: Annotated[str, Query(max_length=64)] = "",
+    order: Annotated[str, Query(pattern="^(recent|frequent)$")] = "recent",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[InboxItemOut]:
+    wanted = inbox.InboxFilter(kind, item_status, language, intent, order, limit, offset)
+    return [InboxItemOut.model_validate(item) for item in inbox.items(session, request.app.state.settings, wanted)]
+
+
+@router.post("/inbox/{item_id}/label", response_model=InboxItemOut)
+def label(item_id: int, body: LabelIn, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
+    settings = request.app.state.settings
+    return InboxItemOut.model_validate(inbox.label(session, settings, item_id, admin, body.intent, body.text))
+
+
+@router.post("/inbox/{item_id}/out-of-scope", response_model=InboxItemOut)
+def out_of_scope(item_id: int, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
+    settings = request.app.state.settings
+    return InboxItemOut.model_validate(inbox.mark_out_of_scope(session, settings, item_id, admin))
+
+
+@router.post("/inbox/{item_id}/ignore", response_model=InboxItemOut)
+def ignore(item_id: int, session: SessionDep, admin: AdminDep) -> InboxItemOut:
+    return InboxItemOut.model_validate(inbox.ignore(session, item_id, admin))
+
+
+@router.get("/intents", response_model=IntentsOut)
+def intents(request: Request, admin: AdminDep) -> IntentsOut:
+    training_data = data.load(request.app.state.settings)
+    return IntentsOut(
+        intents=[IntentCountOut(**vars(count)) for count in data.intent_counts(training_data)],
+        warnings=[warning.message for warning in data.warnings(training_data)],
+    )
+
+
+def _example_out(example: data.Example) -> ExampleOut:
+    return ExampleOut(
+        language=example.language,
+        intent=example.intent,
+        text=example.text,
+        file=example.file,
+        removable=example.removable,
+    )
+
+
+@router.get("/examples", response_model=list[ExampleOut])
+def examples(
+    request: Request,
+    admin: AdminDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    intent: Annotated[str, Query(max_length=64)] = "",
+    language: Annotated[str, Query(pattern="^(ko|en)?$")] = "",
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> list[ExampleOut]:
+    training_data = data.load(request.app.state.settings)
+    return [_example_out(example) for example in data.search(training_data, q, intent, language, limit)]
+
+
+@router.post("/examples", response_model=ExampleAdded, status_code=status.HTTP_201_CREATED)
+def add_example(body: ExampleIn, request: Request, admin: AdminDep) -> ExampleAdded:
+    settings = request.app.state.settings
+    example = data.add_example(settings, body.language, body.intent, body.text)
+    relevant = [
+        warning.message
+        for warning in data.warnings(data.load(settings))
+        if warning.intent == example.intent or example.intent in warning.message
+    ]
+    return ExampleAdded(example=_example_out(example), warnings=relevant)
+
+
+@router.post("/examples/remove", status_code=status.HTTP_204_NO_CONTENT)
+def remove_example(body: ExampleIn, request: Request, admin: AdminDep) -> None:
+    data.remove_example(request.app.state.settings, body.language, body.intent, body.text)
+
+
+@router.get("/changes", response_model=ChangesOut)
+def changes(request: Request, session: SessionDep, admin: AdminDep) -> ChangesOut:
+    settings = request.app.state.settings
+    live, _answers = registry.live_model(session, settings)
+    found = registry.changes_since(settings, live)
+    return ChangesOut(
+        live_model_id=live.id if live else None,
+        known=found is not None,
+        added=found.added if found else [],
+        removed=found.removed if found else [],
+    )
+
+
+def _run_out(run, with_log: bool = False) -> RunOut:
+    out = RunOut.model_validate(run)
+    return out.model_copy(update={"log": runs.log_tail(run)}) if with_log else out
+
+
+@router.post("/runs", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
+def start_run(body: RunIn, request: Request, session: SessionDep, admin: AdminDep) -> RunOut:
+    settings = request.app.state.settings
+    run = runs.start(session, settings, admin, body.cross_validation)
+    runs.launch(request.app.state.sessionmaker, settings, run.id)
+    return _run_out(run)
+
+
+@router.get("/runs", response_model=list[RunOut])
+def list_runs(session: SessionDep, admin: AdminDep) -> list[RunOut]:
+    return [_run_out(run) for run in runs.runs(session)]
+
+
+@router.get("/runs/{run_id}", response_model=RunOut)
+def get_run(run_id: int, session: SessionDep, admin: AdminDep) -> RunOut:
+    runs.fail_stale_runs(session)
+    return _run_out(runs.get_run(session, run_id), with_log=True)
+
+
+def _model_out(model, live) -> ModelOut:
+    return ModelOut.model_validate(model).model_copy(update={"live": live is not None and model.id == live.id})
+
+
+@router.get("/models", response_model=list[ModelOut])
+def list_models(request: Request, session: SessionDep, admin: AdminDep) -> list[ModelOut]:
+    settings = request.app.state.settings
+    registry.discover(session, settings)
+    live, _answers = registry.live_model(session, settings)
+    return [_model_out(model, live) for model in registry.models(session)]
+
+
+@router.get("/models/{model_id}", response_model=ModelOut)
+def get_model(model_id: int, request: Request, session: SessionDep, admin: AdminDep) -> ModelOut:
+    live, _answers = registry.live_model(session, request.app.state.settings)
+    return _model_out(registry.get_model(session, model_id), live)
+
+
+@router.post("/models/{model_id}/activate", response_model=ActivationOut)
+def activate(model_id: int, request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
+    activation = registry.activate(session, request.app.state.settings, model_id, admin)
+    return ActivationOut.model_validate(activation)
+
+
+@router.post("/rollback", response_model=ActivationOut)
+def rollback(request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
+    """Back to the model that was live before the live one was activated."""
+    settings = request.app.state.settings
+    target = registry.rollback_target(session, settings)
+    if target is None:
+        raise NoEarlierModel("There is no earlier model to go back to.", "되돌아갈 이전 모델이 없어요.")
+    return ActivationOut.model_validate(registry.activate(session, settings, target.id, admin))
+
+
+@router.get("/live", response_model=LiveOut)
+def live(request: Request, session: SessionDep, admin: AdminDep) -> LiveOut:
+    model, answers = registry.live_model(session, request.app.state.settings)
+    return LiveOut(
+        model=_model_out(model, model) if model else None,
+        replicas=[ReplicaOut(**vars(answer)) for answer in answers],
+    )
+
+
+@router.get("/activations", response_model=list[ActivationOut])
+def activations(session: SessionDep, admin: AdminDep) -> list[ActivationOut]:
+    return [ActivationOut.model_validate(activation) for activation in registry.activations(session)]

@@ -1,0 +1,145 @@
+"""Request and response models of the training routes."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Language = Literal["ko", "en"]
+
+
+class ParseReportIn(BaseModel):
+    """What Rasa made of one citizen message, reported by the gateway after it answered."""
+
+    message_id: int
+    # False for button presses, commands and locations: no parse, but a handoff may follow them.
+    typed: bool = True
+    text: str | None = Field(default=None, max_length=16_384)
+    language: Language | None = None
+    intent: str | None = Field(default=None, max_length=64)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    entities: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    fallback: bool = False
+    model_id: str | None = Field(default=None, max_length=64)
+
+
+class InboxItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    language: str
+    text: str
+    intent: str | None
+    confidence: float
+    entities: list[dict[str, Any]]
+    fallback: bool
+    count: int
+    fallback_count: int
+    handoff_count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    status: str
+    label_intent: str | None
+
+
+class LabelIn(BaseModel):
+    intent: str = Field(max_length=64)
+    # The message with entities marked ([words](entity)); None: as the citizen wrote it.
+    text: str | None = Field(default=None, max_length=1000)
+
+
+class ExampleIn(BaseModel):
+    language: Language
+    intent: str = Field(max_length=64)
+    text: str = Field(max_length=1000)
+
+
+class ExampleOut(BaseModel):
+    language: str
+    intent: str
+    text: str
+    file: str
+    removable: bool
+
+
+class ExampleAdded(BaseModel):
+    example: ExampleOut
+    warnings: list[str]
+
+
+class IntentCountOut(BaseModel):
+    intent: str
+    counts: dict[str, int]
+    admin_counts: dict[str, int]
+
+
+class IntentsOut(BaseModel):
+    intents: list[IntentCountOut]
+    warnings: list[str]
+
+
+class ChangesOut(BaseModel):
+    live_model_id: int | None
+    known: bool  # False: the live model's examples are unknown (trained outside the console)
+    added: list[tuple[str, str, str]]
+    removed: list[tuple[str, str, str]]
+
+
+class RunIn(BaseModel):
+    cross_validation: bool = False
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: Literal["running", "succeeded", "failed"]
+    cross_validation: bool
+    started_by_id: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    progress: int
+    stage: str
+    error: str | None
+    model_id: int | None
+    log: str = ""
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    file_name: str
+    path: str
+    rasa_model_id: str | None
+    fingerprint: str | None
+    source: str
+    config_name: str | None
+    trained_by_id: int | None
+    trained_at: datetime
+    duration_seconds: float | None
+    evaluation: dict[str, Any]
+    live: bool = False
+
+
+class ReplicaOut(BaseModel):
+    url: str
+    rasa_model_id: str | None
+    error: str | None
+
+
+class LiveOut(BaseModel):
+    model: ModelOut | None
+    replicas: list[ReplicaOut]
+
+
+class ActivationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    model_id: int
+    previous_model_id: int | None
+    kind: str
+    activated_by_id: int | None
+    activated_at: datetime
+    replicas: dict[str, str]

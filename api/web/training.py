@@ -1,0 +1,316 @@
+"""Admin console pages of the assistant's training: NLU inbox, examples, training runs, models, activation."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.core.database import get_session
+from api.core.errors import DomainError
+from api.training import data, inbox, metrics, registry, runs
+from api.web.auth import AdminForm, AdminPage
+from api.web.pages import error_page, render
+
+router = APIRouter(prefix="/console/admin/training", include_in_schema=False)
+SessionDep = Annotated[Session, Depends(get_session)]
+HOME = "/console/admin/training"
+INBOX = f"{HOME}/inbox"
+EXAMPLES = f"{HOME}/examples"
+MODELS = f"{HOME}/models"
+Line = Annotated[str, Form(max_length=1000)]
+KIND_NAMES = {
+    "review": "검토 필요 전체",
+    "low": "확신도 낮음",
+    "fallback": "이해 못 함(폴백)",
+    "handoff": "상담원 연결로 끝남",
+    "all": "모든 문장",
+}
+ITEM_STATUSES = {
+    "new": "미처리",
+    "labelled": "학습 데이터로 추가",
+    "out_of_scope": "범위 밖",
+    "ignored": "무시",
+    "all": "전체",
+}
+RUN_STATUSES = {"running": "진행 중", "succeeded": "완료", "failed": "실패"}
+REPORT_NAMES = {
+    "held_out": "보류 데이터 평가",
+    "regression": "회귀 테스트 세트",
+    "cross_validation": "교차 검증",
+}
+SHOWN_CHANGES = 100
+
+
+# --- overview ----------------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, signed: AdminPage) -> HTMLResponse:
+    settings = request.app.state.settings
+    registry.discover(session, settings)
+    live, replicas = registry.live_model(session, settings)
+    training_data = data.load(settings)
+    context = {
+        "signed": signed,
+        "live": live,
+        "replicas": [(replica, registry.by_rasa_id(session, replica.rasa_model_id)) for replica in replicas],
+        "changes": registry.changes_since(settings, live),
+        "shown_changes": SHOWN_CHANGES,
+        "warnings": data.warnings(training_data),
+        "example_count": len(training_data.examples),
+        "review_count": inbox.count(session, settings, inbox.InboxFilter()),
+        "running": runs.running(session),
+        "runs": runs.runs(session, limit=10),
+        "run_statuses": RUN_STATUSES,
+        "rollback": registry.rollback_target(session, settings),
+        "config": settings.training_config,
+    }
+    return render(request, "training.html", context)
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+
+@router.post("/runs")
+def start_run(
+    request: Request,
+    session: SessionDep,
+    signed: AdminForm,
+    cross_validation: Annotated[bool, Form()] = False,
+) -> Response:
+    settings = request.app.state.settings
+    try:
+        run = runs.start(session, settings, signed.user, cross_validation)
+    except DomainError as error:
+        return error_page(request, signed, error, HOME)
+    runs.launch(request.app.state.sessionmaker, settings, run.id)
+    return RedirectResponse(f"{HOME}/runs/{run.id}", status_code=303)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: int, session: SessionDep, signed: AdminPage) -> HTMLResponse:
+    runs.fail_stale_runs(session)
+    try:
+        run = runs.get_run(session, run_id)
+    except DomainError as error:
+        return error_page(request, signed, error, HOME)
+    context = {"signed": signed, "run": run, "log": runs.log_tail(run), "run_statuses": RUN_STATUSES}
+    return render(request, "training_run.html", context)
+
+
+# --- inbox ---------------------------------------------------------------------------------------------
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    session: SessionDep,
+    signed: AdminPage,
+    kind: Annotated[str, Query(max_length=10)] = "review",
+    status: Annotated[str, Query(max_length=12)] = "new",
+    language: Annotated[str, Query(max_length=2)] = "",
+    intent: Annotated[str, Query(max_length=64)] = "",
+    order: Annotated[str, Query(max_length=10)] = "recent",
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    wanted = inbox.InboxFilter(
+        kind=kind if kind in KIND_NAMES else "review",
+        status=status if status in ITEM_STATUSES else "new",
+        language=language if language in ("ko", "en") else "",
+        intent=intent,
+        order=order if order in inbox.ORDERS else "recent",
+        limit=200,
+    )
+    context = {
+        "signed": signed,
+        "items": inbox.items(session, settings, wanted),
+        "wanted": wanted,
+        "kinds": KIND_NAMES,
+        "item_statuses": ITEM_STATUSES,
+        "predicted": sorted(inbox.predicted_intents(session)),
+        "intents": data.load(settings).intents(),
+        "threshold": settings.nlu_inbox_confidence,
+        "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+    return render(request, "training_inbox.html", context)
+
+
+def _back_to_inbox(back: str) -> str:
+    return back if back.startswith(INBOX) and "//" not in back and "\\" not in back else INBOX
+
+
+@router.post("/inbox/{item_id}/label")
+def label_item(
+    request: Request,
+    item_id: int,
+    session: SessionDep,
+    signed: AdminForm,
+    intent: Annotated[str, Form(max_length=64)] = "",
+    text: Line = "",
+    back: Line = INBOX,
+) -> Response:
+    settings = request.app.state.settings
+    try:
+        inbox.label(session, settings, item_id, signed.user, intent, text or None)
+    except DomainError as error:
+        return error_page(request, signed, error, _back_to_inbox(back))
+    return RedirectResponse(_back_to_inbox(back), status_code=303)
+
+
+@router.post("/inbox/{item_id}/out-of-scope")
+def out_of_scope(
+    request: Request, item_id: int, session: SessionDep, signed: AdminForm, back: Line = INBOX
+) -> Response:
+    try:
+        inbox.mark_out_of_scope(session, request.app.state.settings, item_id, signed.user)
+    except DomainError as error:
+        return error_page(request, signed, error, _back_to_inbox(back))
+    return RedirectResponse(_back_to_inbox(back), status_code=303)
+
+
+@router.post("/inbox/{item_id}/ignore")
+def ignore_item(request: Request, item_id: int, session: SessionDep, signed: AdminForm, back: Line = INBOX) -> Response:
+    try:
+        inbox.ignore(session, item_id, signed.user)
+    except DomainError as error:
+        return error_page(request, signed, error, _back_to_inbox(back))
+    return RedirectResponse(_back_to_inbox(back), status_code=303)
+
+
+# --- examples ------------------------------------------------------------------------------------------
+
+
+@router.get("/examples", response_class=HTMLResponse)
+def examples_page(
+    request: Request,
+    signed: AdminPage,
+    q: Annotated[str, Query(max_length=200)] = "",
+    intent: Annotated[str, Query(max_length=64)] = "",
+    language: Annotated[str, Query(max_length=2)] = "",
+) -> HTMLResponse:
+    training_data = data.load(request.app.state.settings)
+    language = language if language in ("ko", "en") else ""
+    searched = bool(q or intent or language)
+    context = {
+        "signed": signed,
+        "counts": data.intent_counts(training_data),
+        "warnings": data.warnings(training_data),
+        "examples": data.search(training_data, q, intent, language) if searched else [],
+        "searched": searched,
+        "q": q,
+        "intent": intent,
+        "language": language,
+        "min_examples": data.MIN_EXAMPLES,
+    }
+    return render(request, "training_examples.html", context)
+
+
+def _examples_back(intent: str, language: str) -> str:
+    return f"{EXAMPLES}?intent={intent}&language={language}" if data.INTENT_NAME.fullmatch(intent) else EXAMPLES
+
+
+@router.post("/examples")
+def add_example(
+    request: Request,
+    signed: AdminForm,
+    language: Annotated[str, Form(max_length=2)] = "",
+    intent: Annotated[str, Form(max_length=64)] = "",
+    text: Line = "",
+) -> Response:
+    try:
+        data.add_example(request.app.state.settings, language, intent, text)
+    except DomainError as error:
+        return error_page(request, signed, error, EXAMPLES)
+    return RedirectResponse(_examples_back(intent.strip(), language), status_code=303)
+
+
+@router.post("/examples/remove")
+def remove_example(
+    request: Request,
+    signed: AdminForm,
+    language: Annotated[str, Form(max_length=2)] = "",
+    intent: Annotated[str, Form(max_length=64)] = "",
+    text: Line = "",
+) -> Response:
+    try:
+        data.remove_example(request.app.state.settings, language, intent, text)
+    except DomainError as error:
+        return error_page(request, signed, error, EXAMPLES)
+    return RedirectResponse(_examples_back(intent.strip(), language), status_code=303)
+
+
+# --- models --------------------------------------------------------------------------------------------
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, session: SessionDep, signed: AdminPage) -> HTMLResponse:
+    settings = request.app.state.settings
+    registry.discover(session, settings)
+    live, replicas = registry.live_model(session, settings)
+    context = {
+        "signed": signed,
+        "models": registry.models(session),
+        "live": live,
+        "replicas": replicas,
+        "activations": registry.activations(session, limit=20),
+    }
+    return render(request, "training_models.html", context)
+
+
+@router.get("/models/{model_id}", response_class=HTMLResponse)
+def model_page(request: Request, model_id: int, session: SessionDep, signed: AdminPage) -> HTMLResponse:
+    settings = request.app.state.settings
+    try:
+        model = registry.get_model(session, model_id)
+    except DomainError as error:
+        return error_page(request, signed, error, MODELS)
+    live, _replicas = registry.live_model(session, settings)
+    reports = []
+    for name, title in REPORT_NAMES.items():
+        ours = model.evaluation.get(name)
+        theirs = live.evaluation.get(name) if live and live.id != model.id else None
+        if ours or theirs:
+            reports.append(
+                {
+                    "name": name,
+                    "title": title,
+                    "ours": ours,
+                    "theirs": theirs,
+                    "rows": metrics.side_by_side(ours, theirs),
+                }
+            )
+    context = {
+        "signed": signed,
+        "model": model,
+        "live": live,
+        "reports": reports,
+        "held_out_percent": model.evaluation.get("held_out_percent"),
+        "folds": model.evaluation.get("folds"),
+    }
+    return render(request, "training_model.html", context)
+
+
+@router.post("/models/{model_id}/activate")
+async def activate(request: Request, model_id: int, session: SessionDep, signed: AdminForm) -> Response:
+    # Loading a model takes Rasa a while: the wait happens off the event loop.
+    settings = request.app.state.settings
+    try:
+        await run_in_threadpool(registry.activate, session, settings, model_id, signed.user)
+    except DomainError as error:
+        return error_page(request, signed, error, MODELS)
+    return RedirectResponse(MODELS, status_code=303)
+
+
+@router.post("/rollback")
+async def rollback(request: Request, session: SessionDep, signed: AdminForm) -> Response:
+    settings = request.app.state.settings
+    target = await run_in_threadpool(registry.rollback_target, session, settings)
+    if target is None:
+        return error_page(request, signed, "되돌아갈 이전 모델이 없어요.", HOME)
+    try:
+        await run_in_threadpool(registry.activate, session, settings, target.id, signed.user)
+    except DomainError as error:
+        return error_page(request, signed, error, HOME)
+    return RedirectResponse(MODELS, status_code=303)

@@ -1,0 +1,174 @@
+"""An admin teaches the assistant a new intent end to end: inbox, label, examples, training, evaluation,
+activation in the running Rasa, rollback. Real processes, a real (small) training, a copy of the data."""
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from api.core.database import make_engine, make_sessionmaker
+from api.core.settings import PROJECT_ROOT
+from api.staff.service import create_user
+from tests.support.stack import DEFAULT_MODEL, Stack
+
+pytestmark = pytest.mark.stack
+
+ADMIN_EMAIL, ADMIN_PASSWORD = "trainer@paju.example", "nlu-admin-2026!"
+NOT_UNDERSTOOD = "반려견 운동장 알려줘"
+NEW_INTENT = "pet_park"
+EXAMPLES = [
+    "반려견 놀이터 어디 있어요",
+    "강아지 놀이터 알려줘",
+    "반려견 운동장 어디예요",
+    "개 놀이터 있나요",
+    "반려견 공원 위치",
+    "강아지 데리고 갈 놀이터",
+    "애견 운동장 있어요?",
+    "반려동물 놀이터 어디야",
+    "강아지 뛰어놀 곳 있나요",
+    "반려견 전용 공원 알려주세요",
+    "파주 반려견 놀이터",
+]
+
+
+def _tiny_config(project: Path) -> None:
+    """The live pipeline with few epochs and without TED (rules and memoization still carry the dialogue)."""
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
+    for component in config["pipeline"]:
+        if component["name"] == "DIETClassifier":
+            component["epochs"] = 25
+    config["policies"] = [policy for policy in config["policies"] if policy["name"] != "TEDPolicy"]
+    (project / "config.tiny.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("training")
+    project, models = root / "project", root / "models"
+    project.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "domain.yml", project / "domain.yml")
+    shutil.copytree(PROJECT_ROOT / "data", project / "data", ignore=shutil.ignore_patterns("admin.yml"))
+    _tiny_config(project)
+    # A copy of the live model: the repository's models/ is never touched, nor pruned under our feet.
+    live = DEFAULT_MODEL.resolve()
+    models.mkdir()
+    shutil.copyfile(live, models / live.name)
+    (models / "current.tar.gz").symlink_to(live.name)
+    running = Stack(
+        root / "stack",
+        model=models / "current.tar.gz",
+        extra_env={
+            "TRAINING_PROJECT_DIR": str(project),
+            "TRAINING_MODELS_DIR": str(models),
+            "TRAINING_RUNS_DIR": str(root / "runs"),
+            "TRAINING_CONFIG": "config.tiny.yml",
+            "NLU_INBOX_CONFIDENCE": "0.8",
+        },
+    )
+    try:
+        running.start()
+        engine = make_engine(running.database_url)
+        with make_sessionmaker(engine)() as session:
+            create_user(session, ADMIN_EMAIL, "김학습", ADMIN_PASSWORD, role="admin")
+        engine.dispose()
+        yield running
+    finally:
+        running.stop_all()
+
+
+def _parse(stack: Stack, text: str) -> dict:
+    response = httpx.post(
+        f"{stack.url('rasa')}/model/parse", params={"token": stack.rasa_token}, json={"text": text}, timeout=30
+    )
+    return response.json()["intent"]
+
+
+def _wait(condition, timeout: float, every: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(every)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
+    live_name = stack.model.resolve().name
+    api = httpx.Client(base_url=stack.url("api"), timeout=30)
+    token = api.post("/api/auth/sign-in", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()["token"]
+    api.headers["Authorization"] = f"Bearer {token}"
+    before = _parse(stack, NOT_UNDERSTOOD)
+    assert before["name"] != NEW_INTENT
+
+    # A citizen writes something the live model does not understand: it shows up in the inbox.
+    gateway = httpx.Client(base_url=stack.url("gateway"), timeout=60)
+    message = {"user_id": uuid.uuid4().hex, "message_id": uuid.uuid4().hex, "text": NOT_UNDERSTOOD}
+    assert gateway.post("/web/messages", json=message).status_code == 200
+
+    def in_inbox():
+        items = api.get("/api/training/inbox", params={"language": "ko"}).json()
+        return next((item for item in items if item["text"] == NOT_UNDERSTOOD), None)
+
+    item = _wait(in_inbox, timeout=15, every=0.3)
+    assert item["confidence"] < 0.8
+
+    # The admin labels it with a new intent and adds examples.
+    labelled = api.post(f"/api/training/inbox/{item['id']}/label", json={"intent": NEW_INTENT})
+    assert labelled.status_code == 200, labelled.text
+    for text in EXAMPLES:
+        added = api.post("/api/training/examples", json={"language": "ko", "intent": NEW_INTENT, "text": text})
+        assert added.status_code == 201, added.text
+    changes = api.get("/api/training/changes").json()
+    assert changes["known"] is False  # the live model was trained outside the console
+
+    # A training run produces a model, evaluated; the live model is untouched meanwhile.
+    started = time.monotonic()
+    run = api.post("/api/training/runs", json={}).json()
+    progress_seen = set()
+
+    def finished():
+        current = api.get(f"/api/training/runs/{run['id']}").json()
+        progress_seen.add(current["progress"])
+        return current if current["status"] != "running" else None
+
+    run = _wait(finished, timeout=600, every=2)
+    assert run["status"] == "succeeded", run["error"] + "\n" + run["log"][-3000:]
+    print(f"training run took {time.monotonic() - started:.0f} s")
+    assert len(progress_seen) > 2
+    assert _parse(stack, NOT_UNDERSTOOD)["name"] == before["name"]
+
+    model = api.get(f"/api/training/models/{run['model_id']}").json()
+    evaluation = model["evaluation"]
+    assert evaluation["held_out"]["count"] > 100 and NEW_INTENT in evaluation["held_out"]["intents"]
+    assert evaluation["regression"]["count"] >= 40
+    models = {m["file_name"]: m for m in api.get("/api/training/models").json()}
+    live = models[live_name]
+    assert live["live"] and live["evaluation"]["regression"]["count"] == evaluation["regression"]["count"]
+
+    # Activating it: Rasa's parse returns the new intent, and the assistant still answers.
+    activation = api.post(f"/api/training/models/{model['id']}/activate", timeout=300)
+    assert activation.status_code == 200, activation.text
+    assert _parse(stack, NOT_UNDERSTOOD)["name"] == NEW_INTENT
+    assert api.get("/api/training/live").json()["model"]["id"] == model["id"]
+    greeting = {"user_id": uuid.uuid4().hex, "message_id": uuid.uuid4().hex, "text": "안녕하세요"}
+    replies = gateway.post("/web/messages", json=greeting).json()["replies"]
+    assert "안녕하세요" in " ".join(reply.get("text") or "" for reply in replies)
+    assert api.get("/api/training/changes").json() == {
+        "live_model_id": model["id"],
+        "known": True,
+        "added": [],
+        "removed": [],
+    }
+
+    # Rolling back restores the old behaviour.
+    rollback = api.post("/api/training/rollback", timeout=300)
+    assert rollback.status_code == 200, rollback.text
+    assert _parse(stack, NOT_UNDERSTOOD)["name"] == before["name"]
+    assert [a["kind"] for a in api.get("/api/training/activations").json()] == ["rollback", "activate"]
+    assert os.readlink(stack.model) == live_name
