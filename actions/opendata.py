@@ -31,9 +31,8 @@ class ActionOpendataAnswer(Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
         if not answer["answered"]:
-            suggestions = answer.get("suggestions") or []
-            lines = [answer["answer"], *(f"• {_title(s, language)}" for s in suggestions)]
-            dispatcher.utter_message(text="\n".join(lines), buttons=[_catalog_button(language)])
+            # The api's answer already says why and names the closest datasets.
+            dispatcher.utter_message(text=answer["answer"], buttons=[_catalog_button(language)])
             return [SlotSet(EXPLANATION, None)]
         dataset = answer["dataset"]
         source = pick(language, "출처", "Source")
