@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import median
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -189,22 +190,15 @@ def request(
     now = now or utcnow()
     department = _check_department(department or DEFAULT_DEPARTMENT)
     conversation = get_or_create_conversation(session, channel, channel_user_id)
-    handoff = open_handoff(session, conversation.id)
-    if handoff is None:
-        try:
-            with session.begin_nested():
-                handoff = Handoff(
-                    conversation_id=conversation.id,
-                    reason=reason,
-                    department=department,
-                    requested_at=now,
-                    queued_at=now,
-                    ahead_when_queued=_waiting_before(session, department, now, None),
-                )
-                session.add(handoff)
-        except IntegrityError:
-            # The same citizen's request arrived twice at once: the other one was queued.
-            handoff = open_handoff(session, conversation.id)
+    handoff = open_handoff(session, conversation.id) or _open_once(
+        session,
+        conversation,
+        reason=reason,
+        department=department,
+        requested_at=now,
+        queued_at=now,
+        ahead_when_queued=_waiting_before(session, department, now, None),
+    )
     conversation.mode = "human"
     session.commit()
     return ticket(session, handoff, hours, default_minutes, now)
@@ -239,6 +233,18 @@ def cancel(session: Session, channel: str, channel_user_id: str, now: datetime |
 
 
 # --- the staff's side (the console) ---------------------------------------------------------------
+
+
+def _open_once(session: Session, conversation: Conversation, **values: Any) -> Handoff:
+    """A new open handoff for the conversation; if another was opened at the same moment (the
+    citizen asking twice, or asking while staff write first), that one: one open per conversation."""
+    try:
+        with session.begin_nested():
+            handoff = Handoff(conversation_id=conversation.id, **values)
+            session.add(handoff)
+    except IntegrityError:
+        handoff = open_handoff(session, conversation.id)
+    return handoff
 
 
 def get_handoff(session: Session, handoff_id: int) -> Handoff:
@@ -375,24 +381,17 @@ def start(
     text = _check_text(text)
     department = _check_department(department or DEFAULT_DEPARTMENT)
     conversation = get_conversation(session, conversation_id)
-    handoff = open_handoff(session, conversation.id)
-    if handoff is None:
-        try:
-            with session.begin_nested():
-                handoff = Handoff(
-                    conversation_id=conversation.id,
-                    status="claimed",
-                    reason=STAFF_INITIATED,
-                    department=department,
-                    requested_at=now,
-                    queued_at=now,
-                    claimed_by_id=user.id,
-                    claimed_at=now,
-                )
-                session.add(handoff)
-        except IntegrityError:
-            # The citizen asked for a person at this very moment.
-            handoff = open_handoff(session, conversation.id)
+    handoff = open_handoff(session, conversation.id) or _open_once(
+        session,
+        conversation,
+        status="claimed",
+        reason=STAFF_INITIATED,
+        department=department,
+        requested_at=now,
+        queued_at=now,
+        claimed_by_id=user.id,
+        claimed_at=now,
+    )
     if handoff.status == "waiting":
         handoff = claim(session, handoff.id, user, now)
     elif handoff.claimed_by_id != user.id:
