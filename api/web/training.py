@@ -1,5 +1,6 @@
 """Admin console pages of the assistant's training: NLU inbox, examples, training runs, models, activation."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.core.database import get_session
 from api.core.errors import DomainError
 from api.training import data, inbox, metrics, registry, runs
-from api.web.auth import AdminForm, AdminPage
+from api.web.auth import AdminForm, AdminPage, Signed
 from api.web.pages import error_page, render
 
 router = APIRouter(prefix="/console/admin/training", include_in_schema=False)
@@ -219,11 +220,7 @@ def add_example(
     intent: Annotated[str, Form(max_length=64)] = "",
     text: Line = "",
 ) -> Response:
-    try:
-        data.add_example(request.app.state.settings, language, intent, text)
-    except DomainError as error:
-        return error_page(request, signed, error, EXAMPLES)
-    return RedirectResponse(_examples_back(intent.strip(), language), status_code=303)
+    return _change_examples(request, signed, data.add_example, language, intent, text)
 
 
 @router.post("/examples/remove")
@@ -234,8 +231,15 @@ def remove_example(
     intent: Annotated[str, Form(max_length=64)] = "",
     text: Line = "",
 ) -> Response:
+    return _change_examples(request, signed, data.remove_example, language, intent, text)
+
+
+def _change_examples(
+    request: Request, signed: Signed, change: Callable[..., object], language: str, intent: str, text: str
+) -> Response:
+    """Adds or removes one example in the admin file, then back to that intent's examples."""
     try:
-        data.remove_example(request.app.state.settings, language, intent, text)
+        change(request.app.state.settings, language, intent, text)
     except DomainError as error:
         return error_page(request, signed, error, EXAMPLES)
     return RedirectResponse(_examples_back(intent.strip(), language), status_code=303)
