@@ -14,7 +14,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 export ACTIONS_URL ?= http://localhost:5055/webhook
 export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 
-.PHONY: run test bench setup venvs db model fonts browser lint format rasa-validate rasa-stories test-python clean
+.PHONY: run test bench setup venvs db model fonts browser lint format rasa-validate rasa-stories test-python test-clock clean
 
 ## Environments --------------------------------------------------------------------------------
 
@@ -92,7 +92,20 @@ test-python: setup browser
 	$(PYTEST_RASA) tests/nlu tests/actions
 	$(PYTEST_API) tests/api tests/bot tests/e2e
 
-test: lint rasa-validate rasa-stories test-python
+# The tests whose outcome could depend on the date or hour, run again with the process clock moved to
+# 00:30 on a Monday, 21:30 on the last day of a month (and year) and the leap day of 2028, all in Seoul.
+CLOCK_INSTANTS := 2026-12-07T00:30:00+09:00 2026-12-31T21:30:00+09:00 2028-02-29T10:00:00+09:00
+CLOCK_API_TESTS := $(addprefix tests/api/test_,notices.py personal_notices.py handoffs.py tours_service.py \
+  tours_api.py automation.py daily_report.py outbox.py opendata_periods.py opendata_questions.py staff.py \
+  conversations.py console.py)
+test-clock: $(VENV)/.installed $(RASA_VENV)/.installed
+	@for instant in $(CLOCK_INSTANTS); do \
+	  echo "--- clock moved to $$instant"; \
+	  $(PYTEST_RASA) -q -p no:cacheprovider --clock=$$instant tests/actions tests/nlu || exit 1; \
+	  $(PYTEST_API) -q -p no:cacheprovider --clock=$$instant $(CLOCK_API_TESTS) || exit 1; \
+	done
+
+test: lint rasa-validate rasa-stories test-python test-clock
 
 bench: setup
 	$(VENV)/bin/python -m bench

@@ -10,7 +10,6 @@ import hashlib
 import json
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
@@ -19,8 +18,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiClient, ApiRefused, ApiUnavailable
 from api.core.privacy import mask_phone
+from common import clock
+from common.clock import SEOUL
 
-SEOUL = ZoneInfo("Asia/Seoul")
 BOOKING_SLOTS = ("tour_date", "run_id", "party", "booker_name", "booker_phone", "consent", "booking_confirmed")
 FARE_NAMES = {
     "ko": {"adult": "어른", "youth": "청소년", "child": "어린이", "senior": "경로", "resident": "파주시민"},
@@ -220,7 +220,7 @@ class ValidateBookingForm(FormValidationAction):
         if day is None:
             dispatcher.utter_message(response="utter_invalid_date")
             return {"tour_date": None}
-        if day < datetime.now(SEOUL).date().isoformat():
+        if day < clock.today().isoformat():
             dispatcher.utter_message(response="utter_past_date")
             return {"tour_date": None}
         try:

@@ -1,10 +1,14 @@
 """Loads the seed data every fresh database needs; safe to run again (it adds only what is missing)."""
 
 import logging
+from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy.orm import Session
 
 from api.core.database import make_engine, make_sessionmaker
 from api.core.logging import configure_logging
-from api.core.settings import Settings, get_settings
+from api.core.settings import Settings, get_settings, public_holidays
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.staff.service import ensure_admin
@@ -12,16 +16,22 @@ from api.tours.seed import seed_tours
 
 logger = logging.getLogger("api.seed")
 
-# Each domain that ships seed data adds its loader here: a function (session) -> count added.
-SEEDERS = [seed_tours, seed_notices, seed_opendata]
+
+def _seeders(settings: Settings) -> dict[str, Callable[[Session], int]]:
+    """Each domain that ships seed data adds its loader here: a function (session) -> count added."""
+    return {
+        "tours": partial(seed_tours, holidays=public_holidays(settings)),
+        "notices": seed_notices,
+        "opendata": seed_opendata,
+    }
 
 
 def seed(settings: Settings) -> dict[str, int]:
     engine = make_engine(settings.database_url)
     counts = {}
     with make_sessionmaker(engine)() as session:
-        for seeder in SEEDERS:
-            counts[seeder.__module__] = seeder(session)
+        for name, seeder in _seeders(settings).items():
+            counts[name] = seeder(session)
             session.commit()
         counts["admin"] = int(ensure_admin(session, settings.admin_email, settings.admin_password))
     engine.dispose()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import update
 
 from api.core.database import make_engine, make_sessionmaker
+from api.core.public_holidays import PublicHolidays
 from api.tours.models import Run
-from api.tours.seed import is_closed, seed_tours
-from api.tours.service import SEOUL
+from api.tours.seed import seed_tours
+from api.tours.service import is_closed
 from bench.chat_latency import percentile
+from common import clock
 from tests.support.stack import Stack
 
 
@@ -27,9 +29,9 @@ def _seed(database_url: str) -> None:
 
 
 async def _runs(client: httpx.AsyncClient, days: int = 6) -> list[dict]:
-    found, day = [], datetime.now(SEOUL).date() + timedelta(days=2)
+    found, day = [], clock.today() + timedelta(days=2)
     while len({r["date"] for r in found}) < days:
-        if not is_closed(day):
+        if not is_closed(day, PublicHolidays()):
             found += (await client.get(f"/api/tours/dmz-peace/runs?date={day}")).json()
         day += timedelta(days=1)
     return found

@@ -16,12 +16,14 @@ from api.conversations.models import Conversation
 from api.conversations.outbox import dedupe_keys, enqueue, language_of
 from api.conversations.service import ConversationNotFound, existing_conversation
 from api.core.errors import DomainError
+from api.core.settings import public_holidays
 from api.notices.personal import flag_for_paper_mail
 from api.opendata import service as opendata
 from api.opendata.errors import MalformedFile
 from api.opendata.schemas import DatasetMetadata
 from api.tours import service as tours
 from api.tours.models import Booking, WaitlistEntry
+from api.tours.seed import extend_runs
 
 logger = logging.getLogger("api.automation")
 WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
@@ -220,6 +222,14 @@ def refresh_datasets(ctx: JobContext) -> dict[str, Any]:
     return counts
 
 
+# --- tour runs ---------------------------------------------------------------------------------
+
+
+def open_tour_runs(ctx: JobContext) -> dict[str, Any]:
+    """Adds the runs of the days that have just come into the booking window."""
+    return {"runs_added": extend_runs(ctx.session, ctx.now, public_holidays(ctx.settings))}
+
+
 # --- daily report ------------------------------------------------------------------------------
 
 
@@ -249,6 +259,7 @@ JOBS: dict[str, Job] = {
         Job("paper_mail", "공인알림 미열람 우편 발송", Every(60), flag_unread_notices),
         Job("retention", "개인정보 보존 기간 정리", Daily(time(3, 0)), apply_retention),
         Job("dataset_refresh", "공공데이터 파일 가져오기", Every(5), refresh_datasets),
+        Job("tour_runs", "투어 회차 열기", Daily(time(0, 5)), open_tour_runs),
         Job("daily_report", "일일 운영 보고", Daily(time(8, 0)), send_daily_report),
     )
 }

@@ -4,13 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from api.core.settings import Settings
-
-SEOUL = ZoneInfo("Asia/Seoul")
+from common.clock import SEOUL
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from api.automation.jobs import JOBS
 from api.automation.models import JobRun, JobState
 from api.automation.schedule import Job, JobContext
-from api.core.database import utcnow
 from api.core.errors import Conflict, NotFound
 from api.core.settings import Settings, get_settings
+from common.clock import utcnow
 
 logger = logging.getLogger("api.automation")
 MAX_ERROR_CHARS = 2000

@@ -8,26 +8,24 @@ every change is a conditional UPDATE on the state that was read.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from api.conversations import outbox
-from api.conversations.holidays import KOREAN_PUBLIC_HOLIDAYS
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
-from api.core.database import utcnow
 from api.core.errors import Conflict, DomainError, InvalidInput, NotFound
-from api.core.settings import Settings
+from api.core.public_holidays import PublicHolidays
+from api.core.settings import Settings, public_holidays
 from api.staff.models import StaffUser
+from common.clock import SEOUL, utcnow
 
-SEOUL = ZoneInfo("Asia/Seoul")
 DEPARTMENTS = {"tourism": "관광", "civil_affairs": "민원", "open_data": "공공데이터"}
 DEFAULT_DEPARTMENT = "civil_affairs"
 STAFF_INITIATED = "staff_initiated"
@@ -79,13 +77,12 @@ class OfficeHours:
     opens: time = time(9, 0)
     closes: time = time(18, 0)
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
-    holidays: frozenset[date] = frozenset(KOREAN_PUBLIC_HOLIDAYS)
+    holidays: PublicHolidays = field(default_factory=PublicHolidays)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "OfficeHours":
-        holidays = KOREAN_PUBLIC_HOLIDAYS if settings.public_holidays is None else settings.public_holidays
         weekdays = frozenset(settings.office_weekdays)
-        return cls(settings.office_opens, settings.office_closes, weekdays, frozenset(holidays))
+        return cls(settings.office_opens, settings.office_closes, weekdays, public_holidays(settings))
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.holidays

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from api.conversations.models import Conversation, Message, OutboxMessage
-from api.core.database import utcnow
 from api.core.errors import NotFound
+from common.clock import utcnow
 
 MAX_ATTEMPTS = 20
 MAX_BACKOFF_SECONDS = 600

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from api.conversations.button_keys import button_key
 from api.conversations.models import Conversation, Message
 from api.conversations.schemas import IncomingMessage, Reply
-from api.core.database import utcnow
 from api.core.errors import NotFound
+from common.clock import utcnow
 
 
 class MessageNotFound(NotFound):

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.core.public_holidays import PublicHolidays
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -31,8 +33,9 @@ class Settings(BaseSettings):
     office_opens: time = time(9, 0)
     office_closes: time = time(18, 0)
     office_weekdays: list[int] = [0, 1, 2, 3, 4]
-    # None: Korea's public holidays of 2026 and 2027 (api/conversations/holidays.py).
-    public_holidays: list[date] | None = None
+    # Days off the city adds to Korea's public holidays (which come from the `holidays` package for
+    # any year), such as a temporary holiday: a JSON list of dates.
+    public_holidays: list[date] = []
     # The expected wait per person ahead in the queue until there are enough recent claims to measure it.
     handoff_minutes_per_person: float = Field(default=5, gt=0)
     # Staff console cookies: Secure needs https, so it is off for the local http setup.
@@ -90,6 +93,11 @@ class Settings(BaseSettings):
     @property
     def rasa_replicas(self) -> list[str]:
         return [url.rstrip("/") for url in self.rasa_urls or [self.rasa_url]]
+
+
+def public_holidays(settings: Settings) -> PublicHolidays:
+    """The calendar of days off that office hours and tour closures follow."""
+    return PublicHolidays.with_extra(settings.public_holidays)
 
 
 @lru_cache

@@ -7,7 +7,8 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.conversations.models import Conversation
-from api.core.database import Base, UTCDateTime, utcnow
+from api.core.database import Base, UTCDateTime
+from common.clock import utcnow
 
 CATEGORIES = ("administration", "tax", "traffic", "culture", "jobs", "welfare", "tourism", "safety")
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from api.conversations import outbox
 from api.conversations.models import Conversation
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
-from api.core.database import utcnow
 from api.core.privacy import mask_phone
 from api.notices.errors import (
     CodeExpired,
@@ -34,6 +33,7 @@ from api.notices.sms import SmsSender
 from api.staff.models import StaffUser
 from api.staff.service import audit
 from api.tours.service import normalize_phone
+from common.clock import utcnow
 
 CODE_LIFETIME = timedelta(minutes=5)
 MAX_WRONG_CODES = 5

@@ -6,15 +6,14 @@ the newest notice is always recent; the seeder adds only notices whose title is 
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.core.database import utcnow
 from api.notices import search
 from api.notices.models import Notice
-from api.notices.service import SEOUL
+from common.clock import SEOUL, utcnow
 
 FILES = "https://example.com/paju-sample"
 
@@ -122,7 +121,7 @@ NOTICES = (
         "tax",
         "세정과",
         "제2기분 자동차세 납부 안내",
-        "12월은 제2기분 자동차세 납부의 달입니다. 납부 기한은 12월 31일이며, 위택스·인터넷 뱅킹·가상계좌·"
+        "제2기분 자동차세는 매년 12월에 냅니다. 납부 기한은 12월 31일이며, 위택스·인터넷 뱅킹·가상계좌·"
         "현금인출기로 낼 수 있습니다. 연납을 신청하시면 다음 해 세액이 공제됩니다.",
         1,
         title_en="Car tax for the second half-year",
@@ -515,18 +514,21 @@ NOTICES = (
 )
 
 
-def _published_at(today: date, days_ago: int) -> datetime:
-    return datetime.combine(today - timedelta(days=days_ago), time(9, 0), SEOUL)
+def _published_at(now: datetime, days_ago: int) -> datetime:
+    """09:00 on the day `days_ago` before now, but never later than now: a notice is never seeded unpublished."""
+    day = now.astimezone(SEOUL).date() - timedelta(days=days_ago)
+    return min(datetime.combine(day, time(9, 0), SEOUL), now)
 
 
-def seed_notices(session: Session, today: date | None = None) -> int:
-    today = today or utcnow().astimezone(SEOUL).date()
+def seed_notices(session: Session, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    today = now.astimezone(SEOUL).date()
     existing = set(session.scalars(select(Notice.title)))
     added = 0
     for sample in NOTICES:
         if sample.title in existing:
             continue
-        published_at = _published_at(today, sample.days_ago)
+        published_at = _published_at(now, sample.days_ago)
         expires_at = (
             datetime.combine(today + timedelta(days=sample.expires_in_days), time(0), SEOUL)
             if sample.expires_in_days

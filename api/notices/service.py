@@ -4,7 +4,6 @@ and the citizens' subscriptions to categories."""
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -12,15 +11,14 @@ from sqlalchemy.orm import Session, joinedload
 from api.conversations import outbox
 from api.conversations.models import Conversation
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
-from api.core.database import utcnow
 from api.core.settings import Settings
 from api.notices import search
 from api.notices.errors import InvalidNotice, NoticeNotFound, NoticeWithdrawn, UnknownCategory
 from api.notices.models import CATEGORIES, Notice, NoticeSubscription
 from api.notices.schemas import NoticeIn
 from api.staff.models import StaffUser
+from common.clock import SEOUL, utcnow
 
-SEOUL = ZoneInfo("Asia/Seoul")
 CATEGORY_NAMES = {
     "administration": {"ko": "행정", "en": "Administration"},
     "tax": {"ko": "세무", "en": "Tax"},

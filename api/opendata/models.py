@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from api.core.database import Base, UTCDateTime, utcnow
+from api.core.database import Base, UTCDateTime
+from common.clock import utcnow
 
 COLUMN_TYPES = ("integer", "number", "text", "boolean", "month", "year", "date")
 COLUMN_ROLES = ("time", "measure", "dimension", "latitude", "longitude", "attribute")

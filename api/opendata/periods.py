@@ -6,9 +6,9 @@ Relative periods resolve against a given time in Asia/Seoul, so tests can fix th
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from common.clock import SEOUL
+
 MONTHS_EN = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
     "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9,
@@ -81,10 +81,6 @@ class PeriodMentions:
     month_over_month: bool
     # The question with every period expression blanked out, for the keyword matching that follows.
     remainder: str
-
-
-def now_in_seoul() -> datetime:
-    return datetime.now(SEOUL)
 
 
 def month_index(month: tuple[int, int]) -> int:
@@ -239,6 +235,8 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"지난\s*달|저번\s*달|전월|전달|last month|previous month"),
      lambda m, c: _fixed(add_months(c, -1), add_months(c, -1), "month")),
     (re.compile(r"이번\s*달|이달|this month"), lambda m, c: _fixed(c, c, "month")),
+    (re.compile(r"다음\s*달|내달|next month"),
+     lambda m, c: _fixed(add_months(c, 1), add_months(c, 1), "month")),
     (re.compile(r"지난\s*분기|전\s*분기|last quarter|previous quarter"),
      lambda m, c: _fixed(*_quarter_of(add_months(c, -3)), "quarter")),
     (re.compile(r"이번\s*분기|this quarter"), lambda m, c: _fixed(*_quarter_of(c), "quarter")),

@@ -12,7 +12,6 @@ from api.core.auth import require_service
 from api.core.database import get_session
 from api.opendata import asking, csv_import, service
 from api.opendata.errors import InvalidMetadata, MalformedFile
-from api.opendata.periods import now_in_seoul
 from api.opendata.schemas import (
     AskIn,
     AskOut,
@@ -27,6 +26,7 @@ from api.opendata.schemas import (
 from api.staff.models import StaffUser
 from api.staff.router import require_admin
 from api.staff.service import audit
+from common import clock
 
 router = APIRouter(prefix="/api", tags=["opendata"])
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -36,7 +36,7 @@ DEFAULT_PAGE, MAX_PAGE = 100, 1000
 
 def current_time() -> datetime:
     """Now in Asia/Seoul; tests override this dependency to fix "last month" and "this year"."""
-    return now_in_seoul()
+    return clock.now()
 
 
 def _base_url(request: Request) -> str:

@@ -8,11 +8,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from api.core.database import utcnow
 from api.opendata import csv_import
 from api.opendata.errors import DatasetNotFound, InvalidFilter, InvalidMetadata, MalformedFile
 from api.opendata.models import Dataset, DatasetColumn, DatasetVersion
 from api.opendata.schemas import ColumnOut, DatasetMetadata, DatasetOut, DatasetSummary, TopicOut, VersionOut
+from common.clock import utcnow
 
 TOPIC_LABELS = {
     "tourism": ("관광", "Tourism"),

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core.database import Base, UTCDateTime, utcnow
+from api.core.database import Base, UTCDateTime
+from common.clock import utcnow
 
 
 class StaffUser(Base):

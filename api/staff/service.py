@@ -10,9 +10,9 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.core.database import utcnow
 from api.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from api.staff.models import AuditEntry, ConsoleSession, StaffSession, StaffUser
+from common.clock import utcnow
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core.database import Base, UTCDateTime, utcnow
+from api.core.database import Base, UTCDateTime
+from common.clock import utcnow
 
 OPTIONS = ("walk", "monorail")
 FARE_TYPES = ("adult", "youth", "child", "senior", "resident")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
 from api.core.auth import is_service_call, require_service
-from api.core.database import get_session, utcnow
+from api.core.database import get_session
 from api.core.errors import InvalidInput
 from api.core.privacy import mask_name, mask_phone
 from api.staff.router import StaffDep
@@ -31,6 +31,7 @@ from api.tours.schemas import (
     WaitlistIn,
     WaitlistOut,
 )
+from common.clock import utcnow
 
 router = APIRouter(prefix="/api", tags=["tours"])
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,7 +1,7 @@
-"""Seed data for the DMZ peace tour: the course, its fares, closures and runs for the next 60 days.
+"""Seed data for the DMZ peace tour: the course, its fares and its runs through the end of the booking window.
 
 Sample data shaped on the real tour (Imjingak → 3rd Tunnel → Dora Observatory → Tongil-chon,
-closed on Mondays and weekday public holidays; adult fares of 2023: 9,200 won on foot, 12,200
+closed on Mondays and public holidays; adult fares of 2023: 9,200 won on foot, 12,200
 won with the monorail). Other fares, times and capacities are plausible sample values.
 """
 
@@ -10,12 +10,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.core.database import utcnow
-from api.tours.models import Closure, Course, DayQuota, Fare, Run
-from api.tours.service import SEOUL
+from api.core.public_holidays import PublicHolidays
+from api.tours.models import Course, DayQuota, Fare, Run
+from api.tours.service import booking_window_end, is_closed
+from common.clock import SEOUL, utcnow
 
 COURSE_CODE = "dmz-peace"
-SEED_DAYS = 60
 WEEKDAY_TIMES = (time(9, 20), time(10, 30), time(13, 30), time(14, 40))
 WEEKEND_TIMES = (time(9, 20), time(10, 10), time(11, 0), time(12, 30), time(13, 20), time(14, 10), time(15, 0))
 CAPACITY = {"walk": 250, "monorail": 200}
@@ -24,14 +24,6 @@ DAILY_CAPACITY = 3000
 FARES = {
     "walk": {"adult": (6200, 3000), "youth": (5200, 2500), "child": (4200, 2000), "senior": (5200, 1500)},
     "monorail": {"adult": (6200, 6000), "youth": (5200, 5000), "child": (4200, 4000), "senior": (5200, 4500)},
-}
-# Weekday public holidays (the tour is closed on Mondays anyway).
-HOLIDAYS = {
-    date(2026, 12, 25): ("성탄절", "Christmas Day"),
-    date(2027, 1, 1): ("신정", "New Year's Day"),
-    date(2027, 2, 9): ("설날 대체공휴일", "Lunar New Year substitute holiday"),
-    date(2027, 3, 1): ("삼일절", "Independence Movement Day"),
-    date(2027, 5, 5): ("어린이날", "Children's Day"),
 }
 
 
@@ -86,12 +78,8 @@ def _fares(course: Course) -> list[Fare]:
     return rows
 
 
-def is_closed(day: date) -> bool:
-    return day.weekday() == 0 or day in HOLIDAYS
-
-
-def add_runs(session: Session, course: Course, first: date, days: int) -> int:
-    """Creates the runs and day quotas that are missing in [first, first + days)."""
+def add_runs(session: Session, course: Course, first: date, days: int, holidays: PublicHolidays) -> int:
+    """Creates the runs and day quotas that are missing in [first, first + days), skipping closed days."""
     existing = set(
         session.execute(select(Run.starts_at, Run.option).where(Run.course_id == course.id, Run.date >= first)).all()
     )
@@ -99,7 +87,7 @@ def add_runs(session: Session, course: Course, first: date, days: int) -> int:
     added = 0
     for offset in range(days):
         day = first + timedelta(days=offset)
-        if is_closed(day):
+        if is_closed(day, holidays):
             continue
         if day not in quotas:
             session.add(DayQuota(course_id=course.id, date=day, capacity=course.daily_capacity))
@@ -114,18 +102,20 @@ def add_runs(session: Session, course: Course, first: date, days: int) -> int:
     return added
 
 
-def seed_tours(session: Session, today: date | None = None) -> int:
-    today = today or utcnow().astimezone(SEOUL).date()
-    course = session.scalar(select(Course).where(Course.code == COURSE_CODE))
-    added = 0
-    if course is None:
+def seed_tours(session: Session, now: datetime | None = None, holidays: PublicHolidays | None = None) -> int:
+    """The course and its fares once, and runs from today through the last bookable day (never twice)."""
+    if session.scalar(select(Course.id).where(Course.code == COURSE_CODE)) is None:
         course = _course()
         session.add(course)
         session.add_all(_fares(course))
         session.flush()
-        added += 1
-    for day, (reason_ko, reason_en) in HOLIDAYS.items():
-        if not session.scalar(select(Closure.id).where(Closure.course_id == course.id, Closure.date == day)):
-            session.add(Closure(course_id=course.id, date=day, reason_ko=reason_ko, reason_en=reason_en))
-    added += add_runs(session, course, today, SEED_DAYS)
-    return added
+    return extend_runs(session, now or utcnow(), holidays or PublicHolidays())
+
+
+def extend_runs(session: Session, now: datetime, holidays: PublicHolidays) -> int:
+    """Keeps the timetable open through the end of the booking window, so every bookable day has its runs."""
+    course = session.scalar(select(Course).where(Course.code == COURSE_CODE))
+    if course is None:
+        return 0
+    today = now.astimezone(SEOUL).date()
+    return add_runs(session, course, today, (booking_window_end(now) - today).days + 1, holidays)

@@ -4,13 +4,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.core.database import utcnow
+from api.core.public_holidays import PublicHolidays
 from api.tours.errors import (
     AlreadyCancelled,
     BookingClosed,
@@ -27,8 +26,8 @@ from api.tours.errors import (
     TourNotFound,
 )
 from api.tours.models import FARE_TYPES, Booking, Course, DayQuota, Fare, Run, WaitlistEntry
+from common.clock import SEOUL, utcnow
 
-SEOUL = ZoneInfo("Asia/Seoul")
 MAX_INDIVIDUAL_PARTY = 10
 WAITLIST_OFFER_MINUTES = 30
 # Booking codes avoid letters and digits people confuse (0/O, 1/I).
@@ -92,6 +91,11 @@ def validate_party(party: dict[str, int]) -> int:
     if party.get("child") and seats == party["child"]:
         raise InvalidParty("Children must be accompanied by an adult.", "어린이는 보호자(성인)와 함께 예약해 주세요.")
     return seats
+
+
+def is_closed(day: date, holidays: PublicHolidays) -> bool:
+    """The tour does not run on Mondays and public holidays."""
+    return day.weekday() == 0 or day in holidays
 
 
 def booking_window_end(now: datetime) -> date:

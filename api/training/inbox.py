@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from api.conversations import handoffs
 from api.conversations import service as conversations
 from api.conversations.models import Message
-from api.core.database import utcnow
 from api.core.settings import Settings
 from api.staff.models import StaffUser
 from api.training import data, texts
 from api.training.errors import DuplicateExample, InboxItemNotFound, InvalidExample
 from api.training.models import InboxItem, InboxSighting
 from bot.language import SUPPORTED, detect_language
+from common.clock import utcnow
 
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"

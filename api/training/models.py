@@ -7,8 +7,9 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConst
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core.database import Base, UTCDateTime, utcnow
+from api.core.database import Base, UTCDateTime
 from api.staff.models import StaffUser
+from common.clock import utcnow
 
 
 class InboxItem(Base):

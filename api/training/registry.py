@@ -22,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.core.database import utcnow
 from api.core.settings import PROJECT_ROOT, Settings
 from api.staff import service as staff_service
 from api.staff.models import StaffUser
 from api.training import data
 from api.training.errors import ActivationFailed, ModelFileMissing, ModelNotFound
 from api.training.models import ModelActivation, TrainedModel
+from common.clock import utcnow
 
 logger = logging.getLogger(__name__)
 CURRENT_LINK = "current.tar.gz"

@@ -29,12 +29,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.core.database import utcnow
 from api.core.settings import PROJECT_ROOT, Settings
 from api.staff.models import StaffUser
 from api.training import data, metrics, registry, texts
 from api.training.errors import RunNotFound, TrainingBusy
 from api.training.models import TrainedModel, TrainingRun
+from common.clock import utcnow
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5

@@ -9,13 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from api.automation import scheduler
-from api.core.database import get_session, utcnow
+from api.core.database import get_session
 from api.core.errors import DomainError
 from api.core.privacy import mask_name, mask_phone
 from api.notices import personal
 from api.staff.service import audit
 from api.web.auth import AdminForm, AdminPage, ConsolePage
 from api.web.pages import error_page, render, seoul
+from common.clock import utcnow
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]

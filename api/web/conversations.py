@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.conversations import handoffs
 from api.conversations.models import Handoff, Message
 from api.conversations.outbox import language_of
-from api.core.database import get_session, utcnow
+from api.core.database import get_session
 from api.core.errors import DomainError, InvalidInput
 from api.core.privacy import mask_name, mask_phone, redact_phones
 from api.staff import service as staff_service
@@ -22,6 +22,7 @@ from api.staff.models import StaffUser
 from api.tours import service as tours_service
 from api.web.auth import ConsoleForm, ConsolePage, Signed, stream_user
 from api.web.pages import STATUSES, error_page, render, seoul
+from common.clock import utcnow
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]

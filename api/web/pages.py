@@ -2,16 +2,14 @@
 
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from api.core.database import utcnow
 from api.core.errors import DomainError
+from common.clock import SEOUL, utcnow
 
-SEOUL = ZoneInfo("Asia/Seoul")
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Pages show personal data: never cached, never framed, scripts only from this origin.
 SECURITY_HEADERS = {

@@ -8,11 +8,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.automation import reports
-from api.core.database import get_session, utcnow
+from api.core.database import get_session
 from api.core.errors import DomainError
 from api.web.auth import ConsolePage
 from api.web.pages import error_page, render
 from api.web.svg_charts import Series, bar_chart, line_chart
+from common.clock import utcnow
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]

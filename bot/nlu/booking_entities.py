@@ -15,8 +15,9 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.dates import DateMention, find_dates, now_in_seoul
+from bot.nlu.dates import DateMention, find_dates
 from bot.nlu.party import find_party
+from common.clock import now as now_in_seoul
 
 _PHONE = re.compile(r"(?<![\d+])(?:\+82[-.\s]?0?|0)1[016789][-.\s]?\d{3,4}[-.\s]?\d{4}(?!\d)")
 # Codes leave out 0/O and 1/I, which readers confuse. The lookaheads demand a digit and a letter, so that

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.nlu.duckling_worker import DucklingWorker
-
-SEOUL = ZoneInfo("Asia/Seoul")
+from common.clock import SEOUL
 
 # Numbers Duckling would misread: digit groups of phone numbers become years, and "for 2 on Saturday"
 # (a party size) becomes 02:00 on Saturday. They are blanked out before Duckling sees the text.
@@ -52,10 +50,6 @@ class DateMention:
     date: datetime.date | None
     time: datetime.time | None
     part_of_day: str | None
-
-
-def now_in_seoul() -> datetime.datetime:
-    return datetime.datetime.now(SEOUL)
 
 
 def find_dates(text: str, now: datetime.datetime) -> list[DateMention]:
@@ -140,7 +134,10 @@ def _tour_time(at: datetime.datetime, occurrences: list[datetime.datetime]) -> d
 def _checked_date(date: datetime.date, surface: str, today: datetime.date) -> datetime.date | None:
     if date < today and _MONTH.search(surface) and not _YEAR.search(surface):
         # Duckling keeps this year's "12월 13일" even when it is past; a booker means next year's.
-        date = _next_year(date)
+        next_years = _next_year(date)
+        if next_years is None:
+            return None
+        date = next_years
     if (
         date == today + datetime.timedelta(days=7)
         and _WEEKDAY.search(surface)
@@ -151,15 +148,17 @@ def _checked_date(date: datetime.date, surface: str, today: datetime.date) -> da
         # A bare weekday ("토요일", "this Saturday") said on that weekday means today; Duckling skips a week.
         date = today
     # Duckling settles a weekday that contradicts the date ("12월 13일 토요일" when the 13th is a Sunday) in
-    # the year where they agree, years away: better no date than that one.
-    return date if date <= today + datetime.timedelta(days=366) else None
+    # the year where they agree, years away: better no date than that one. Next year's dates are kept
+    # ("내년 1월 3일" said on 1 January is a year and two days away).
+    return date if date.year <= today.year + 1 else None
 
 
-def _next_year(date: datetime.date) -> datetime.date:
+def _next_year(date: datetime.date) -> datetime.date | None:
+    """The same day a year later; None for 29 February, which next year does not have."""
     try:
         return date.replace(year=date.year + 1)
-    except ValueError:  # 29 February
-        return date.replace(year=date.year + 1, day=28)
+    except ValueError:
+        return None
 
 
 def _from_rules(masked: str, text: str, today: datetime.date) -> Iterator[DateMention]:

@@ -1,7 +1,7 @@
 """Booking-conversation actions with a hand-built tracker and the api mocked by respx."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,9 +18,10 @@ from actions.tours import (
     ActionTourInfo,
     ValidateBookingForm,
 )
+from common import clock
 
 API = "http://api.test"
-DAY = (datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=3)).isoformat()
+DAY = (clock.today() + timedelta(days=3)).isoformat()
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +83,7 @@ async def test_a_day_without_runs_is_a_closed_day_and_is_asked_again():
 @respx.mock
 async def test_a_past_or_unreadable_date_is_asked_again_with_the_reason():
     dispatcher = CollectingDispatcher()
-    past = (date.today() - timedelta(days=3)).isoformat()
+    past = (clock.today() - timedelta(days=3)).isoformat()
     assert await ValidateBookingForm().validate_tour_date(
         "x", dispatcher, tracker(entities=[date_entity("그제", past)]), {}
     ) == {"tour_date": None}

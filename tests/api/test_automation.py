@@ -1,7 +1,7 @@
 """The scheduler and its jobs, driven by `run_due` with a controlled clock."""
 
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -248,6 +248,40 @@ def test_bookers_get_one_reminder_the_day_before_in_their_language_with_cancel_a
     again = scheduler.run_now(sessions, "tour_reminders", TEN + timedelta(minutes=5), settings=settings)
     assert again.counts["reminded"] == 0
     assert len(_outbox(sessions, "reminder:")) == 2
+
+
+def test_a_sunday_tour_is_reminded_on_saturday_at_ten_and_not_before(sessions, settings):
+    conversation = _conversation(sessions, "111", "ko")
+    sunday = datetime(2026, 12, 6, 10, 0, tzinfo=SEOUL).date()
+    with sessions() as session:
+        booking = tours.book(session, run_at(session, sunday, 9, 20).id, {"adult": 1}, _booker("111"), now=NOW)[0]
+
+    friday_ten, saturday = datetime(2026, 12, 4, 10, 0, tzinfo=SEOUL), datetime(2026, 12, 5, 9, 59, tzinfo=SEOUL)
+    (friday,) = scheduler.run_due(sessions, friday_ten, settings=settings, jobs=_only("tour_reminders"))
+    assert friday.counts["reminded"] == 0
+    assert scheduler.run_due(sessions, saturday, settings=settings, jobs=_only("tour_reminders")) == []
+    (on_time,) = scheduler.run_due(
+        sessions, saturday + timedelta(minutes=1), settings=settings, jobs=_only("tour_reminders")
+    )
+    assert on_time.counts["reminded"] == 1
+    [(key, to, text, _)] = _outbox(sessions, "reminder:")
+    assert (key, to) == (f"reminder:booking:{booking.id}:run:{booking.run_id}", conversation)
+    assert "12월 6일 (일) 09:20" in text
+
+
+def test_each_night_the_runs_of_the_day_that_enters_the_booking_window_are_opened(sessions, settings):
+    new_year = datetime(2027, 1, 1, 0, 5, tzinfo=SEOUL)
+    with sessions() as session:
+        assert tours.list_runs(session, tours.get_course(session, "dmz-peace"), date(2027, 2, 2)) == []
+    (log,) = scheduler.run_due(sessions, new_year, settings=settings, jobs=_only("tour_runs"))
+    assert log.status == "succeeded" and log.counts["runs_added"] > 0
+    with sessions() as session:
+        course = tours.get_course(session, "dmz-peace")
+        assert len(tours.list_runs(session, course, date(2027, 2, 2))) == 8  # a Tuesday: 4 times x 2 options
+        assert tours.list_runs(session, course, date(2027, 2, 8)) == []  # a Monday
+        assert tours.list_runs(session, course, date(2027, 2, 9)) == []  # Seollal's substitute holiday
+    again = scheduler.run_now(sessions, "tour_runs", new_year + timedelta(minutes=1), settings=settings)
+    assert again.counts["runs_added"] == 0
 
 
 def _only(name: str) -> dict[str, Job]:

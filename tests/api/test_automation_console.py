@@ -5,9 +5,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from api.automation.models import JobRun, JobState
-from api.core.database import utcnow
 from api.notices.models import PersonalNotice
 from api.staff.models import AuditEntry
+from common.clock import utcnow
 from tests.api.test_console import ADMIN, _signed_in
 from tests.api.test_console import app as app  # the fixture with the staff accounts
 

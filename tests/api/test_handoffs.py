@@ -67,6 +67,11 @@ def _request(session, user="111", department=None, now=WEDNESDAY_10, channel="te
         (datetime(2026, 12, 5, 11, 0), False, datetime(2026, 12, 7, 9, 0)),
         # Christmas Day, a Friday: closed at noon, open again on Monday.
         (datetime(2026, 12, 25, 12, 0), False, datetime(2026, 12, 28, 9, 0)),
+        # The last minute of a Friday is open; its evening waits for Monday.
+        (datetime(2026, 12, 4, 17, 59), True, datetime(2026, 12, 7, 9, 0)),
+        # Seollal 2027 (Saturday 6 to Tuesday 9 February, a substitute day included): from Friday evening to Wednesday.
+        (datetime(2027, 2, 5, 18, 30), False, datetime(2027, 2, 10, 9, 0)),
+        (datetime(2027, 2, 9, 10, 0), False, datetime(2027, 2, 10, 9, 0)),
         # Chuseok: Thursday to Saturday, so Monday.
         (datetime(2026, 9, 23, 19, 0), False, datetime(2026, 9, 28, 9, 0)),
     ],
@@ -84,9 +89,36 @@ def test_office_hours_read_utc_times_in_seoul_time():
     assert not HOURS.is_open(utc - timedelta(hours=1))
 
 
-def test_the_default_holidays_cover_korea_2026_and_2027_and_settings_can_replace_them():
-    for day in (date(2026, 1, 1), date(2026, 2, 17), date(2026, 10, 9), date(2027, 2, 9), date(2027, 9, 15)):
-        assert not HOURS.is_working_day(day)
+@pytest.mark.parametrize(
+    "day",
+    [
+        date(2026, 2, 17),  # Seollal
+        date(2027, 2, 9),  # Seollal's substitute holiday (Seollal fell on a Sunday)
+        date(2028, 1, 27),  # Seollal
+        date(2028, 4, 12),  # the National Assembly election
+        date(2028, 10, 5),  # Chuseok's substitute holiday (Chuseok and National Foundation Day on one day)
+        date(2031, 10, 1),  # Chuseok, years past any hand-written list
+        date(2041, 1, 1),
+    ],
+)
+def test_office_hours_follow_korean_public_holidays_in_any_year(day):
+    assert day.weekday() < 5
+    assert not HOURS.is_working_day(day)
+    assert not HOURS.is_open(datetime.combine(day, time(10, 0), SEOUL))
+
+
+def test_the_day_after_chuseok_2028_the_office_opens_again_at_nine():
+    # Chuseok 2028 runs Monday 2 to Thursday 5 October (3 October is also National Foundation Day).
+    assert HOURS.next_opening(datetime(2028, 9, 29, 18, 30, tzinfo=SEOUL)) == datetime(2028, 10, 6, 9, 0, tzinfo=SEOUL)
+
+
+def test_holidays_are_named_in_the_citizens_language():
+    assert HOURS.holidays.name(date(2027, 9, 15), "ko") == "추석"
+    assert HOURS.holidays.name(date(2027, 9, 15), "en") == "Chuseok"
+    assert HOURS.holidays.name(date(2027, 9, 17)) is None
+
+
+def test_settings_add_the_citys_own_days_off_and_change_the_hours():
     configured = OfficeHours.from_settings(
         Settings(
             office_opens=time(10, 0),
@@ -95,8 +127,9 @@ def test_the_default_holidays_cover_korea_2026_and_2027_and_settings_can_replace
             public_holidays=[date(2026, 12, 2)],
         )
     )
-    assert not configured.is_open(WEDNESDAY_10)  # the configured holiday
-    assert configured.is_open(datetime(2026, 12, 25, 12, 0, tzinfo=SEOUL))  # not in the configured list
+    assert not configured.is_open(WEDNESDAY_10)  # the city's temporary holiday
+    assert configured.holidays.name(date(2026, 12, 2), "ko") == "임시공휴일"
+    assert not configured.is_open(datetime(2026, 12, 25, 12, 0, tzinfo=SEOUL))  # Christmas stays a holiday
     assert configured.is_open(datetime(2026, 12, 5, 12, 0, tzinfo=SEOUL))  # Saturdays configured as open
     assert not configured.is_open(datetime(2026, 12, 3, 9, 30, tzinfo=SEOUL))  # before 10:00
 

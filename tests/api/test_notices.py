@@ -1,6 +1,6 @@
 """City notices: staff publish, edit, withdraw; Korean and English search; subscriber messages after quiet hours."""
 
-import time as clock
+import time as time_module
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -9,13 +9,14 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from api.conversations.models import Conversation, OutboxMessage
-from api.core.database import make_engine
+from api.core.database import make_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from api.notices import service
 from api.notices.models import Notice, NoticeSubscription
 from api.notices.schemas import NoticeIn
 from api.notices.seed import NOTICES, seed_notices
 from api.staff.service import create_user
+from common import clock
 from tests.api.conftest import SERVICE_HEADERS
 from tests.support.postgres import temporary_database
 
@@ -135,10 +136,10 @@ def test_a_search_finds_its_notice_in_the_top_three(seeded_session, query, title
 def test_the_search_quality_table_is_large_enough_and_every_search_is_fast(seeded_session):
     assert len(NOTICES) >= 40
     assert len(SEARCH_QUALITY) >= 20
-    started = clock.perf_counter()
+    started = time_module.perf_counter()
     for query, _title in SEARCH_QUALITY:
         service.find(seeded_session, query, size=3)
-    assert (clock.perf_counter() - started) / len(SEARCH_QUALITY) < 0.05
+    assert (time_module.perf_counter() - started) / len(SEARCH_QUALITY) < 0.05
 
 
 def test_korean_search_over_http_is_ranked_paged_and_filtered(client, seeded):
@@ -162,12 +163,24 @@ def test_without_a_query_the_newest_come_first_and_dates_filter(client, seeded):
     published = [n["published_at"] for n in newest.json()]
     assert published == sorted(published, reverse=True)
     assert newest.json()[0]["title"] == "DMZ 평화관광 운영 일정 변경 안내"
-    today = datetime.now(UTC).astimezone(SEOUL).date()
+    today = clock.today()
     week = client.get("/api/notices", params={"from": str(today - timedelta(days=6)), "to": str(today), "size": 50})
     assert {n["title"] for n in week.json()} >= {"공영주차장 운영 안내", "통일로 도로 공사 안내"}
     assert "재산세 정기분 납부 안내" not in {n["title"] for n in week.json()}
     safety = client.get("/api/notices", params={"category": "safety", "size": 50}).json()
     assert {n["category"] for n in safety} == {"safety"} and all(n["urgent"] for n in safety)
+
+
+def test_notices_seeded_after_midnight_are_all_listed_at_once_and_none_from_the_future(database_url):
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as session:
+        just_after_midnight = _seoul(2027, 1, 1, 0, 30)
+        seed_notices(session, just_after_midnight)
+        session.commit()
+        listed, total = service.find(session, None, size=100, now=just_after_midnight)
+        assert total == len(NOTICES)
+        assert max(n.published_at for n in listed) <= just_after_midnight
+    engine.dispose()
 
 
 def test_the_categories_are_named_in_the_callers_language(client):
@@ -334,9 +347,9 @@ def test_publishing_to_1000_subscribers_writes_1000_messages_and_publishing_agai
         session.commit()
         notice = service.create(session, NoticeIn(**DRAFT | {"category": "culture"}), None)
 
-        started = clock.perf_counter()
+        started = time_module.perf_counter()
         _, written = service.publish(session, notice.id, now=_seoul(2026, 12, 1, 10))
-        elapsed = clock.perf_counter() - started
+        elapsed = time_module.perf_counter() - started
         assert written == 1000
         _, written_again = service.publish(session, notice.id, now=_seoul(2026, 12, 1, 10, 5))
         assert written_again == 0
@@ -391,9 +404,9 @@ def test_withdrawing_a_notice_stops_the_messages_still_held_for_the_morning(clie
 
 def test_the_seed_adds_only_what_is_missing(client):
     with client.app.state.sessionmaker() as session:
-        assert seed_notices(session, date(2026, 12, 1)) == len(NOTICES)
+        assert seed_notices(session, _seoul(2026, 12, 1, 10)) == len(NOTICES)
         session.commit()
-        assert seed_notices(session, date(2026, 12, 1)) == 0
+        assert seed_notices(session, _seoul(2026, 12, 2, 10)) == 0
         first = session.scalar(select(Notice).where(Notice.title == "DMZ 평화관광 운영 일정 변경 안내"))
         assert first.published_at == datetime.combine(date(2026, 12, 1), time(9, 0), SEOUL)
         # Sample links only: nothing points at a real city page.

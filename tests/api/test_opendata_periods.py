@@ -60,6 +60,23 @@ def test_relative_periods_resolve_in_seoul_not_utc():
     assert [(s.start_key, s.end_key) for s in find_periods("올해", late).spans] == [("2026-01", "2026-12")]
 
 
+@pytest.mark.parametrize(
+    ("text", "on_new_years_eve", "on_new_years_day"),
+    [
+        ("작년", ("2025-01", "2025-12"), ("2026-01", "2026-12")),
+        ("올해", ("2026-01", "2026-12"), ("2027-01", "2027-12")),
+        ("지난달", ("2026-11", "2026-11"), ("2026-12", "2026-12")),
+        ("다음달", ("2027-01", "2027-01"), ("2027-02", "2027-02")),
+        ("next month", ("2027-01", "2027-01"), ("2027-02", "2027-02")),
+        ("내년 1월", ("2027-01", "2027-01"), ("2028-01", "2028-01")),
+    ],
+)
+def test_relative_periods_turn_over_at_midnight_on_new_years_eve_in_seoul(text, on_new_years_eve, on_new_years_day):
+    eve, day = datetime(2026, 12, 31, 23, 59, tzinfo=SEOUL), datetime(2027, 1, 1, 0, 0, tzinfo=SEOUL)
+    assert [(s.start_key, s.end_key) for s in find_periods(text, eve).spans] == [on_new_years_eve]
+    assert [(s.start_key, s.end_key) for s in find_periods(text, day).spans] == [on_new_years_day]
+
+
 def test_comparisons_with_the_previous_year_or_month_are_flags_not_periods():
     yearly = find_periods("2025년 4월 전년 대비", NOW)
     assert yearly.year_over_year and [(s.start_key, s.end_key) for s in yearly.spans] == [("2025-04", "2025-04")]

@@ -207,6 +207,12 @@ def test_a_period_without_data_is_refused_plainly_with_what_the_dataset_covers(o
     assert "2026년 자료가 없어요" in answer["answer"] and "2024년 1월~2025년 10월" in answer["answer"]
 
 
+def test_next_month_has_no_figures_yet_and_says_so_instead_of_showing_another_month(opendata):
+    for question in ("다음달 관광객 수", "visitors next month"):
+        answer = ask(opendata, question)
+        assert answer["answered"] is False and answer["numbers"] == [], answer["answer"]
+
+
 def test_a_question_no_dataset_answers_is_refused_with_the_closest_datasets(opendata):
     answer = ask(opendata, "파주 미세먼지 농도는?")
     assert answer["answered"] is False and answer["numbers"] == [] and answer["query"] is None

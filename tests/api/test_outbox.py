@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from api.conversations import outbox
 from api.conversations.models import OutboxMessage
 from api.conversations.service import get_or_create_conversation
-from api.core.database import make_engine, utcnow
+from api.core.database import make_engine
 from api.core.migrate import upgrade
+from common.clock import utcnow
 from tests.api.conftest import SERVICE_HEADERS
 from tests.support.postgres import temporary_database
 

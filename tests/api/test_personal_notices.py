@@ -249,6 +249,7 @@ def test_a_notice_sent_at_night_is_announced_in_the_morning_in_english_for_an_en
 # --- staff: certificate, paper mail --------------------------------------------------------------------------
 
 
+@pytest.mark.clock("2026-12-02T11:00:00+09:00")  # daytime: quiet hours would hold the message
 def test_staff_download_a_certificate_with_the_contents_hash_and_every_time(client, staff):
     _link(client)
     notice_id = _send(client, staff)["id"]

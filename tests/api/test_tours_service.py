@@ -1,11 +1,12 @@
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from api.core.database import make_engine, make_sessionmaker
 from api.core.migrate import upgrade
+from api.core.public_holidays import PublicHolidays
 from api.tours import service
 from api.tours.errors import (
     BookingClosed,
@@ -20,6 +21,8 @@ from api.tours.errors import (
     SoldOut,
 )
 from api.tours.models import Booking, DayQuota, Run, WaitlistEntry
+from api.tours.seed import extend_runs
+from common.clock import SEOUL
 from tests.api.tours_fixtures import NOW, WEDNESDAY, leave_seats, run_at, seed
 from tests.support.postgres import temporary_database
 
@@ -158,6 +161,70 @@ def test_next_months_dates_open_on_the_first(session):
         service.book(session, january_run.id, {"adult": 1}, BOOKER, now=NOW - timedelta(days=1))
     assert "December 1" in refused.value.detail
     assert "12월 1일" in refused.value.detail_ko
+
+
+def _seoul(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=SEOUL)
+
+
+def test_the_booking_window_moves_at_midnight_on_the_first_of_the_month_in_seoul(session):
+    new_year = _seoul(2027, 1, 1, 0, 0)
+    extend_runs(session, new_year, PublicHolidays())  # the daily job opens February's runs
+    february_run = run_at(session, date(2027, 2, 2), 9, 20)
+    with pytest.raises(BookingClosed) as refused:
+        service.book(session, february_run.id, {"adult": 1}, BOOKER, now=_seoul(2026, 12, 31, 23, 59))
+    assert "February 2027 open on January 1, 2027" in refused.value.detail
+    assert service.book(session, february_run.id, {"adult": 1}, BOOKER, now=new_year)[1]
+    assert service.booking_window_end(_seoul(2026, 12, 31, 23, 59)) == date(2027, 1, 31)
+    assert service.booking_window_end(new_year) == date(2027, 2, 28)
+
+
+def test_booking_closes_exactly_sixty_minutes_before_departure(session, run):
+    departure = run.starts_at.astimezone(SEOUL)
+    assert service.book(session, run.id, {"adult": 1}, BOOKER, now=departure - timedelta(minutes=60, seconds=1))[1]
+    with pytest.raises(BookingClosed):
+        service.book(session, run.id, {"adult": 1}, BOOKER, now=departure - timedelta(minutes=60))
+
+
+def test_a_leap_day_tour_is_seeded_and_booked_and_february_2027_has_no_29th(session):
+    extend_runs(session, _seoul(2028, 2, 1, 9, 0), PublicHolidays())
+    leap_day = run_at(session, date(2028, 2, 29), 9, 20)  # a Tuesday
+    assert leap_day is not None
+    booking, created = service.book(session, leap_day.id, {"adult": 2}, BOOKER, now=_seoul(2028, 2, 28, 23, 0))
+    assert created and booking.run.date == date(2028, 2, 29)
+    assert service.booking_window_end(_seoul(2028, 1, 15, 12, 0)) == date(2028, 2, 29)
+    assert service.booking_window_end(_seoul(2027, 1, 15, 12, 0)) == date(2027, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("day", "closed"),
+    [
+        (date(2028, 10, 2), True),  # a Monday (and the eve of Chuseok)
+        (date(2028, 10, 3), True),  # Chuseok and National Foundation Day
+        (date(2028, 10, 5), True),  # Chuseok's substitute holiday
+        (date(2028, 10, 6), False),  # an ordinary Friday
+        (date(2028, 10, 7), False),  # a Saturday
+    ],
+)
+def test_the_tour_is_closed_on_mondays_and_public_holidays_of_any_year(session, day, closed):
+    extend_runs(session, _seoul(2028, 9, 10, 9, 0), PublicHolidays())
+    assert service.is_closed(day, PublicHolidays()) is closed
+    course = service.get_course(session, "dmz-peace")
+    assert bool(service.list_runs(session, course, day)) is not closed
+
+
+def test_a_day_the_city_adds_as_a_holiday_gets_no_runs(session):
+    extra = PublicHolidays.with_extra([date(2028, 10, 6)])
+    extend_runs(session, _seoul(2028, 9, 10, 9, 0), extra)
+    assert service.list_runs(session, service.get_course(session, "dmz-peace"), date(2028, 10, 6)) == []
+
+
+def test_seeding_again_on_a_later_day_adds_only_the_new_days(session):
+    course = service.get_course(session, "dmz-peace")
+    assert extend_runs(session, NOW, PublicHolidays()) == 0  # the fixture seeded this day already
+    added = extend_runs(session, NOW + timedelta(days=31), PublicHolidays())  # 1 January: February opens
+    february = [service.list_runs(session, course, date(2027, 2, 1) + timedelta(days=d)) for d in range(28)]
+    assert added == sum(len(runs) for runs in february) > 0
 
 
 def test_a_closed_run_refuses_bookings(session, run):

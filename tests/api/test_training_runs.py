@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from api.core.database import utcnow
 from api.core.settings import PROJECT_ROOT
 from api.training import data, runs, texts
 from api.training.models import TrainingRun
+from common.clock import utcnow
 from tests.api.training_fixtures import bearer, model_id_of, training_environment, wait_for_run, write_model
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.tours.models import Run
 from api.tours.seed import seed_tours
-from api.tours.service import SEOUL
+from common.clock import SEOUL
 
 TODAY = date(2026, 12, 1)
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=SEOUL)
@@ -15,7 +15,7 @@ WEDNESDAY = date(2026, 12, 2)
 
 
 def seed(session: Session) -> None:
-    seed_tours(session, TODAY)
+    seed_tours(session, NOW)
     session.commit()
 
 

@@ -1,14 +1,16 @@
 """A citizen books a DMZ tour through the gateway: real NLU, dialogue, actions, api and database."""
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from api.core.database import make_engine, make_sessionmaker
-from api.tours.seed import is_closed, seed_tours
+from api.core.public_holidays import PublicHolidays
+from api.tours.seed import seed_tours
+from api.tours.service import is_closed
+from common import clock
 
 pytestmark = pytest.mark.stack
 
@@ -23,8 +25,8 @@ def tours(stack):
 
 
 def open_day(days_ahead: int = 4):
-    day = datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=days_ahead)
-    while is_closed(day):
+    day = clock.today() + timedelta(days=days_ahead)
+    while is_closed(day, PublicHolidays()):
         day += timedelta(days=1)
     return day
 

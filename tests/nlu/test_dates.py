@@ -228,3 +228,28 @@ def test_mentions_in_a_sentence_are_sliced_from_the_original_text_and_sorted():
 def test_a_party_size_before_a_date_is_not_read_as_a_clock_time():
     mention = only("Book for 2 on Saturday")
     assert (mention.text, mention.date, mention.time) == ("on Saturday", day(11, 28), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "on_new_years_eve", "on_new_years_day"),
+    [
+        ("내일", day(1, 1, 2027), day(1, 2, 2027)),
+        ("다음달 5일", day(1, 5, 2027), day(2, 5, 2027)),
+        ("내년 1월 3일", day(1, 3, 2027), day(1, 3, 2028)),
+        ("the 5th of next month", day(1, 5, 2027), day(2, 5, 2027)),
+    ],
+)
+def test_relative_dates_turn_over_at_midnight_on_new_years_eve_in_seoul(text, on_new_years_eve, on_new_years_day):
+    eve = datetime.datetime(2026, 12, 31, 23, 59, tzinfo=SEOUL)
+    assert only(text, eve).date == on_new_years_eve
+    assert only(text, eve + datetime.timedelta(minutes=1)).date == on_new_years_day
+
+
+def test_the_twenty_ninth_of_february_is_a_day_only_in_a_leap_year():
+    assert only("2월 29일", datetime.datetime(2028, 2, 1, 10, 0, tzinfo=SEOUL)).date == day(2, 29, 2028)
+    assert only("내일", datetime.datetime(2028, 2, 28, 10, 0, tzinfo=SEOUL)).date == day(2, 29, 2028)
+    assert only("내일", datetime.datetime(2028, 2, 29, 10, 0, tzinfo=SEOUL)).date == day(3, 1, 2028)
+    # 29 February said in 2027 is not 28 February or 1 March of any year.
+    for said_on in (datetime.datetime(2027, 1, 10, 10, 0, tzinfo=SEOUL), datetime.datetime(2028, 3, 5, tzinfo=SEOUL)):
+        dates = {mention.date for mention in find_dates("2월 29일", said_on)} - {None}
+        assert all((d.month, d.day) == (2, 29) for d in dates), dates

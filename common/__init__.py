@@ -1,0 +1,1 @@
+"""The kernel shared by the api, the gateway, the Rasa components and the actions: standard library only."""
