@@ -14,7 +14,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 export ACTIONS_URL ?= http://localhost:5055/webhook
 export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 
-.PHONY: run test bench setup venvs db model fonts browser lint format rasa-validate rasa-stories test-python test-clock clean
+.PHONY: run test bench setup venvs env db model fonts browser lint format rasa-validate rasa-stories test-python test-clock clean
 
 ## Environments --------------------------------------------------------------------------------
 
@@ -32,7 +32,8 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 
 venvs: $(VENV)/.installed $(RASA_VENV)/.installed
 
-.env:
+# Every time, not only when .env is missing: an older .env gets the secrets added since, and mode 0600.
+env:
 	@scripts/ensure-env
 
 ## Database, model, browser ----------------------------------------------------------------------
@@ -60,7 +61,7 @@ browser: fonts
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-setup: venvs .env db model fonts
+setup: venvs env db model fonts
 
 ## The two commands ------------------------------------------------------------------------------
 
@@ -89,8 +90,8 @@ rasa-stories: model
 
 # pytest exits 5 when it collected nothing; make treats every non-zero exit as a failure.
 test-python: setup browser
-	$(PYTEST_RASA) tests/nlu tests/actions
-	$(PYTEST_API) tests/api tests/bot tests/e2e
+	$(PYTEST_RASA) tests/nlu tests/actions tests/common
+	$(PYTEST_API) tests/api tests/bot tests/scripts tests/e2e
 
 # The tests whose outcome could depend on the date or hour, run again with the process clock moved to
 # 00:30 on a Monday, 21:30 on the last day of a month (and year) and the leap day of 2028, all in Seoul.

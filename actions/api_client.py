@@ -65,7 +65,7 @@ class ApiClient:
                 except httpx.TransportError as error:
                     last_error = error
                     continue
-                if response.status_code >= 500:
+                if response.status_code >= 500 and not _domain_error(response):
                     last_error = ApiUnavailable(f"{method} {path} answered {response.status_code}")
                     continue
                 if response.status_code >= 400:
@@ -221,6 +221,16 @@ class ApiClient:
         channel, user_id = channel_user(sender_id)
         body = {"channel": channel, "channel_user_id": user_id}
         return await self._request("POST", f"/api/personal-notices/{notice_id}/read", language, json=body)
+
+
+def _domain_error(response: httpx.Response) -> bool:
+    """A 5xx that is the api's own answer with a reason (the SMS provider is down): retrying would repeat it,
+    and the citizen should hear that reason, not that the api is unreachable."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("code"), str) and isinstance(body.get("detail"), str)
 
 
 def _refusal(response: httpx.Response) -> ApiRefused:

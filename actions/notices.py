@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.api_client import ApiRefused, ApiUnavailable
 from actions.tours import SEOUL, api, entity, language_of, pick
 from api.core.privacy import mask_phone
+from common import confidential
 
 CATEGORIES = ("administration", "tax", "traffic", "culture", "jobs", "welfare", "tourism", "safety")
 CATEGORY_NAMES = {
@@ -567,13 +568,17 @@ class ActionShowPersonalNotice(Action):
         except ApiRefused as refusal:
             dispatcher.utter_message(text=refusal.detail)
             return cleared
-        dispatcher.utter_message(
-            response="utter_personal_notice_content",
+        text = response_text(
+            domain,
+            "utter_personal_notice_content",
+            language,
             department=notice["department"],
             title=notice["title"],
             body=notice["body"],
             date=format_date(notice["sent_at"], language),
         )
+        # Marked confidential: the citizen sees it, the transcript gets a placeholder (common/confidential.py).
+        dispatcher.utter_message(json_message=confidential.payload(text))
         return cleared
 
 

@@ -363,6 +363,20 @@ class ActionAskRunId(Action):
         return []
 
 
+class ActionAskConsent(Action):
+    """Asks for consent with the keeping period the api applies (BOOKER_RETENTION_DAYS), never a number of its own."""
+
+    def name(self) -> str:
+        return "action_ask_consent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        tour = await _tour_or_apology(dispatcher, language_of(tracker))
+        if tour is None:
+            return []
+        dispatcher.utter_message(response="utter_ask_consent", retention_days=tour["booker_retention_days"])
+        return []
+
+
 class ActionAskBookingConfirmed(Action):
     """Shows the whole booking with its fee and asks for the final yes."""
 

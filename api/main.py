@@ -12,7 +12,9 @@ from api.conversations.router import outbox_router
 from api.conversations.router import router as conversations_router
 from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import install_error_handlers
-from api.core.logging import configure_logging
+from api.core.json_bodies import RefuseLoneSurrogates
+from api.core.logging import configure_logging, route_of
+from api.core.rate_limits import install_rate_limits
 from api.core.settings import Settings, get_settings
 from api.notices.router import router as notices_router
 from api.opendata.facilities import router as facilities_router
@@ -21,6 +23,7 @@ from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
 from api.training.router import router as training_router
 from api.web.app import install_console
+from common.request_limits import BodyLimit
 
 logger = logging.getLogger("api")
 
@@ -37,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     install_error_handlers(app)
+    # The innermost middleware: the body it reads whole has passed the size limit already.
+    app.add_middleware(RefuseLoneSurrogates)
+    install_rate_limits(app, settings)
     app.include_router(health.router)
     app.include_router(conversations_router)
     app.include_router(outbox_router)
@@ -47,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff_router)
     app.include_router(training_router)
     install_console(app)
+    # Inside the request log, so a refused body is logged like any answer.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, routes=body_limits(settings))
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next):
@@ -59,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             extra={
                 "request_id": request_id,
                 "method": request.method,
-                "path": request.url.path,
+                "path": route_of(request),
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
@@ -67,3 +75,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     return app
+
+
+def body_limits(settings: Settings) -> dict[str, int]:
+    """The routes whose bodies may be larger than MAX_BODY_BYTES, first match first. A route that takes files
+    gets its own line here, and its upload is counted while it streams in like every other body."""
+    longer = settings.staff_max_body_bytes
+    return {
+        "POST /console/sign-in": settings.max_body_bytes,
+        "* /console/{page:path}": longer,
+        # The CSV file, plus its metadata and the multipart framing around both.
+        "POST /api/datasets": settings.opendata_max_upload_bytes + settings.max_body_bytes,
+        "POST /api/notices": longer,
+        "PATCH /api/notices/{notice_id}": longer,
+        "POST /api/personal-notices": longer,
+        "POST /api/training/examples": longer,
+        # The gateway records whole transcripts' worth of text: a long message, a notice read out in full.
+        "POST /api/conversations/messages": longer,
+        "POST /api/conversations/messages/{message_id}/replies": longer,
+        "POST /api/training/inbox": longer,
+    }

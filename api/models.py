@@ -12,7 +12,7 @@ from api.notices.models import (
     VerificationCode,
 )
 from api.opendata.models import Chart, Dataset, DatasetColumn, DatasetVersion
-from api.staff.models import AuditEntry, ConsoleSession, StaffSession, StaffUser
+from api.staff.models import AuditEntry, ConsoleSession, SignInChallenge, StaffPermission, StaffSession, StaffUser
 from api.tours.models import Booking, Closure, Course, DayQuota, Fare, Run, WaitlistEntry
 from api.training.models import InboxItem, InboxSighting, ModelActivation, TrainedModel, TrainingRun
 
@@ -45,7 +45,9 @@ __all__ = [
     "PersonalNotice",
     "PhoneLink",
     "Run",
+    "SignInChallenge",
     "SmsMessage",
+    "StaffPermission",
     "StaffSession",
     "StaffUser",
     "TrainedModel",

@@ -25,23 +25,28 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 async def _conversation(
-    client: httpx.AsyncClient, messages: int, think: tuple[float, float], latencies: list[float], rng: random.Random
+    gateway_url: str, messages: int, think: tuple[float, float], latencies: list[float], rng: random.Random
 ) -> None:
-    user_id = uuid.uuid4().hex
     await asyncio.sleep(rng.uniform(0, think[1]))  # people do not all start at the same instant
-    for n in range(messages):
-        body = {"user_id": user_id, "message_id": uuid.uuid4().hex, "text": GREETINGS[n % len(GREETINGS)]}
-        started = time.perf_counter()
-        response = await client.post("/web/messages", json=body)
-        latencies.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-        answer = " ".join(reply.get("text") or "" for reply in response.json()["replies"])
-        # A greeting answered by the assistant names the city; anything else (the gateway's
-        # "assistant unavailable" reply, say) would make the figures meaningless.
-        if "파주" not in answer and "Paju" not in answer:
-            raise RuntimeError(f"not the assistant's greeting: {answer[:80]!r}")
-        if think[1]:
-            await asyncio.sleep(rng.uniform(*think))
+    # Each conversation is its own browser: the gateway knows it by the cookie it gives it.
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as client:
+        for n in range(messages):
+            await _turn(client, n, latencies)
+            if think[1]:
+                await asyncio.sleep(rng.uniform(*think))
+
+
+async def _turn(client: httpx.AsyncClient, n: int, latencies: list[float]) -> None:
+    body = {"message_id": uuid.uuid4().hex, "text": GREETINGS[n % len(GREETINGS)]}
+    started = time.perf_counter()
+    response = await client.post("/web/messages", json=body)
+    latencies.append((time.perf_counter() - started) * 1000)
+    response.raise_for_status()
+    answer = " ".join(reply.get("text") or "" for reply in response.json()["replies"])
+    # A greeting answered by the assistant names the city; anything else (the gateway's
+    # "assistant unavailable" reply, say) would make the figures meaningless.
+    if "파주" not in answer and "Paju" not in answer:
+        raise RuntimeError(f"not the assistant's greeting: {answer[:80]!r}")
 
 
 async def measure(
@@ -49,13 +54,11 @@ async def measure(
 ) -> dict:
     latencies: list[float] = []
     rng = random.Random(seed)
-    limits = httpx.Limits(max_connections=conversations + 5)
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=60, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(
-            *(_conversation(client, messages_each, think, latencies, rng) for _ in range(conversations))
-        )
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(_conversation(gateway_url, messages_each, think, latencies, rng) for _ in range(conversations))
+    )
+    elapsed = time.perf_counter() - started
     return {
         "conversations": conversations,
         "think_time_s": list(think),

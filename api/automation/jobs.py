@@ -2,21 +2,25 @@
 
 import json
 import logging
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.automation import reports
+from api.automation.models import JobRun
 from api.automation.schedule import SEOUL, Daily, Every, Job, JobContext
+from api.conversations import rasa_tracker
 from api.conversations import retention as transcripts
 from api.conversations.models import Conversation
 from api.conversations.outbox import dedupe_keys, enqueue, language_of
-from api.conversations.service import ConversationNotFound, existing_conversation
+from api.conversations.service import ConversationNotFound, existing_conversation, sweep_unanswered
 from api.core.errors import DomainError
 from api.core.settings import public_holidays
+from api.notices import retention as notice_retention
 from api.notices.personal import flag_for_paper_mail
 from api.opendata import service as opendata
 from api.opendata.errors import MalformedFile
@@ -152,6 +156,15 @@ def promote_waitlist(ctx: JobContext) -> dict[str, Any]:
     return counts
 
 
+# --- unanswered messages ------------------------------------------------------------------------
+
+
+def notify_unanswered(ctx: JobContext) -> dict[str, Any]:
+    """Tells citizens whose message no process finished answering to send it again."""
+    grace = timedelta(minutes=ctx.settings.unanswered_grace_minutes)
+    return {"told": len(sweep_unanswered(ctx.session, ctx.now, grace))}
+
+
 # --- certified notices --------------------------------------------------------------------------
 
 
@@ -164,14 +177,50 @@ def flag_unread_notices(ctx: JobContext) -> dict[str, Any]:
 # --- retention ----------------------------------------------------------------------------------
 
 
+def _last_retention_started(session: Session) -> datetime | None:
+    return session.scalar(
+        select(func.max(JobRun.started_at)).where(JobRun.job == "retention", JobRun.status == "succeeded")
+    )
+
+
 def apply_retention(ctx: JobContext) -> dict[str, Any]:
-    """Deletes old transcripts and erases booker names and phones after their tours. The audit log is not touched."""
-    settings = ctx.settings
-    transcripts_before = ctx.now - timedelta(days=settings.transcript_retention_days)
-    messages = transcripts.delete_messages_before(ctx.session, transcripts_before)
-    erase_before = ctx.now.astimezone(SEOUL).date() - timedelta(days=settings.booker_retention_days)
-    bookers = tours.erase_bookers(ctx.session, erase_before)
-    counts = {"messages_deleted": messages, "bookers_erased": bookers}
+    """Ends what the city keeps about people as each period in the settings (README "What is kept, and for how
+    long") runs out. The audit log is not touched."""
+    settings, session = ctx.settings, ctx.session
+
+    def days_ago(days: int) -> datetime:
+        return ctx.now - timedelta(days=days)
+
+    transcripts_before = days_ago(settings.transcript_retention_days)
+    blank_before = days_ago(settings.booker_retention_days)
+    # Phones and names older than the last successful run were blanked by it: only the days since (and one
+    # more, for safety) are read again, not every old message and event each night.
+    last_run = _last_retention_started(session)
+    blank_since = last_run - timedelta(days=settings.booker_retention_days + 1) if last_run else None
+    counts = {
+        "messages_deleted": transcripts.delete_messages_before(session, transcripts_before),
+        "message_phones_erased": transcripts.erase_phones_in_messages(session, blank_before, blank_since),
+        "bookers_erased": tours.erase_bookers(
+            session, ctx.now.astimezone(SEOUL).date() - timedelta(days=settings.booker_retention_days)
+        ),
+        "idempotency_keys_cleared": tours.forget_idempotency_keys(
+            session, days_ago(settings.idempotency_key_retention_days)
+        ),
+        "sms_records_deleted": notice_retention.delete_sms_records_before(
+            session, days_ago(settings.sms_retention_days)
+        ),
+        "codes_deleted": notice_retention.delete_codes_before(
+            session, days_ago(settings.verification_code_retention_days)
+        ),
+        "phone_links_removed": notice_retention.unlink_phones_silent_since(
+            session, days_ago(settings.phone_link_retention_days)
+        ),
+        "personal_notices_deleted": notice_retention.delete_personal_notices_sent_before(
+            session, days_ago(settings.personal_notice_retention_days)
+        ),
+    }
+    # Last: Rasa's store is another database, and a failure there rolls the changes above back for the retry.
+    counts |= rasa_tracker.apply_retention(settings.tracker_store_url, transcripts_before, blank_before, blank_since)
     logger.info("retention", extra=counts)
     return counts
 
@@ -256,6 +305,7 @@ JOBS: dict[str, Job] = {
     for job in (
         Job("tour_reminders", "투어 전날 알림", Daily(time(10, 0)), send_tour_reminders),
         Job("waitlist_offers", "대기자 좌석 제안", Every(1), promote_waitlist),
+        Job("unanswered", "답하지 못한 메시지 안내", Every(1), notify_unanswered),
         Job("paper_mail", "공인알림 미열람 우편 발송", Every(60), flag_unread_notices),
         Job("retention", "개인정보 보존 기간 정리", Daily(time(3, 0)), apply_retention),
         Job("dataset_refresh", "공공데이터 파일 가져오기", Every(5), refresh_datasets),

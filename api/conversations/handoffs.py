@@ -23,7 +23,9 @@ from api.conversations.service import ConversationNotFound, existing_conversatio
 from api.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from api.core.public_holidays import PublicHolidays
 from api.core.settings import Settings, public_holidays
+from api.staff import permissions
 from api.staff.models import StaffUser
+from api.staff.service import audit
 from common.clock import SEOUL, utcnow
 
 DEPARTMENTS = {"tourism": "관광", "civil_affairs": "민원", "open_data": "공공데이터"}
@@ -378,6 +380,8 @@ def start(
     text = _check_text(text)
     department = _check_department(department or DEFAULT_DEPARTMENT)
     conversation = get_conversation(session, conversation_id)
+    # Writing first puts the conversation, transcript and all, on this staff member's desk.
+    _check_may_read(user, open_handoff(session, conversation.id))
     handoff = open_handoff(session, conversation.id) or _open_once(
         session,
         conversation,
@@ -399,6 +403,35 @@ def start(
     session.commit()
     session.refresh(handoff)
     return handoff
+
+
+def read_conversation(
+    session: Session, conversation_id: int, reader: StaffUser, action: str = "view_conversation", reason: str = ""
+) -> Conversation:
+    """A conversation a staff member opens, and the audit entry of their reading it.
+
+    A conversation waiting in the queue or claimed by the reader is their work; any other one needs the
+    transcripts.read permission, so that nobody browses citizens' talks by counting ids.
+    """
+    conversation = get_conversation(session, conversation_id)
+    _check_may_read(reader, open_handoff(session, conversation.id))
+    audit(session, reader, action, f"conversation:{conversation.id}", reason)
+    session.commit()
+    return conversation
+
+
+def search_conversations(session: Session, reader: StaffUser, query: str = "") -> list[Conversation]:
+    """Finding any citizen's conversation needs transcripts.read; the search is in the audit log."""
+    permissions.require(reader, permissions.TRANSCRIPTS_READ)
+    audit(session, reader, "search_conversations", f"query:{query.strip()}"[:120])
+    session.commit()
+    return find_conversations(session, query)
+
+
+def _check_may_read(reader: StaffUser, handoff: Handoff | None) -> None:
+    on_their_desk = handoff is not None and (handoff.status == "waiting" or handoff.claimed_by_id == reader.id)
+    if not on_their_desk:
+        permissions.require(reader, permissions.TRANSCRIPTS_READ)
 
 
 def transcript(session: Session, conversation_id: int, limit: int = 500) -> list[Message]:

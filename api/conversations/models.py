@@ -45,6 +45,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "direction", "channel_message_id"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_status_leased_until", "status", "leased_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +56,14 @@ class Message(Base):
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Of an incoming message only: received → answered; or unanswered (the citizen was told the
+    # assistant could not answer it). Until it is answered, a retry of it is processed again.
+    status: Mapped[str | None] = mapped_column(String(12))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the status was set
+    # The delivery processing it holds it until then and extends this while it works; a retry
+    # meanwhile is a duplicate, one after it (its process died) processes the message again.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leased_by: Mapped[str | None] = mapped_column(String(64))  # the gateway's id for that delivery
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

@@ -1,11 +1,12 @@
-"""Deletes transcripts past their retention period."""
+"""Deletes transcripts past their retention period and erases the phones typed into them before that."""
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Select, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from api.conversations.models import Message, OutboxMessage
+from api.conversations.models import Conversation, Message, OutboxMessage
+from api.core.privacy import erase_masked_phones, erase_phones
 
 
 def delete_messages_before(session: Session, cutoff: datetime) -> int:
@@ -15,3 +16,26 @@ def delete_messages_before(session: Session, cutoff: datetime) -> int:
     return session.execute(
         delete(Message).where(Message.id.in_(old)).execution_options(synchronize_session=False)
     ).rowcount
+
+
+def erase_phones_in_messages(session: Session, before: datetime, since: datetime | None = None) -> int:
+    """Stars the phone numbers in the messages written between `since` (or ever) and `before`: every number a
+    citizen wrote, and the masked ones the city wrote back; the caller commits."""
+    written = [Message.created_at < before, Message.text.is_not(None)]
+    if since is not None:
+        written.append(Message.created_at >= since)
+    erased = []
+    found = session.execute(select(Message.id, Message.direction, Message.text).where(*written)).yield_per(1000)
+    for message_id, direction, text in found:
+        starred = erase_phones(text) if direction == "in" else erase_masked_phones(text)
+        if starred != text:
+            erased.append({"message_id": message_id, "text": starred})
+    if erased:
+        messages = Message.__table__
+        session.connection().execute(update(messages).where(messages.c.id == bindparam("message_id")), erased)
+    return len(erased)
+
+
+def silent_since(cutoff: datetime) -> Select:
+    """The ids of the conversations with no message since `cutoff`, for other domains' retention rules."""
+    return select(Conversation.id).where(Conversation.last_message_at < cutoff)

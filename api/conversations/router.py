@@ -19,6 +19,7 @@ from api.conversations.schemas import (
     HandoffRequest,
     IncomingMessage,
     LanguageChoice,
+    LeaseIn,
     MessageOut,
     OutboxIn,
     OutboxOut,
@@ -27,6 +28,7 @@ from api.conversations.schemas import (
 )
 from api.core.auth import require_service
 from api.core.database import get_session
+from api.core.ids import Id
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"], dependencies=[Depends(require_service)])
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -47,12 +49,20 @@ def record_incoming(incoming: IncomingMessage, session: SessionDep, response: Re
         button=recorded.button,
         preferred_language=recorded.conversation.preferred_language,
         reset_bot=recorded.reset_bot,
+        retry=recorded.retry,
+        in_progress=recorded.in_progress,
     )
 
 
 @router.post("/messages/{message_id}/replies", response_model=list[MessageOut], status_code=201)
-def record_replies(message_id: int, body: RepliesIn, session: SessionDep) -> list[MessageOut]:
-    return [MessageOut.model_validate(m) for m in service.record_replies(session, message_id, body.replies)]
+def record_replies(message_id: Id, body: RepliesIn, session: SessionDep) -> list[MessageOut]:
+    stored = service.record_replies(session, message_id, body.replies, body.answered)
+    return [MessageOut.model_validate(m) for m in stored]
+
+
+@router.post("/messages/{message_id}/lease", status_code=204)
+def extend_lease(message_id: Id, body: LeaseIn, session: SessionDep) -> None:
+    service.extend_lease(session, message_id, body.lease_seconds)
 
 
 @router.get("/{channel}/{channel_user_id}/messages", response_model=list[MessageOut])
@@ -154,7 +164,7 @@ def collect(body: CollectRequest, session: SessionDep) -> list[ClaimedMessage]:
 
 
 @outbox_router.post("/{outbox_id}/result", response_model=OutboxOut)
-def report(outbox_id: int, body: DeliveryResult, session: SessionDep) -> OutboxOut:
+def report(outbox_id: Id, body: DeliveryResult, session: SessionDep) -> OutboxOut:
     outbox = outbox_service.report(
         session,
         outbox_id,
@@ -167,5 +177,5 @@ def report(outbox_id: int, body: DeliveryResult, session: SessionDep) -> OutboxO
 
 
 @outbox_router.get("/{outbox_id}", response_model=OutboxOut)
-def outbox_message(outbox_id: int, session: SessionDep) -> OutboxOut:
+def outbox_message(outbox_id: Id, session: SessionDep) -> OutboxOut:
     return OutboxOut.model_validate(outbox_service.get(session, outbox_id))

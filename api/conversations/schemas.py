@@ -17,6 +17,14 @@ class IncomingMessage(BaseModel):
     text: str | None = Field(default=None, max_length=16_384)
     payload: dict[str, Any] | None = None
     language: Literal["ko", "en"] | None = None
+    # The caller holds the message this long to answer it (extending it while it works); another
+    # delivery of it meanwhile is a duplicate. The id of this delivery lets the caller's own retry through.
+    lease_seconds: int = Field(default=30, ge=5, le=600)
+    delivery_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class LeaseIn(BaseModel):
+    lease_seconds: int = Field(ge=5, le=600)
 
 
 class Reply(BaseModel):
@@ -30,6 +38,8 @@ class Reply(BaseModel):
 
 class RepliesIn(BaseModel):
     replies: list[Reply] = Field(max_length=50)
+    # False when the replies only say the assistant could not answer: a retry is then processed again.
+    answered: bool = True
 
 
 class MessageOut(BaseModel):
@@ -42,6 +52,8 @@ class MessageOut(BaseModel):
     text: str | None
     payload: dict[str, Any] | None
     created_at: datetime
+    # Of an incoming message: received, answered or unanswered.
+    status: Literal["received", "answered", "unanswered"] | None = None
 
 
 class RecordedIncoming(BaseModel):
@@ -58,6 +70,10 @@ class RecordedIncoming(BaseModel):
     preferred_language: Literal["ko", "en"] | None = None
     # The conversation came back from a person: restart the assistant's dialogue before answering.
     reset_bot: bool = False
+    # Delivered before but never answered (a process died mid-turn): processed again, not a duplicate.
+    retry: bool = False
+    # A duplicate of a message another delivery is answering right now: that one sends the answer.
+    in_progress: bool = False
 
 
 Department = Literal["tourism", "civil_affairs", "open_data"]

@@ -1,15 +1,18 @@
-"""Rules of the conversations domain: recording messages exactly once, transcripts, handoffs."""
+"""Rules of the conversations domain: recording messages exactly once, answering each once, transcripts."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.conversations import messaging, outbox
 from api.conversations.button_keys import button_key
 from api.conversations.models import Conversation, Message
 from api.conversations.schemas import IncomingMessage, Reply
 from api.core.errors import NotFound
+from common import confidential
 from common.clock import utcnow
 
 
@@ -23,6 +26,11 @@ class ConversationNotFound(NotFound):
 
 # How far back a pressed button may have been offered; older buttons are stale.
 OFFERED_BUTTONS_WINDOW = 20
+# The statuses of an incoming message.
+RECEIVED, ANSWERED, UNANSWERED = "received", "answered", "unanswered"
+# The sweep looks no further back: a citizen is not told about a message from days ago (the
+# scheduler being down that long), and rows left over from a conversation a person had stay out.
+SWEEP_HORIZON = timedelta(days=1)
 
 
 @dataclass
@@ -34,6 +42,10 @@ class Recorded:
     button_offered: bool | None = None  # None: the message is not a button press
     button: str | None = None  # the pressed button's payload
     reset_bot: bool = False
+    # Delivered again before it was answered (the gateway or Rasa died mid-turn): its turn starts over.
+    retry: bool = False
+    # A duplicate delivered while another delivery is still processing the message: that one answers.
+    in_progress: bool = False
 
 
 def _find_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation | None:
@@ -80,43 +92,88 @@ def _find_incoming(session: Session, conversation_id: int, channel_message_id: s
 
 
 def record_incoming(session: Session, incoming: IncomingMessage) -> Recorded:
-    """Store a citizen's message once per channel message id and tell the conversation's mode."""
+    """Store a citizen's message once per channel message id and tell the conversation's mode.
+
+    The caller holds the message for `incoming.lease_seconds` to answer it. A message delivered
+    again is a duplicate when it was answered or is still held; once the hold has run out (the
+    process answering it died) the caller processes it again, so no message is swallowed.
+    """
     conversation = get_or_create_conversation(session, incoming.channel, incoming.channel_user_id)
     if incoming.channel_message_id:
         existing = _find_incoming(session, conversation.id, incoming.channel_message_id)
         if existing:
-            return Recorded(existing, conversation, True, _replies_to(session, existing.id))
+            return _delivered_again(session, conversation, existing, incoming)
 
+    now = utcnow()
     message = Message(
         conversation_id=conversation.id,
         direction="in",
         channel_message_id=incoming.channel_message_id,
         text=incoming.text,
         payload=incoming.payload,
+        status=RECEIVED,
+        status_at=now,
+        leased_until=now + timedelta(seconds=incoming.lease_seconds),
+        leased_by=incoming.delivery_id,
     )
     try:
         with session.begin_nested():
             session.add(message)
     except IntegrityError:
         existing = _find_incoming(session, conversation.id, incoming.channel_message_id)
-        session.commit()
-        return Recorded(existing, conversation, True, _replies_to(session, existing.id))
+        return _delivered_again(session, conversation, existing, incoming)
 
-    conversation.last_message_at = utcnow()
+    _note_delivery(conversation, incoming, now)
+    button, offered = _pressed_button(session, conversation.id, message)
+    reset_bot = conversation.bot_reset_pending and conversation.mode == "bot"
+    session.commit()
+    return Recorded(message, conversation, False, [], offered, button, reset_bot)
+
+
+def _delivered_again(
+    session: Session, conversation: Conversation, message: Message, incoming: IncomingMessage
+) -> Recorded:
+    now = utcnow()
+    free = [Message.leased_until.is_(None), Message.leased_until <= now]
+    if incoming.delivery_id:  # the caller's own earlier attempt (its request timed out) holds it
+        free.append(Message.leased_by == incoming.delivery_id)
+    # Conditional, so that of several deliveries at once exactly one takes the message.
+    taken = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.status != ANSWERED, or_(*free))
+        .values(leased_until=now + timedelta(seconds=incoming.lease_seconds), leased_by=incoming.delivery_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(message)
+    if not taken:
+        session.commit()
+        if message.status == RECEIVED:
+            return Recorded(message, conversation, True, [], in_progress=True)
+        return Recorded(message, conversation, True, _replies_to(session, message.id))
+    _note_delivery(conversation, incoming, now)
+    button, offered = _pressed_button(session, conversation.id, message)
+    reset_bot = conversation.bot_reset_pending and conversation.mode == "bot"
+    session.commit()
+    return Recorded(message, conversation, False, [], offered, button, reset_bot, retry=True)
+
+
+def _note_delivery(conversation: Conversation, incoming: IncomingMessage, now: datetime) -> None:
+    conversation.last_message_at = now
     # Writing again means the messenger delivers to them again (they unblocked the bot).
     conversation.reachable = True
     if incoming.language:
         conversation.language = incoming.language
-    pressed = incoming.payload or {}
-    button, offered = None, None
-    if "button" in pressed or "button_key" in pressed:
-        button = _offered_button(session, conversation.id, pressed.get("button"), pressed.get("button_key"))
-        offered = button is not None
-        if button is not None:
-            message.payload = {"button": button}
-    reset_bot = conversation.bot_reset_pending and conversation.mode == "bot"
-    session.commit()
-    return Recorded(message, conversation, False, [], offered, button, reset_bot)
+
+
+def _pressed_button(session: Session, conversation_id: int, message: Message) -> tuple[str | None, bool | None]:
+    """The pressed button's payload and whether it was offered; (None, None) when no button was pressed."""
+    pressed = message.payload or {}
+    if "button" not in pressed and "button_key" not in pressed:
+        return None, None
+    button = _offered_button(session, conversation_id, pressed.get("button"), pressed.get("button_key"))
+    if button is not None:
+        message.payload = {"button": button}
+    return button, button is not None
 
 
 def _offered_button(session: Session, conversation_id: int, payload: str | None, key: str | None) -> str | None:
@@ -159,26 +216,89 @@ def incoming_message(session: Session, message_id: int) -> Message:
     return incoming
 
 
-def record_replies(session: Session, message_id: int, replies: list[Reply]) -> list[Message]:
-    """Store the assistant's answers to one incoming message, in the order they were given."""
-    incoming = session.get(Message, message_id)
-    if incoming is None or incoming.direction != "in":
-        raise MessageNotFound(f"incoming message {message_id} not found")
+def record_replies(session: Session, message_id: int, replies: list[Reply], answered: bool = True) -> list[Message]:
+    """Store the replies to one incoming message, in the order they were given, and mark it answered.
+
+    With `answered` False the replies only said the assistant could not answer (Rasa was down):
+    the message is marked unanswered, so that a retry of it is processed again.
+    """
+    incoming = incoming_message(session, message_id)
     stored = []
     for reply in replies:
         extras = reply.model_dump(exclude={"text"}, exclude_none=True)
+        text = reply.text
+        if confidential.is_confidential(reply.custom):
+            # A certified notice's content: the citizen saw it; no transcript, console or export keeps it.
+            text, extras = confidential.PLACEHOLDER, {"custom": {confidential.MARKER: True}}
         message = Message(
             conversation_id=incoming.conversation_id,
             direction="out",
             reply_to_id=incoming.id,
-            text=reply.text,
+            text=text,
             payload=extras or None,
         )
         session.add(message)
         stored.append(message)
-    incoming.conversation.last_message_at = utcnow()
+    now = utcnow()
+    if answered:
+        incoming.status = ANSWERED
+    elif incoming.status != ANSWERED:
+        incoming.status = UNANSWERED
+    # Released: a retry of an unanswered message is processed at once.
+    incoming.status_at, incoming.leased_until = now, None
+    incoming.conversation.last_message_at = now
     session.commit()
     return stored
+
+
+def extend_lease(session: Session, message_id: int, lease_seconds: int) -> None:
+    """The delivery answering the message is still at it (Rasa is slow): nobody takes it over meanwhile."""
+    incoming = incoming_message(session, message_id)
+    if incoming.status == RECEIVED:
+        incoming.leased_until = max(incoming.leased_until or utcnow(), utcnow() + timedelta(seconds=lease_seconds))
+    session.commit()
+
+
+def sweep_unanswered(session: Session, now: datetime, grace: timedelta) -> list[Message]:
+    """Tell each citizen whose message nobody answered to send it again; the caller commits.
+
+    These are the turns whose process died (its hold on the message ran out) and that no channel
+    retried within `grace` after that.
+    """
+    waiting = session.scalars(
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Message.status == RECEIVED,
+            Message.leased_until < now - grace,
+            Message.leased_until >= now - SWEEP_HORIZON,
+            # While a person has the conversation, its messages wait in the staff inbox, not for the assistant.
+            Conversation.mode == "bot",
+        )
+        .order_by(Message.id)
+    ).all()
+    told = []
+    for message in waiting:
+        # Conditional, so that an answer recorded meanwhile (or another sweep) wins and nothing is sent twice.
+        taken = session.execute(
+            update(Message)
+            .where(Message.id == message.id, Message.status == RECEIVED)
+            .values(status=UNANSWERED, status_at=now, leased_until=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not taken:
+            continue
+        session.expire(message, ["status", "status_at", "leased_until"])
+        conversation = message.conversation
+        outbox.enqueue(
+            session,
+            conversation,
+            text=messaging.unanswered(message.text, outbox.language_of(conversation)),
+            kind="unanswered",
+            dedupe_key=f"unanswered:{message.id}",
+        )
+        told.append(message)
+    return told
 
 
 def transcript(session: Session, channel: str, channel_user_id: str, limit: int = 200) -> list[Message]:

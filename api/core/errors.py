@@ -5,6 +5,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.core.logging import route_of
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,13 +50,18 @@ def preferred_language(request: Request) -> str:
     return "ko" if accepted.startswith("ko") else "en"
 
 
+def error_response(request: Request, exc: DomainError) -> JSONResponse:
+    """A domain error as the api answers it; also for middleware, which exception handlers do not reach."""
+    body = {"detail": exc.message(preferred_language(request)), "code": exc.code}
+    return JSONResponse(body, status_code=exc.status_code)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        body = {"detail": exc.message(preferred_language(request)), "code": exc.code}
-        return JSONResponse(body, status_code=exc.status_code)
+        return error_response(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
+        logger.exception("unhandled error", extra={"path": route_of(request)})
         return JSONResponse({"detail": "internal error"}, status_code=500)

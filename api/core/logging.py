@@ -4,6 +4,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from starlette.requests import Request
+
 from api.core.privacy import redact_phones
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -34,3 +36,12 @@ def configure_logging(level: str = "INFO") -> None:
     # uvicorn's access log repeats what our request middleware logs, with less context.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def route_of(request: Request) -> str:
+    """The matched route's template (`/api/bookings/{code}`) rather than the path: ids in paths are personal data.
+
+    A path no route matched carries no id of ours, and shows what was asked for.
+    """
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or request.url.path

@@ -24,3 +24,21 @@ def mask_name(name: str) -> str:
 
 def redact_phones(text: str) -> str:
     return PHONE_PATTERN.sub(lambda m: f"{m.group(1)}-{'*' * len(m.group(2))}-{m.group(3)}", text)
+
+
+# A number as mask_phone shows it (010-****-5678): its last four digits still point at someone.
+MASKED_PHONE_PATTERN = re.compile(r"(?<!\d)0\d{1,2}-\*{3,4}-\d{4}(?!\d)")
+
+
+def erase_phones(text: str) -> str:
+    """Every digit of every phone number, masked ones too, starred: what is left when its keeping period ends."""
+    return erase_masked_phones(PHONE_PATTERN.sub(_starred, text))
+
+
+def erase_masked_phones(text: str) -> str:
+    """Only the masked numbers starred: in what the city wrote, a whole number is the city's own (031-940-4114)."""
+    return MASKED_PHONE_PATTERN.sub(_starred, text)
+
+
+def _starred(match: re.Match[str]) -> str:
+    return re.sub(r"\d", "*", match.group(0))

@@ -3,9 +3,10 @@
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+import limits
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.core.public_holidays import PublicHolidays
@@ -14,18 +15,31 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = PROJECT_ROOT / "var"
 
 
+def _rate_limit(text: str) -> str:
+    limits.parse(text)  # refused at start-up, with the limits library's own reason, if it does not parse
+    return text
+
+
+RateLimitText = Annotated[str, AfterValidator(_rate_limit)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = f"sqlite:///{VAR_DIR / 'paju.db'}"
     rasa_url: str = "http://localhost:5005"
-    rasa_token: str = ""
+    # Signs the short-lived JWT the training console shows Rasa's HTTP api (common/rasa_auth.py): a header, so
+    # no secret lands in a URL or an error message. Empty: Rasa refuses those calls.
+    rasa_jwt_secret: str = ""
     # Service-to-service calls (gateway, actions) carry this as a bearer token. Empty means
     # every service route refuses: there is no insecure default.
     service_token: str = ""
     # The first admin account, created at seeding when no account has that email.
     admin_email: str = ""
     admin_password: str = ""
+    # Admins sign in with a code from an authenticator app after their password, enrolled at their first
+    # sign-in. Only for local development may it be switched off.
+    admin_totp_required: bool = True
     log_level: str = "INFO"
     health_timeout_seconds: float = Field(default=1.5, gt=0)
     max_message_chars: int = Field(default=16_384, gt=0)
@@ -49,8 +63,15 @@ class Settings(BaseSettings):
     notice_quiet_end: time = time(8, 0)
     # A certified personal notice not read within this many days is flagged for paper mail.
     personal_notice_paper_mail_days: int = Field(default=3, gt=0)
-    # How one-time codes reach phones. "log" (development): the log, phone masked, and the sms_outbox table.
-    sms_sender: Literal["log"] = "log"
+    # How one-time codes reach phones. "log" (development): the log and the sms_outbox table, phone and code
+    # masked, so the code reaches nobody. "http": a provider's HTTP API (api/notices/sms.py says its shape).
+    sms_sender: Literal["log", "http"] = "log"
+    sms_api_url: str = ""
+    sms_api_key: SecretStr = SecretStr("")
+    sms_from: str = ""  # the sender number registered with the provider (발신번호), e.g. 0319404114
+    # The code screen waits for the provider; a slow one means "could not send", not a hung chat.
+    sms_connect_timeout_seconds: float = Field(default=3, gt=0)
+    sms_timeout_seconds: float = Field(default=5, gt=0)
     # Where citizens reach this api: the base of dataset and chart links in open-data answers.
     public_url: str = "http://localhost:8000"
     # The largest CSV file an admin may upload as a dataset version.
@@ -81,18 +102,73 @@ class Settings(BaseSettings):
     scheduler_max_attempts: int = Field(default=4, ge=1)
     # A run still marked running after this long died with its process and is retried.
     scheduler_stale_minutes: float = Field(default=60, gt=0)
-    # Retention: transcripts are deleted after this many days, booker names and phones this long after the tour.
+    # A citizen's message still unanswered this long after the process answering it stopped holding it
+    # (it died mid-turn) and no channel retried it gets a message asking to send it again.
+    unanswered_grace_minutes: float = Field(default=2, gt=0)
+    # Retention (the daily `retention` job): transcripts, and Rasa's conversations, are deleted after this many days.
     transcript_retention_days: int = Field(default=180, gt=0)
+    # Booker names and phones are erased this many days after the tour; the booking consent shows this number.
+    # Names, phones and codes in Rasa's tracker and phones in transcripts are blanked this long after they were said.
     booker_retention_days: int = Field(default=90, gt=0)
+    # Booking Idempotency-Keys hash the booker's phone; they only guard against a double tap.
+    idempotency_key_retention_days: int = Field(default=1, gt=0)
+    sms_retention_days: int = Field(default=30, gt=0)  # the sms_outbox record (phone, masked text)
+    verification_code_retention_days: int = Field(default=7, gt=0)  # phone and code hash
+    # A phone link is removed when its conversation has been silent this long; the citizen links again.
+    phone_link_retention_days: int = Field(default=365, gt=0)
+    # Certified personal notices (phone, content, delivery times) are deleted this long after they were sent.
+    personal_notice_retention_days: int = Field(default=365, gt=0)
+    # Rasa's SQL tracker store: RASA_TRACKER_DB is the SQLite file Rasa uses too (endpoints.yml);
+    # RASA_TRACKER_URL, when set, is its SQLAlchemy URL instead (PostgreSQL in production).
+    rasa_tracker_db: Path = VAR_DIR / "rasa_tracker.db"
+    rasa_tracker_url: str = ""
     # CSV files dropped here as <dataset_id>.csv become new versions; then moved to done/ or rejected/.
     dataset_inbox_dir: Path = VAR_DIR / "inbox" / "datasets"
     # The daily report is also sent to this conversation (e.g. a staff Telegram chat that has talked to the bot).
     staff_report_channel: str | None = None
     staff_report_channel_user_id: str | None = None
+    # Rate limits (api/core/rate_limits.py), each "N/period" ("10/minute", "3/10 minutes"), counted in Redis
+    # when REDIS_URL is set so that every replica counts the same requests; else in this process's memory.
+    redis_url: str = ""
+    rate_limit_prefix: str = "paju-limits"
+    # A wrong guess of a booking code and phone reveals nothing, but many would; the per-code limit also
+    # holds against guesses spread over many addresses.
+    rate_limit_booking_lookup_per_client: RateLimitText = "10/minute"
+    rate_limit_booking_lookup_per_code: RateLimitText = "20/hour"
+    # Above the 5 wrong passwords that lock one account, so the lock can be the answer a colleague sees.
+    rate_limit_sign_in_per_client: RateLimitText = "10/minute"
+    rate_limit_sign_in_per_account: RateLimitText = "20/hour"
+    rate_limit_sms_code_per_phone: RateLimitText = "3/10 minutes"
+    rate_limit_sms_code_per_client: RateLimitText = "10/hour"
+    # The largest request body read by any route (JSON, forms); larger ones get 413 before parsing.
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Staff and services write longer texts (a 20,000-character notice is ~180 KB as a form): their routes'.
+    staff_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
     @property
     def rasa_replicas(self) -> list[str]:
         return [url.rstrip("/") for url in self.rasa_urls or [self.rasa_url]]
+
+    @property
+    def tracker_store_url(self) -> str:
+        return self.rasa_tracker_url or f"sqlite:///{self.rasa_tracker_db}"
+
+    @model_validator(mode="after")
+    def _sms_provider_complete(self) -> "Settings":
+        # Refused at start-up rather than at the first citizen's code.
+        if self.sms_sender == "http":
+            missing = [
+                name
+                for name, value in (
+                    ("SMS_API_URL", self.sms_api_url),
+                    ("SMS_API_KEY", self.sms_api_key.get_secret_value()),
+                    ("SMS_FROM", self.sms_from),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"SMS_SENDER=http needs {', '.join(missing)}")
+        return self
 
 
 def public_holidays(settings: Settings) -> PublicHolidays:

@@ -54,3 +54,10 @@ class TooManyCodes(DomainError):
 class IdentityNotConfirmed(DomainError):
     status_code = 403
     code = "identity_not_confirmed"
+
+
+class SmsNotSent(DomainError):
+    """The SMS provider could not be reached or refused the message: no code was issued."""
+
+    status_code = 503
+    code = "sms_not_sent"

@@ -9,12 +9,13 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api.conversations import outbox
 from api.conversations.models import Conversation
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
+from api.core.errors import DomainError
 from api.core.privacy import mask_phone
 from api.notices.errors import (
     CodeExpired,
@@ -30,6 +31,7 @@ from api.notices.models import PersonalNotice, PhoneLink, VerificationCode
 from api.notices.schemas import PersonalNoticeIn
 from api.notices.service import VERIFIED_HEADER, QuietHours
 from api.notices.sms import SmsSender
+from api.staff import permissions
 from api.staff.models import StaffUser
 from api.staff.service import audit
 from api.tours.service import normalize_phone
@@ -113,11 +115,14 @@ def _issue_code(
         expires_at=now + CODE_LIFETIME,
     )
     session.add(issued)
+    # Written before the SMS goes: a database refusal then costs no message the citizen cannot use.
+    session.flush()
     sender.send(
         session,
         phone,
         f"[파주시] 인증번호 {code} (5분 안에 입력해 주세요. 다른 사람에게 알려 주지 마세요.) "
         f"Paju City code: {code}, valid for 5 minutes.",
+        code,
     )
     return issued
 
@@ -143,31 +148,71 @@ def _check_code(
         .order_by(VerificationCode.id.desc())
         .limit(1)
     )
+    closed = _why_closed(latest, now)
+    if closed:
+        raise closed
+    if hmac.compare_digest(_hash(latest.salt, code.strip()), latest.code_hash):
+        if _spend(session, latest, now, used_at=now) is not None:
+            return latest
+    else:
+        attempts = _spend(session, latest, now, attempts=VerificationCode.attempts + 1)
+        if attempts is not None:
+            session.commit()
+            raise _wrong_code(MAX_WRONG_CODES - attempts)
+    # Another request used the code or its last try after we read it: answer as if ours came after that one.
+    session.rollback()
+    return _check_code(session, conversation, purpose, code, now, personal_notice_id)
+
+
+def _why_closed(latest: VerificationCode | None, now: datetime) -> DomainError | None:
+    """Why this code can no longer be tried, or None while it can."""
     if latest is None or latest.used_at is not None:
-        raise NoCodeRequested("Ask for a code first.", "먼저 인증번호를 요청해 주세요.")
+        return NoCodeRequested("Ask for a code first.", "먼저 인증번호를 요청해 주세요.")
     if latest.expires_at <= now:
-        raise CodeExpired(
+        return CodeExpired(
             "The code has expired; ask for a new one.",
             "인증번호의 유효 시간(5분)이 지났어요. 새 인증번호를 요청해 주세요.",
         )
     if latest.attempts >= MAX_WRONG_CODES:
-        raise CodeLocked(
+        return CodeLocked(
             "Too many wrong codes; ask for a new one.", "인증번호를 여러 번 틀렸어요. 새 인증번호를 요청해 주세요."
         )
-    if not hmac.compare_digest(_hash(latest.salt, code.strip()), latest.code_hash):
-        latest.attempts += 1
-        session.commit()
-        left = MAX_WRONG_CODES - latest.attempts
-        if left == 0:
-            raise CodeLocked(
-                "Wrong code, five times; ask for a new one.", "인증번호를 5번 틀렸어요. 새 인증번호를 요청해 주세요."
-            )
-        raise WrongCode(
-            f"That code is not right; you can try {left} more times.",
-            f"인증번호가 맞지 않아요. {left}번 더 입력할 수 있어요.",
+    return None
+
+
+def _spend(session: Session, latest: VerificationCode, now: datetime, **values: object) -> int | None:
+    """Writes `values` to a code only while it can still be tried; returns its wrong tries after the write,
+    or None when it could no longer be tried.
+
+    Like a seat claim, the check and the write are one conditional UPDATE and the row stays locked until
+    commit: concurrent guesses are counted one after another, so no more than five are ever judged, and
+    a right code entered twice at once is used once.
+    """
+    attempts = session.execute(
+        update(VerificationCode)
+        .where(
+            VerificationCode.id == latest.id,
+            VerificationCode.used_at.is_(None),
+            VerificationCode.expires_at > now,
+            VerificationCode.attempts < MAX_WRONG_CODES,
         )
-    latest.used_at = now
-    return latest
+        .values(**values)
+        .returning(VerificationCode.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    session.expire(latest)
+    return attempts
+
+
+def _wrong_code(left: int) -> DomainError:
+    if left == 0:
+        return CodeLocked(
+            "Wrong code, five times; ask for a new one.", "인증번호를 5번 틀렸어요. 새 인증번호를 요청해 주세요."
+        )
+    return WrongCode(
+        f"That code is not right; you can try {left} more times.",
+        f"인증번호가 맞지 않아요. {left}번 더 입력할 수 있어요.",
+    )
 
 
 # --- linking a phone to the messenger --------------------------------------------------------------------------
@@ -264,9 +309,12 @@ def send(
     now: datetime | None = None,
 ) -> PersonalNotice:
     """Addresses a notice to a phone number; if the number is linked, its messenger hears at once
-    (in the morning, when sent in quiet hours); otherwise when the citizen links it."""
+    (in the morning, when sent in quiet hours); otherwise when the citizen links it. A staff member (`user`)
+    needs the personal_notices.send permission, and the sending is in the audit log."""
     now = now or utcnow()
     quiet = quiet or QuietHours()
+    if user is not None:
+        permissions.require(user, permissions.PERSONAL_NOTICES_SEND)
     phone = normalize_phone(fields.phone)
     notice = PersonalNotice(
         phone=phone,
@@ -283,6 +331,8 @@ def send(
     link = session.get(PhoneLink, phone)
     if link is not None:
         _notify(session, notice, link.conversation, now, quiet.hold_until(now))
+    if user is not None:
+        audit(session, user, "send_personal_notice", f"personal_notice:{notice.id}")
     session.commit()
     return notice
 
@@ -305,6 +355,15 @@ def _own_notice(
     if notice is None or notice.phone != phone:
         raise PersonalNoticeNotFound(f"No notice {notice_id} for you.", "찾는 공인알림이 없어요.")
     return conversation, notice
+
+
+def code_recipient(session: Session, notice_id: int, channel: str, channel_user_id: str) -> str | None:
+    """The phone an identity code for this notice would go to when this conversation asks; None when it would
+    go nowhere (not the conversation's notice), so a stranger's asking never counts against the citizen's phone."""
+    try:
+        return _own_notice(session, notice_id, channel, channel_user_id)[1].phone
+    except (PhoneNotLinked, PersonalNoticeNotFound):
+        return None
 
 
 def request_identity_code(
@@ -360,8 +419,20 @@ def delivered_at(session: Session, notice: PersonalNotice) -> datetime | None:
     return outbox.get(session, notice.notification_id).delivered_at if notice.notification_id else None
 
 
-def staff_list(session: Session, limit: int = 200) -> list[PersonalNotice]:
-    return list(session.scalars(select(PersonalNotice).order_by(PersonalNotice.id.desc()).limit(limit)))
+def read_record(session: Session, notice_id: int, reader: StaffUser) -> PersonalNotice:
+    """One notice's delivery record for a staff member; reading it is audited."""
+    notice = get(session, notice_id)
+    audit(session, reader, "view_personal_notice", f"personal_notice:{notice.id}")
+    session.commit()
+    return notice
+
+
+def staff_list(session: Session, reader: StaffUser, limit: int = 200) -> list[PersonalNotice]:
+    """The newest notices with their recipients, for a staff member; reading the list is audited."""
+    notices = list(session.scalars(select(PersonalNotice).order_by(PersonalNotice.id.desc()).limit(limit)))
+    audit(session, reader, "view_personal_notices", f"personal_notices:{len(notices)}")
+    session.commit()
+    return notices
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -370,7 +441,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def certificate(session: Session, notice_id: int, reader: StaffUser, now: datetime | None = None) -> dict[str, Any]:
     """The delivery certificate: what was sent (its content's SHA-256), to whom (masked), and when it was
-    sent, delivered, identity-confirmed and read. Who issued it is in the audit log."""
+    sent, delivered, identity-confirmed and read. It needs the personal_notices.certificate permission; who
+    issued it is in the audit log."""
+    permissions.require(reader, permissions.PERSONAL_NOTICES_CERTIFICATE)
     notice = get(session, notice_id)
     audit(session, reader, "download_certificate", f"personal_notice:{notice.id}", "delivery certificate")
     session.commit()
@@ -413,13 +486,24 @@ def flag_for_paper_mail(session: Session, days: int, now: datetime | None = None
     return due
 
 
-def flagged_for_paper_mail(session: Session, limit: int = 1000) -> list[PersonalNotice]:
-    """The notices flagged for paper mail, the latest first: the mailing office's list."""
-    return list(
-        session.scalars(
-            select(PersonalNotice)
-            .where(PersonalNotice.paper_mail_at.is_not(None))
-            .order_by(PersonalNotice.paper_mail_at.desc(), PersonalNotice.id.desc())
-            .limit(limit)
-        )
+def flagged_for_paper_mail(session: Session, limit: int | None = None) -> list[PersonalNotice]:
+    """The notices flagged for paper mail, the latest first: the mailing office's list. All of them unless a
+    `limit` is given: a letter left off the export would never be sent."""
+    query = (
+        select(PersonalNotice)
+        .where(PersonalNotice.paper_mail_at.is_not(None))
+        .order_by(PersonalNotice.paper_mail_at.desc(), PersonalNotice.id.desc())
     )
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
+def paper_mail_list(session: Session, reader: StaffUser, export: bool = False) -> list[PersonalNotice]:
+    """The mailing office's list for a staff member; reading it is audited, and the export with names and
+    phones in full needs the paper_mail.export permission."""
+    if export:
+        permissions.require(reader, permissions.PAPER_MAIL_EXPORT)
+    notices = flagged_for_paper_mail(session)
+    action = "export_paper_mail" if export else "view_paper_mail"
+    audit(session, reader, action, f"personal_notices:{len(notices)}", "paper mail export" if export else "")
+    session.commit()
+    return notices

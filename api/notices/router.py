@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from api.core.auth import require_service
 from api.core.database import get_session
 from api.core.errors import preferred_language
+from api.core.ids import Id
 from api.core.privacy import mask_phone
+from api.core.rate_limits import RateLimits, RateLimitsDep
 from api.notices import personal, service
 from api.notices.models import CATEGORIES, Notice, PersonalNotice
 from api.notices.schemas import (
@@ -34,8 +36,10 @@ from api.notices.schemas import (
     SubscriptionOut,
 )
 from api.notices.sms import SmsSender, sms_sender
+from api.staff import permissions
 from api.staff.models import StaffUser
 from api.staff.router import StaffDep
+from api.tours.service import normalize_phone
 
 router = APIRouter(prefix="/api", tags=["notices"])
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -108,7 +112,7 @@ def categories(language: Language) -> list[CategoryOut]:
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut)
-def notice(notice_id: int, session: SessionDep, language: Language) -> NoticeOut:
+def notice(notice_id: Id, session: SessionDep, language: Language) -> NoticeOut:
     return notice_out(service.get_public(session, notice_id), language)
 
 
@@ -119,29 +123,33 @@ def notice(notice_id: int, session: SessionDep, language: Language) -> NoticeOut
 def create_notice(
     body: NoticeCreate, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
 ) -> Published:
+    """With `publish`, it needs the notices.publish permission: without it not even the draft is written."""
+    if body.publish:
+        permissions.require(user, permissions.NOTICES_PUBLISH)
     created = service.create(session, NoticeIn.model_validate(body.model_dump(exclude={"publish"})), user)
     queued = 0
     if body.publish:
-        created, queued = service.publish(session, created.id, quiet)
+        created, queued = service.publish(session, created.id, quiet, by=user)
     return Published(notice=notice_out(created, language), messages_queued=queued)
 
 
 @router.patch("/notices/{notice_id}", response_model=NoticeOut, tags=["staff"])
-def edit_notice(notice_id: int, body: NoticeIn, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
+def edit_notice(notice_id: Id, body: NoticeIn, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
     return notice_out(service.update(session, notice_id, body), language)
 
 
 @router.post("/notices/{notice_id}/publish", response_model=Published, tags=["staff"])
 def publish_notice(
-    notice_id: int, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
+    notice_id: Id, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
 ) -> Published:
-    """Publishes and messages the category's subscribers; safe to retry (nobody gets a second message)."""
-    published, queued = service.publish(session, notice_id, quiet)
+    """Publishes and messages the category's subscribers; safe to retry (nobody gets a second message).
+    Needs the notices.publish permission."""
+    published, queued = service.publish(session, notice_id, quiet, by=user)
     return Published(notice=notice_out(published, language), messages_queued=queued)
 
 
 @router.post("/notices/{notice_id}/withdraw", response_model=NoticeOut, tags=["staff"])
-def withdraw_notice(notice_id: int, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
+def withdraw_notice(notice_id: Id, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
     return notice_out(service.withdraw(session, notice_id), language)
 
 
@@ -185,8 +193,18 @@ def unsubscribe(
 # --- certified personal notices: the citizen's side (service) ----------------------------------------------------
 
 
+def _count_sms_code(limits: RateLimits, asking: ChannelUser, phone: str | None) -> None:
+    """A code is a text message to someone's phone: a few per number, and a few per conversation asking
+    (the action server asks for every citizen, so it is the conversation that counts, not its address)."""
+    checks = [("sms_code_per_client", f"conversation:{asking.channel}:{asking.channel_user_id}")]
+    if phone:
+        checks.append(("sms_code_per_phone", phone))
+    limits.hit(*checks)
+
+
 @router.post("/phone-links", response_model=CodeSent, status_code=202, dependencies=SERVICE_ONLY)
-def start_phone_link(body: PhoneLinkStart, session: SessionDep, sms: SmsDep) -> CodeSent:
+def start_phone_link(body: PhoneLinkStart, session: SessionDep, sms: SmsDep, limits: RateLimitsDep) -> CodeSent:
+    _count_sms_code(limits, body, normalize_phone(body.phone))
     issued = personal.start_link(session, body.channel, body.channel_user_id, body.phone, sms)
     return CodeSent(phone=mask_phone(issued.phone), expires_at=issued.expires_at)
 
@@ -215,13 +233,16 @@ def my_personal_notices(
 
 
 @router.post("/personal-notices/{notice_id}/code", response_model=CodeSent, status_code=202, dependencies=SERVICE_ONLY)
-def request_identity_code(notice_id: int, body: ChannelUser, session: SessionDep, sms: SmsDep) -> CodeSent:
+def request_identity_code(
+    notice_id: Id, body: ChannelUser, session: SessionDep, sms: SmsDep, limits: RateLimitsDep
+) -> CodeSent:
+    _count_sms_code(limits, body, personal.code_recipient(session, notice_id, body.channel, body.channel_user_id))
     issued = personal.request_identity_code(session, notice_id, body.channel, body.channel_user_id, sms)
     return CodeSent(phone=mask_phone(issued.phone), expires_at=issued.expires_at)
 
 
 @router.post("/personal-notices/{notice_id}/confirm", response_model=PersonalNoticeListed, dependencies=SERVICE_ONLY)
-def confirm_identity(notice_id: int, body: CodeIn, session: SessionDep) -> PersonalNoticeListed:
+def confirm_identity(notice_id: Id, body: CodeIn, session: SessionDep) -> PersonalNoticeListed:
     n = personal.confirm_identity(session, notice_id, body.channel, body.channel_user_id, body.code)
     return PersonalNoticeListed(
         id=n.id, department=n.department, sent_at=n.sent_at, read=n.read_at is not None, title=None
@@ -229,7 +250,7 @@ def confirm_identity(notice_id: int, body: CodeIn, session: SessionDep) -> Perso
 
 
 @router.post("/personal-notices/{notice_id}/read", response_model=PersonalNoticeContent, dependencies=SERVICE_ONLY)
-def read_personal_notice(notice_id: int, body: ChannelUser, session: SessionDep) -> PersonalNoticeContent:
+def read_personal_notice(notice_id: Id, body: ChannelUser, session: SessionDep) -> PersonalNoticeContent:
     """The content, only right after the citizen confirmed their identity with a code (else 403)."""
     n = personal.read(session, notice_id, body.channel, body.channel_user_id)
     return PersonalNoticeContent(
@@ -258,12 +279,14 @@ def personal_status(session: Session, notice: PersonalNotice) -> PersonalNoticeS
 def send_personal_notice(
     body: PersonalNoticeIn, session: SessionDep, user: StaffDep, quiet: QuietDep
 ) -> PersonalNoticeStatus:
+    """Needs the personal_notices.send permission."""
     return personal_status(session, personal.send(session, body, user, quiet))
 
 
 @router.get("/personal-notices/{notice_id}", response_model=PersonalNoticeStatus, tags=["staff"])
-def personal_notice_status(notice_id: int, session: SessionDep, user: StaffDep) -> PersonalNoticeStatus:
-    return personal_status(session, personal.get(session, notice_id))
+def personal_notice_status(notice_id: Id, session: SessionDep, user: StaffDep) -> PersonalNoticeStatus:
+    """The delivery record (phone masked); reading it is audited."""
+    return personal_status(session, personal.read_record(session, notice_id, user))
 
 
 def certificate_response(session: Session, notice_id: int, user: StaffUser) -> Response:
@@ -277,5 +300,6 @@ def certificate_response(session: Session, notice_id: int, user: StaffUser) -> R
 
 
 @router.get("/personal-notices/{notice_id}/certificate", tags=["staff"])
-def personal_notice_certificate(notice_id: int, session: SessionDep, user: StaffDep) -> Response:
+def personal_notice_certificate(notice_id: Id, session: SessionDep, user: StaffDep) -> Response:
+    """Needs the personal_notices.certificate permission."""
     return certificate_response(session, notice_id, user)

@@ -16,7 +16,9 @@ from api.notices import search
 from api.notices.errors import InvalidNotice, NoticeNotFound, NoticeWithdrawn, UnknownCategory
 from api.notices.models import CATEGORIES, Notice, NoticeSubscription
 from api.notices.schemas import NoticeIn
+from api.staff import permissions
 from api.staff.models import StaffUser
+from api.staff.service import audit
 from common.clock import SEOUL, utcnow
 
 CATEGORY_NAMES = {
@@ -137,15 +139,22 @@ def update(session: Session, notice_id: int, fields: NoticeIn, now: datetime | N
 
 
 def publish(
-    session: Session, notice_id: int, quiet: QuietHours | None = None, now: datetime | None = None
+    session: Session,
+    notice_id: int,
+    quiet: QuietHours | None = None,
+    now: datetime | None = None,
+    by: StaffUser | None = None,
 ) -> tuple[Notice, int]:
     """Makes the notice public and writes one message to each subscriber of its category, in one transaction.
 
     Publishing again (a retry, a double click) writes no second message to anyone: each message's
     dedupe key names the notice and the conversation. Returns the notice and how many messages this call wrote.
+    A staff member (`by`) needs the notices.publish permission, and their publishing is in the audit log.
     """
     now = now or utcnow()
     quiet = quiet or QuietHours()
+    if by is not None:
+        permissions.require(by, permissions.NOTICES_PUBLISH)
     notice = get_notice(session, notice_id)
     if notice.status == "withdrawn":
         raise NoticeWithdrawn(
@@ -183,6 +192,8 @@ def publish(
             not_before=not_before,
         )
         written += 1
+    if by is not None:
+        audit(session, by, "publish_notice", f"notice:{notice.id}")
     session.commit()
     return notice, written
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from api.core.auth import require_service
 from api.core.database import get_session
-from api.opendata import asking, csv_import, service
+from api.core.spreadsheet import csv_download
+from api.opendata import asking, service
 from api.opendata.errors import InvalidMetadata, MalformedFile
 from api.opendata.schemas import (
     AskIn,
@@ -75,11 +76,8 @@ def dataset_rows(
     matching = service.sort_frame(service.filter_frame(dataset, frame, filters), sort)
     if format == "csv":
         page = matching.iloc[offset : offset + limit] if limit else matching.iloc[offset:]
-        return Response(
-            "\ufeff" + csv_import.to_csv(page),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{dataset.id}.csv"'},
-        )
+        rows = (list(record.values()) for record in service.records(page))
+        return csv_download(f"{dataset.id}.csv", list(page.columns), rows)
     limit = limit or DEFAULT_PAGE
     return RowsPage(
         dataset=dataset.id,

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.ids import Id
+
 ColumnType = Literal["integer", "number", "text", "boolean", "month", "year", "date"]
 ColumnRole = Literal["time", "measure", "dimension", "latitude", "longitude", "attribute"]
 UpdateFrequency = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "irregular", "once"]
@@ -141,7 +143,7 @@ class StructuredQuery(BaseModel):
     """What a question was understood as; running it again gives the same figures (POST /api/opendata/query)."""
 
     dataset: str
-    version: int | None = None
+    version: Id | None = None
     measure: str | None = None
     aggregation: Aggregation = "value"
     filters: list[Filter] = []

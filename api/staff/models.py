@@ -1,4 +1,4 @@
-"""Tables of city staff accounts, their sign-in sessions, and the audit log of personal-data reads."""
+"""Tables of staff accounts, their permissions and sign-in sessions, and the audit log of what staff read and did."""
 
 from datetime import datetime
 
@@ -21,6 +21,30 @@ class StaffUser(Base):
     failed_sign_ins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An admin's second factor (TOTP, base32). Shown only while enrolling, until the first code confirms it.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column()
+
+    permissions: Mapped[list["StaffPermission"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", foreign_keys="StaffPermission.user_id"
+    )
+
+    def may(self, permission: str) -> bool:
+        """Admins may do everything; staff what an admin granted them."""
+        return self.role == "admin" or any(p.permission == permission for p in self.permissions)
+
+
+class StaffPermission(Base):
+    """One named permission (api/staff/permissions.py) an admin granted to a staff account."""
+
+    __tablename__ = "staff_permissions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(40), primary_key=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StaffSession(Base):
@@ -37,7 +61,7 @@ class StaffSession(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_user_id_at", "user_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
@@ -45,6 +69,8 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(120))  # whose data: e.g. "run:123"
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[StaffUser] = relationship()
 
 
 class ConsoleSession(Base):
@@ -56,6 +82,20 @@ class ConsoleSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
     csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[StaffUser] = relationship()
+
+
+class SignInChallenge(Base):
+    """An admin's password was right: the second factor is still to come, within a few minutes, from this browser."""
+
+    __tablename__ = "staff_sign_in_challenges"
+
+    # Only a hash of the cookie's token is stored, as for sessions.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

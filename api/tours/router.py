@@ -3,15 +3,15 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from api.core.auth import is_service_call, require_service
 from api.core.database import get_session
-from api.core.errors import InvalidInput
+from api.core.ids import Id
 from api.core.privacy import mask_name, mask_phone
+from api.core.rate_limits import RateLimits, RateLimitsDep, asker
 from api.staff.router import StaffDep
-from api.staff.service import audit
 from api.tours import service
 from api.tours.models import Booking
 from api.tours.schemas import (
@@ -27,6 +27,7 @@ from api.tours.schemas import (
     ManifestLine,
     Option,
     RunOut,
+    TourKey,
     WaitlistConfirm,
     WaitlistIn,
     WaitlistOut,
@@ -58,19 +59,30 @@ def _booker(body: BookingIn, service_call: bool) -> service.Booker:
     return service.Booker(body.name, body.phone, *channel)
 
 
+def _count_booking_lookup(request: Request, limits: RateLimits, service_call: bool, code: str, phone: str) -> None:
+    """A code and a phone are a guess until they match: each lookup, cancel or change counts as one, for
+    the asker and for the code, so neither one address nor many can try codes and phones at length."""
+    citizen = "phone:" + "".join(c for c in phone if c.isdigit())
+    limits.hit(
+        ("booking_lookup_per_client", asker(request, service_call, citizen)),
+        ("booking_lookup_per_code", code.strip().upper()),
+    )
+
+
 @router.get("/tours", response_model=list[CourseSummary])
 def list_tours(session: SessionDep) -> list[CourseSummary]:
     return [CourseSummary.model_validate(c) for c in service.list_courses(session)]
 
 
 @router.get("/tours/{tour_id}", response_model=CourseOut)
-def tour(tour_id: str, session: SessionDep) -> CourseOut:
-    return CourseOut.model_validate(service.get_course(session, tour_id))
+def tour(tour_id: TourKey, session: SessionDep, request: Request) -> CourseOut:
+    course = CourseOut.model_validate(service.get_course(session, tour_id))
+    return course.model_copy(update={"booker_retention_days": request.app.state.settings.booker_retention_days})
 
 
 @router.get("/tours/{tour_id}/runs", response_model=list[RunOut])
 def runs(
-    tour_id: str,
+    tour_id: TourKey,
     session: SessionDep,
     day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, in Asia/Seoul")],
     option: Option | None = None,
@@ -81,7 +93,7 @@ def runs(
 
 @router.get("/tours/{tour_id}/runs/available", response_model=list[RunOut])
 def available_runs(
-    tour_id: str,
+    tour_id: TourKey,
     session: SessionDep,
     start: Annotated[date, Query(alias="from", description="first day to look at, YYYY-MM-DD")],
     seats: Annotated[int, Query(ge=1, le=10)] = 1,
@@ -118,22 +130,46 @@ def bookings_of_user(
 
 
 @router.get("/bookings/{code}", response_model=BookingOut)
-def booking(code: str, phone: Annotated[str, Query(max_length=40)], session: SessionDep) -> BookingOut:
+def booking(
+    code: str,
+    phone: Annotated[str, Query(max_length=40)],
+    session: SessionDep,
+    request: Request,
+    service_call: ServiceCall,
+    limits: RateLimitsDep,
+) -> BookingOut:
+    _count_booking_lookup(request, limits, service_call, code, phone)
     return _booking_out(service.find_booking(session, code, phone))
 
 
 @router.post("/bookings/{code}/cancel", response_model=BookingOut)
-def cancel_booking(code: str, body: BookingLookup, session: SessionDep) -> BookingOut:
+def cancel_booking(
+    code: str,
+    body: BookingLookup,
+    session: SessionDep,
+    request: Request,
+    service_call: ServiceCall,
+    limits: RateLimitsDep,
+) -> BookingOut:
+    _count_booking_lookup(request, limits, service_call, code, body.phone)
     return _booking_out(service.cancel(session, code, body.phone))
 
 
 @router.post("/bookings/{code}/change", response_model=BookingOut)
-def change_booking(code: str, body: BookingChange, session: SessionDep) -> BookingOut:
+def change_booking(
+    code: str,
+    body: BookingChange,
+    session: SessionDep,
+    request: Request,
+    service_call: ServiceCall,
+    limits: RateLimitsDep,
+) -> BookingOut:
+    _count_booking_lookup(request, limits, service_call, code, body.phone)
     return _booking_out(service.change(session, code, body.phone, body.run_id, body.party))
 
 
 @router.post("/runs/{run_id}/waitlist", response_model=WaitlistOut, status_code=201)
-def join_waitlist(run_id: int, body: WaitlistIn, session: SessionDep, service_call: ServiceCall) -> WaitlistOut:
+def join_waitlist(run_id: Id, body: WaitlistIn, session: SessionDep, service_call: ServiceCall) -> WaitlistOut:
     entry = service.join_waitlist(session, run_id, body.party, _booker(body, service_call))
     return WaitlistOut(
         id=entry.id,
@@ -145,7 +181,7 @@ def join_waitlist(run_id: int, body: WaitlistIn, session: SessionDep, service_ca
 
 
 @router.post("/waitlist/{entry_id}/confirm", response_model=BookingOut, dependencies=[Depends(require_service)])
-def confirm_waitlist_offer(entry_id: int, body: WaitlistConfirm, session: SessionDep) -> BookingOut:
+def confirm_waitlist_offer(entry_id: Id, body: WaitlistConfirm, session: SessionDep) -> BookingOut:
     """A citizen pressed "confirm" on a waitlist offer (the automation job sent it): the held seats become a booking."""
     booking = service.confirm_offer_of(session, entry_id, body.channel, body.channel_user_id, utcnow())
     return _booking_out(booking)
@@ -153,19 +189,15 @@ def confirm_waitlist_offer(entry_id: int, body: WaitlistConfirm, session: Sessio
 
 @router.get("/staff/runs/{run_id}/manifest", response_model=Manifest, tags=["staff"])
 def run_manifest(
-    run_id: int,
+    run_id: Id,
     session: SessionDep,
     user: StaffDep,
     reveal: bool = False,
     reason: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Manifest:
-    """Who is booked on a run. Names and phones are masked unless `reveal` with a `reason`, which is audited."""
-    if reveal and not (reason and reason.strip()):
-        raise InvalidInput("Say why you need the full names and phones.", "개인정보를 보는 이유를 적어 주세요.")
-    run, bookings = service.manifest(session, run_id)
-    if reveal:
-        audit(session, user, "reveal_manifest", f"run:{run.id}", reason.strip())
-        session.commit()
+    """Who is booked on a run; every read is audited. Names and phones are masked unless `reveal` with a `reason`,
+    which needs the manifests.reveal permission."""
+    run, bookings = service.manifest(session, run_id, user, (reason or "") if reveal else None)
     return Manifest(
         run=RunOut.model_validate(run),
         seats_booked=sum(b.seats for b in bookings),
@@ -184,5 +216,6 @@ def run_manifest(
 
 
 @router.post("/staff/runs/{run_id}/close", response_model=RunOut, tags=["staff"])
-def close_run(run_id: int, session: SessionDep, user: StaffDep) -> RunOut:
-    return RunOut.model_validate(service.close_run(session, run_id))
+def close_run(run_id: Id, session: SessionDep, user: StaffDep) -> RunOut:
+    """Needs the runs.close permission."""
+    return RunOut.model_validate(service.close_run(session, run_id, user))

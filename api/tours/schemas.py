@@ -1,15 +1,18 @@
 """Request and response models of the tours routes."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.conversations.schemas import Channel
+from api.core.ids import Id
 
 Option = Literal["walk", "monorail"]
 FareType = Literal["adult", "youth", "child", "senior", "resident"]
 Party = dict[FareType, int]
+# A tour by its id or its code ("dmz-peace"). Tried in that order, so a number no id can be is a code, found nowhere.
+TourKey = Annotated[Id | Annotated[str, Field(min_length=1, max_length=32)], Field(union_mode="left_to_right")]
 
 
 class FareOut(BaseModel):
@@ -47,6 +50,8 @@ class CourseOut(CourseSummary):
     daily_capacity: int
     booking_cutoff_minutes: int
     fares: list[FareOut]
+    # BOOKER_RETENTION_DAYS: the booking consent tells the citizen this number, so it is the one the job applies.
+    booker_retention_days: int = Field(0, description="Days after the tour when the booker's name and phone are erased")
 
 
 class RunOut(BaseModel):
@@ -62,7 +67,7 @@ class RunOut(BaseModel):
 
 
 class BookingIn(BaseModel):
-    run_id: int
+    run_id: Id
     party: Party = Field(description='Seats by fare type, e.g. {"adult": 2, "child": 1}')
     name: str = Field(max_length=200)
     phone: str = Field(max_length=40)
@@ -76,7 +81,7 @@ class BookingLookup(BaseModel):
 
 
 class BookingChange(BookingLookup):
-    run_id: int | None = None
+    run_id: Id | None = None
     party: Party | None = None
 
 
@@ -114,7 +119,7 @@ class WaitlistOut(BaseModel):
 class BookingCheck(BaseModel):
     """Any part of a booking, checked as far as it goes (a conversation asks one thing at a time)."""
 
-    run_id: int | None = None
+    run_id: Id | None = None
     party: Party | None = None
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)

@@ -9,7 +9,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.core.errors import InvalidInput
 from api.core.public_holidays import PublicHolidays
+from api.staff import permissions
+from api.staff.models import StaffUser
+from api.staff.service import audit
 from api.tours.errors import (
     AlreadyCancelled,
     BookingClosed,
@@ -129,10 +133,12 @@ def list_courses(session: Session) -> list[Course]:
     return list(session.scalars(select(Course).order_by(Course.id)))
 
 
-def get_course(session: Session, tour_id: str | int) -> Course:
-    key = str(tour_id)
+def get_course(session: Session, tour_id: int | str) -> Course:
+    """A tour by its id (an int) or its code (a str): the caller says which, so no text is taken for a number."""
     course = (
-        session.get(Course, int(key)) if key.isdigit() else session.scalar(select(Course).where(Course.code == key))
+        session.get(Course, tour_id)
+        if isinstance(tour_id, int)
+        else session.scalar(select(Course).where(Course.code == tour_id))
     )
     if course is None:
         raise TourNotFound(f"No tour {tour_id}.", f"{tour_id} 투어를 찾을 수 없어요.")
@@ -253,6 +259,28 @@ def _release_seats(session: Session, run: Run, seats: int) -> None:
     session.expire(run, ["seats_sold"])
 
 
+def _update_if_unchanged(session: Session, booking: Booking, **values: object) -> bool:
+    """Writes `values` to a booking only if it is still confirmed on the run and seats it was read with.
+
+    Like a seat claim, the check and the write are one conditional UPDATE, and the row stays locked
+    until commit: of two requests that read the same booking, the second finds it changed, does
+    nothing, and the seats are released once. The booking is reloaded when next read.
+    """
+    updated = session.execute(
+        update(Booking)
+        .where(
+            Booking.id == booking.id,
+            Booking.status == "confirmed",
+            Booking.run_id == booking.run_id,
+            Booking.seats == booking.seats,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(booking)
+    return updated.rowcount == 1
+
+
 def _new_code(session: Session) -> str:
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -330,11 +358,13 @@ def cancel(session: Session, code: str, phone: str, now: datetime | None = None)
         raise AlreadyCancelled("This booking is already cancelled.", "이미 취소된 예약이에요.")
     if booking.run.starts_at <= now:
         raise BookingClosed("This tour has already left.", "이미 출발한 투어는 취소할 수 없어요.")
-    booking.status = "cancelled"
-    booking.cancelled_at = booking.updated_at = now
-    _release_seats(session, booking.run, booking.seats)
-    session.flush()
-    _offer_to_waitlist(session, booking.run, now)
+    run, seats = booking.run, booking.seats
+    if not _update_if_unchanged(session, booking, status="cancelled", cancelled_at=now, updated_at=now):
+        # Another request cancelled or changed it after we read it: answer as if ours came after that one.
+        session.rollback()
+        return cancel(session, code, phone, now)
+    _release_seats(session, run, seats)
+    _offer_to_waitlist(session, run, now)
     session.commit()
     return booking
 
@@ -360,11 +390,16 @@ def change(
     _check_bookable(new_run, new_run.course, now)
     fee = quote(session, new_run, new_party)
 
-    _release_seats(session, old_run, booking.seats)
-    _claim_seats(session, new_run, seats)  # rolls back the release too when it fails
-    booking.run, booking.party, booking.seats, booking.total_fee = new_run, new_party, seats, fee
-    booking.updated_at = now
-    session.flush()
+    old_seats = booking.seats
+    moved = _update_if_unchanged(
+        session, booking, run_id=new_run.id, party=new_party, seats=seats, total_fee=fee, updated_at=now
+    )
+    if not moved:
+        # Another request cancelled or changed it after we read it: apply ours to what it is now.
+        session.rollback()
+        return change(session, code, phone, run_id, party, now)
+    _release_seats(session, old_run, old_seats)
+    _claim_seats(session, new_run, seats)  # rolls back the release and the move too when it fails
     _offer_to_waitlist(session, old_run, now)
     session.commit()
     return booking
@@ -415,7 +450,7 @@ def confirm_offer(session: Session, entry_id: int, now: datetime | None = None) 
     now = now or utcnow()
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None or entry.status != "offered" or entry.offered_until <= now:
-        raise BookingNotFound("There is no open offer for this waitlist place.", "유효한 대기 예약 제안이 없어요.")
+        raise _no_open_offer()
     booking = Booking(
         code=_new_code(session),
         run_id=entry.run_id,
@@ -431,25 +466,50 @@ def confirm_offer(session: Session, entry_id: int, now: datetime | None = None) 
     )
     session.add(booking)
     session.flush()
-    entry.status, entry.booking_id = "booked", booking.id
+    if not _end_offer(session, entry, "booked", now, booking_id=booking.id):
+        # The offer ran out and was passed on after we read it: the booking is not made.
+        session.rollback()
+        raise _no_open_offer()
     session.commit()
     return booking
 
 
+def _no_open_offer() -> BookingNotFound:
+    return BookingNotFound("There is no open offer for this waitlist place.", "유효한 대기 예약 제안이 없어요.")
+
+
+def _end_offer(session: Session, entry: WaitlistEntry, status: str, now: datetime, **values: object) -> bool:
+    """Moves an offer to "booked" while it runs or to "expired" once it has run out; False if it is no longer an offer.
+
+    One conditional UPDATE, like a seat claim: an offer confirmed and expired at the same moment ends
+    in one of the two, so its held seats become a booking or go back, never both.
+    """
+    in_time = WaitlistEntry.offered_until > now if status == "booked" else WaitlistEntry.offered_until <= now
+    ended = session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == "offered", in_time)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(entry)
+    return ended.rowcount == 1
+
+
 def expire_offers(session: Session, now: datetime) -> list[WaitlistEntry]:
     """Ends the offers not confirmed in time and offers their seats to the next in line; the caller commits."""
-    expired = list(
-        session.scalars(
-            select(WaitlistEntry)
-            .where(WaitlistEntry.status == "offered", WaitlistEntry.offered_until <= now)
-            .order_by(WaitlistEntry.id)
-        )
+    due = session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.status == "offered", WaitlistEntry.offered_until <= now)
+        .order_by(WaitlistEntry.id)
     )
-    for entry in expired:
-        entry.status = "expired"
-        _release_seats(session, entry.run, entry.seats)
-        session.flush()
-        _offer_to_waitlist(session, entry.run, now)
+    expired = []
+    for entry in list(due):
+        run, seats = entry.run, entry.seats
+        if not _end_offer(session, entry, "expired", now):
+            continue  # confirmed after we read it: its seats are a booking's now
+        _release_seats(session, run, seats)
+        _offer_to_waitlist(session, run, now)
+        expired.append(entry)
     return expired
 
 
@@ -468,7 +528,7 @@ def confirm_offer_of(session: Session, entry_id: int, channel: str, channel_user
     """Confirms an offer for the messenger user it was made to; to anyone else it does not exist."""
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None or (entry.channel, entry.channel_user_id) != (channel, channel_user_id):
-        raise BookingNotFound("There is no open offer for this waitlist place.", "유효한 대기 예약 제안이 없어요.")
+        raise _no_open_offer()
     return confirm_offer(session, entry_id, now)
 
 
@@ -496,6 +556,17 @@ def erase_bookers(session: Session, before: date) -> int:
             .execution_options(synchronize_session=False)
         ).rowcount
     return erased
+
+
+def forget_idempotency_keys(session: Session, before: datetime) -> int:
+    """Clears the Idempotency-Keys of bookings made before `before`: the actions derive them from the phone, and
+    they only need to outlive a double tap; the caller commits."""
+    return session.execute(
+        update(Booking)
+        .where(Booking.created_at < before, Booking.idempotency_key.is_not(None))
+        .values(idempotency_key=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def waitlist_position(session: Session, entry: WaitlistEntry) -> int:
@@ -558,17 +629,30 @@ def runs_with_seats(
     return list(session.scalars(query))
 
 
-def manifest(session: Session, run_id: int) -> tuple[Run, list[Booking]]:
+def manifest(
+    session: Session, run_id: int, reader: StaffUser, reveal_reason: str | None = None
+) -> tuple[Run, list[Booking]]:
+    """Who is booked on a run, read by a staff member (audited). `reveal_reason` given: the caller shows names and
+    phones in full, which needs manifests.reveal and a reason, both in the audit log."""
+    if reveal_reason is not None:
+        permissions.require(reader, permissions.MANIFESTS_REVEAL)
+        if not reveal_reason.strip():
+            raise InvalidInput("Say why you need the full names and phones.", "개인정보를 보는 이유를 적어 주세요.")
     run = get_run(session, run_id)
     bookings = session.scalars(
         select(Booking).where(Booking.run_id == run.id, Booking.status == "confirmed").order_by(Booking.created_at)
     )
+    action = "view_manifest" if reveal_reason is None else "reveal_manifest"
+    audit(session, reader, action, f"run:{run.id}", (reveal_reason or "").strip())
+    session.commit()
     return run, list(bookings)
 
 
-def close_run(session: Session, run_id: int) -> Run:
-    """Stops sales on a run; the bookings it has stay valid."""
+def close_run(session: Session, run_id: int, by: StaffUser) -> Run:
+    """Stops sales on a run, for a staff member with runs.close; the bookings it has stay valid."""
+    permissions.require(by, permissions.RUNS_CLOSE)
     run = get_run(session, run_id)
     run.status = "closed"
+    audit(session, by, "close_run", f"run:{run.id}")
     session.commit()
     return run

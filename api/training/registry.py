@@ -29,6 +29,7 @@ from api.training import data
 from api.training.errors import ActivationFailed, ModelFileMissing, ModelNotFound
 from api.training.models import ModelActivation, TrainedModel
 from common.clock import utcnow
+from common.rasa_auth import rasa_authorization
 
 logger = logging.getLogger(__name__)
 CURRENT_LINK = "current.tar.gz"
@@ -148,12 +149,16 @@ class Replica:
     error: str | None = None
 
 
+def _rasa_auth(settings: Settings) -> dict[str, str]:
+    return rasa_authorization(settings.rasa_jwt_secret, "paju-api")
+
+
 def replicas(settings: Settings) -> list[Replica]:
     """What each Rasa replica says it runs (`GET /status`)."""
     found = []
     for url in settings.rasa_replicas:
         try:
-            response = httpx.get(f"{url}/status", params={"token": settings.rasa_token}, timeout=STATUS_TIMEOUT_SECONDS)
+            response = httpx.get(f"{url}/status", headers=_rasa_auth(settings), timeout=STATUS_TIMEOUT_SECONDS)
             response.raise_for_status()
             found.append(Replica(url, response.json().get("model_id")))
         except (httpx.HTTPError, ValueError) as error:
@@ -178,9 +183,7 @@ def classify_live(settings: Settings, messages: list[dict[str, str]]) -> list[di
     predictions = []
     with httpx.Client(timeout=30) as client:
         for message in messages:
-            response = client.post(
-                f"{url}/model/parse", params={"token": settings.rasa_token}, json={"text": message["text"]}
-            )
+            response = client.post(f"{url}/model/parse", headers=_rasa_auth(settings), json={"text": message["text"]})
             response.raise_for_status()
             intent = response.json().get("intent") or {}
             predictions.append(
@@ -254,7 +257,7 @@ def _load_into(settings: Settings, url: str, path: str) -> str:
     try:
         response = httpx.put(
             f"{url}/model",
-            params={"token": settings.rasa_token},
+            headers=_rasa_auth(settings),
             json={"model_file": path},
             timeout=settings.rasa_load_timeout_seconds,
         )

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.core.auth import require_service
 from api.core.database import get_session
+from api.core.ids import MAX_ID, Id
 from api.staff.models import StaffUser
 from api.staff.router import require_admin
 from api.training import data, inbox, registry, runs
@@ -51,26 +52,26 @@ def list_inbox(
     intent: Annotated[str, Query(max_length=64)] = "",
     order: Annotated[str, Query(pattern="^(recent|frequent)$")] = "recent",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[InboxItemOut]:
     wanted = inbox.InboxFilter(kind, item_status, language, intent, order, limit, offset)
     return [InboxItemOut.model_validate(item) for item in inbox.items(session, request.app.state.settings, wanted)]
 
 
 @router.post("/inbox/{item_id}/label", response_model=InboxItemOut)
-def label(item_id: int, body: LabelIn, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
+def label(item_id: Id, body: LabelIn, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     settings = request.app.state.settings
     return InboxItemOut.model_validate(inbox.label(session, settings, item_id, admin, body.intent, body.text))
 
 
 @router.post("/inbox/{item_id}/out-of-scope", response_model=InboxItemOut)
-def out_of_scope(item_id: int, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
+def out_of_scope(item_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     settings = request.app.state.settings
     return InboxItemOut.model_validate(inbox.mark_out_of_scope(session, settings, item_id, admin))
 
 
 @router.post("/inbox/{item_id}/ignore", response_model=InboxItemOut)
-def ignore(item_id: int, session: SessionDep, admin: AdminDep) -> InboxItemOut:
+def ignore(item_id: Id, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     return InboxItemOut.model_validate(inbox.ignore(session, item_id, admin))
 
 
@@ -155,7 +156,7 @@ def list_runs(session: SessionDep, admin: AdminDep) -> list[RunOut]:
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: SessionDep, admin: AdminDep) -> RunOut:
+def get_run(run_id: Id, session: SessionDep, admin: AdminDep) -> RunOut:
     runs.fail_stale_runs(session)
     return _run_out(runs.get_run(session, run_id), with_log=True)
 
@@ -173,13 +174,13 @@ def list_models(request: Request, session: SessionDep, admin: AdminDep) -> list[
 
 
 @router.get("/models/{model_id}", response_model=ModelOut)
-def get_model(model_id: int, request: Request, session: SessionDep, admin: AdminDep) -> ModelOut:
+def get_model(model_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> ModelOut:
     live, _answers = registry.live_model(session, request.app.state.settings)
     return _model_out(registry.get_model(session, model_id), live)
 
 
 @router.post("/models/{model_id}/activate", response_model=ActivationOut)
-def activate(model_id: int, request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
+def activate(model_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
     activation = registry.activate(session, request.app.state.settings, model_id, admin)
     return ActivationOut.model_validate(activation)
 

@@ -5,13 +5,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.ids import Id
+
 Language = Literal["ko", "en"]
 
 
 class ParseReportIn(BaseModel):
     """What Rasa made of one citizen message, reported by the gateway after it answered."""
 
-    message_id: int
+    message_id: Id
     # False for button presses, commands and locations: no parse, but a handoff may follow them.
     typed: bool = True
     text: str | None = Field(default=None, max_length=16_384)

@@ -1,7 +1,5 @@
 """Console pages of the automation: the jobs and their run log (admins run, pause and resume them) and paper mail."""
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,8 +10,8 @@ from api.automation import scheduler
 from api.core.database import get_session
 from api.core.errors import DomainError
 from api.core.privacy import mask_name, mask_phone
+from api.core.spreadsheet import csv_download, spreadsheet_phone
 from api.notices import personal
-from api.staff.service import audit
 from api.web.auth import AdminForm, AdminPage, ConsolePage
 from api.web.pages import error_page, render, seoul
 from common.clock import utcnow
@@ -78,36 +76,30 @@ def paper_mail_page(request: Request, session: SessionDep, signed: ConsolePage) 
             "sent_at": n.sent_at,
             "paper_mail_at": n.paper_mail_at,
         }
-        for n in personal.flagged_for_paper_mail(session)
+        for n in personal.paper_mail_list(session, signed.user)
     ]
     return render(request, "paper_mail.html", {"signed": signed, "rows": rows})
 
 
 @router.get("/paper-mail.csv")
-def paper_mail_export(session: SessionDep, signed: ConsolePage) -> Response:
-    """The mailing office's list, unmasked: the download is in the audit log."""
-    notices = personal.flagged_for_paper_mail(session)
-    audit(session, signed.user, "export_paper_mail", f"personal_notices:{len(notices)}", "paper mail export")
-    session.commit()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["notice_id", "recipient_name", "phone", "department", "title", "sent_at", "flagged_at"])
-    for n in notices:
-        fmt = "%Y-%m-%d %H:%M"
-        writer.writerow(
-            [
-                n.id,
-                n.recipient_name or "",
-                n.phone,
-                n.department,
-                n.title,
-                seoul(n.sent_at, fmt),
-                seoul(n.paper_mail_at, fmt),
-            ]
-        )
-    return Response(
-        # With a byte-order mark, so that Excel opens the Korean text as UTF-8.
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="paper-mail.csv"'},
+def paper_mail_export(request: Request, session: SessionDep, signed: ConsolePage) -> Response:
+    """The mailing office's list, unmasked: it needs the paper_mail.export permission and is in the audit log."""
+    try:
+        notices = personal.paper_mail_list(session, signed.user, export=True)
+    except DomainError as error:
+        return error_page(request, signed, error, "/console/paper-mail")
+    fmt = "%Y-%m-%d %H:%M"
+    rows = (
+        [
+            n.id,
+            n.recipient_name or "",
+            spreadsheet_phone(n.phone),
+            n.department,
+            n.title,
+            seoul(n.sent_at, fmt),
+            seoul(n.paper_mail_at, fmt),
+        ]
+        for n in notices
     )
+    header = ["notice_id", "recipient_name", "phone", "department", "title", "sent_at", "flagged_at"]
+    return csv_download("paper-mail.csv", header, rows)

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.conversations import handoffs
-from api.conversations.models import Handoff, Message
+from api.conversations.models import Conversation, Handoff, Message
 from api.conversations.outbox import language_of
 from api.core.database import get_session
 from api.core.errors import DomainError, InvalidInput
+from api.core.ids import MAX_ID, Id
 from api.core.privacy import mask_name, mask_phone, redact_phones
 from api.staff import service as staff_service
 from api.staff.models import StaffUser
@@ -56,7 +57,7 @@ def queue_page(request: Request, session: SessionDep, signed: ConsolePage) -> HT
 
 
 @router.post("/handoffs/{handoff_id}/claim")
-def claim(request: Request, handoff_id: int, session: SessionDep, signed: ConsoleForm) -> Response:
+def claim(request: Request, handoff_id: Id, session: SessionDep, signed: ConsoleForm) -> Response:
     try:
         handoff = handoffs.claim(session, handoff_id, signed.user)
     except DomainError as error:
@@ -67,7 +68,7 @@ def claim(request: Request, handoff_id: int, session: SessionDep, signed: Consol
 @router.post("/handoffs/{handoff_id}/transfer")
 def transfer(
     request: Request,
-    handoff_id: int,
+    handoff_id: Id,
     session: SessionDep,
     signed: ConsoleForm,
     department: Annotated[str, Form(max_length=20)] = "",
@@ -82,7 +83,7 @@ def transfer(
 @router.post("/handoffs/{handoff_id}/close")
 def close(
     request: Request,
-    handoff_id: int,
+    handoff_id: Id,
     session: SessionDep,
     signed: ConsoleForm,
     outcome: Annotated[str, Form(max_length=handoffs.MAX_OUTCOME_CHARS)] = "",
@@ -98,22 +99,26 @@ def close(
 def find_conversations(
     request: Request, session: SessionDep, signed: ConsolePage, q: Annotated[str, Query(max_length=140)] = ""
 ) -> HTMLResponse:
-    conversations = handoffs.find_conversations(session, q)
+    try:
+        conversations = handoffs.search_conversations(session, signed.user, q)
+    except DomainError as error:
+        return error_page(request, signed, error, "/console/queue")
     return render(request, "conversations.html", {"signed": signed, "q": q, "conversations": conversations})
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
-def conversation_page(request: Request, conversation_id: int, session: SessionDep, signed: ConsolePage) -> Response:
+def conversation_page(request: Request, conversation_id: Id, session: SessionDep, signed: ConsolePage) -> Response:
     try:
-        return _conversation_page(request, session, signed, conversation_id, revealed=False)
+        conversation = handoffs.read_conversation(session, conversation_id, signed.user)
     except DomainError as error:
         return error_page(request, signed, error, "/console/queue")
+    return _conversation_page(request, session, signed, conversation, revealed=False)
 
 
 @router.post("/conversations/{conversation_id}/reveal", response_class=HTMLResponse)
 def reveal(
     request: Request,
-    conversation_id: int,
+    conversation_id: Id,
     session: SessionDep,
     signed: ConsoleForm,
     reason: Annotated[str, Form(max_length=MAX_REASON_CHARS)] = "",
@@ -121,21 +126,20 @@ def reveal(
     """Names and phone numbers in full, once, for a stated reason that the audit log keeps with who and when."""
     back = f"/console/conversations/{conversation_id}"
     try:
-        conversation = handoffs.get_conversation(session, conversation_id)
         if not reason.strip():
             raise InvalidInput("Say why you need the full data.", "개인정보를 보는 이유를 적어 주세요.")
-        subject = f"conversation:{conversation.id}"
-        staff_service.audit(session, signed.user, "reveal_conversation", subject, reason.strip())
-        session.commit()
-        return _conversation_page(request, session, signed, conversation_id, revealed=True)
+        conversation = handoffs.read_conversation(
+            session, conversation_id, signed.user, "reveal_conversation", reason.strip()
+        )
     except DomainError as error:
         return error_page(request, signed, error, back)
+    return _conversation_page(request, session, signed, conversation, revealed=True)
 
 
 @router.post("/conversations/{conversation_id}/reply")
 def reply(
     request: Request,
-    conversation_id: int,
+    conversation_id: Id,
     session: SessionDep,
     signed: ConsoleForm,
     text: Annotated[str, Form(max_length=handoffs.MAX_TEXT_CHARS)] = "",
@@ -151,7 +155,7 @@ def reply(
 @router.post("/conversations/{conversation_id}/start")
 def start(
     request: Request,
-    conversation_id: int,
+    conversation_id: Id,
     session: SessionDep,
     signed: ConsoleForm,
     text: Annotated[str, Form(max_length=handoffs.MAX_TEXT_CHARS)] = "",
@@ -168,15 +172,15 @@ def start(
 @router.get("/conversations/{conversation_id}/events")
 async def events(
     request: Request,
-    conversation_id: int,
+    conversation_id: Id,
     user: Annotated[StaffUser, Depends(stream_user)],
-    after: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID)] = None,
 ) -> StreamingResponse:
     """Server-sent events: each new transcript message (masked), and the request's status when it changes."""
     maker = request.app.state.sessionmaker
     settings = request.app.state.settings
-    await run_in_threadpool(_check_conversation, maker, conversation_id)
+    await run_in_threadpool(_start_reading, maker, conversation_id, user)
     # A browser reconnecting after the stream ended says where it got to.
     start_after = max(after, last_event_id or 0)
     stream = _event_stream(
@@ -190,9 +194,8 @@ async def events(
 
 
 def _conversation_page(
-    request: Request, session: Session, signed: Signed, conversation_id: int, revealed: bool
+    request: Request, session: Session, signed: Signed, conversation: Conversation, revealed: bool
 ) -> HTMLResponse:
-    conversation = handoffs.get_conversation(session, conversation_id)
     handoff = handoffs.open_handoff(session, conversation.id)
     messages = handoffs.transcript(session, conversation.id)
     language = language_of(conversation)
@@ -258,9 +261,9 @@ def _message_view(message: Message, staff_names: dict[int, str], revealed: bool)
     }
 
 
-def _check_conversation(maker: sessionmaker[Session], conversation_id: int) -> None:
+def _start_reading(maker: sessionmaker[Session], conversation_id: int, user: StaffUser) -> None:
     with maker() as session:
-        handoffs.get_conversation(session, conversation_id)
+        handoffs.read_conversation(session, conversation_id, user, "stream_conversation")
 
 
 def _status_of(handoff: Handoff | None, staff_names: dict[int, str]) -> dict:

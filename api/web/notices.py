@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from api.conversations import outbox
 from api.core.database import get_session
 from api.core.errors import DomainError, InvalidInput
+from api.core.ids import Id
 from api.core.privacy import mask_name, mask_phone
 from api.notices import personal, service
 from api.notices.models import Notice
 from api.notices.router import certificate_response
 from api.notices.schemas import NoticeIn, PersonalNoticeIn
+from api.staff import permissions
 from api.web.auth import ConsoleForm, ConsolePage
 from api.web.pages import SEOUL, error_page, render
 
@@ -147,16 +149,19 @@ def create_notice(
     action: Annotated[str, Form(max_length=10)] = "save",
 ) -> Response:
     try:
+        if action == "publish":
+            permissions.require(signed.user, permissions.NOTICES_PUBLISH)
         notice = service.create(session, form.parsed(), signed.user)
         if action == "publish":
-            service.publish(session, notice.id, service.QuietHours.from_settings(request.app.state.settings))
+            quiet = service.QuietHours.from_settings(request.app.state.settings)
+            service.publish(session, notice.id, quiet, by=signed.user)
     except DomainError as error:
         return error_page(request, signed, error, f"{NOTICES}/new")
     return RedirectResponse(f"{NOTICES}/{notice.id}", status_code=303)
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, notice_id: int, session: SessionDep, signed: ConsolePage) -> Response:
+def notice_page(request: Request, notice_id: Id, session: SessionDep, signed: ConsolePage) -> Response:
     try:
         notice = service.get_notice(session, notice_id)
     except DomainError as error:
@@ -175,7 +180,7 @@ def notice_page(request: Request, notice_id: int, session: SessionDep, signed: C
 @router.post("/notices/{notice_id}")
 def edit_notice(
     request: Request,
-    notice_id: int,
+    notice_id: Id,
     session: SessionDep,
     signed: ConsoleForm,
     form: Annotated[NoticeForm, Depends()],
@@ -189,17 +194,18 @@ def edit_notice(
 
 
 @router.post("/notices/{notice_id}/publish")
-def publish_notice(request: Request, notice_id: int, session: SessionDep, signed: ConsoleForm) -> Response:
+def publish_notice(request: Request, notice_id: Id, session: SessionDep, signed: ConsoleForm) -> Response:
     back = f"{NOTICES}/{notice_id}"
     try:
-        service.publish(session, notice_id, service.QuietHours.from_settings(request.app.state.settings))
+        quiet = service.QuietHours.from_settings(request.app.state.settings)
+        service.publish(session, notice_id, quiet, by=signed.user)
     except DomainError as error:
         return error_page(request, signed, error, back)
     return RedirectResponse(back, status_code=303)
 
 
 @router.post("/notices/{notice_id}/withdraw")
-def withdraw_notice(request: Request, notice_id: int, session: SessionDep, signed: ConsoleForm) -> Response:
+def withdraw_notice(request: Request, notice_id: Id, session: SessionDep, signed: ConsoleForm) -> Response:
     back = f"{NOTICES}/{notice_id}"
     try:
         service.withdraw(session, notice_id)
@@ -226,7 +232,7 @@ def personal_notices_page(request: Request, session: SessionDep, signed: Console
             "read_at": n.read_at,
             "paper_mail_at": n.paper_mail_at,
         }
-        for n in personal.staff_list(session)
+        for n in personal.staff_list(session, signed.user)
     ]
     return render(request, "personal_notices.html", {"signed": signed, "rows": rows})
 
@@ -253,7 +259,7 @@ def send_personal_notice(
 
 
 @router.get("/personal-notices/{notice_id}/certificate")
-def certificate(request: Request, notice_id: int, session: SessionDep, signed: ConsolePage) -> Response:
+def certificate(request: Request, notice_id: Id, session: SessionDep, signed: ConsolePage) -> Response:
     try:
         return certificate_response(session, notice_id, signed.user)
     except DomainError as error:

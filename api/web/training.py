@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.core.database import get_session
 from api.core.errors import DomainError
+from api.core.ids import Id
 from api.training import data, inbox, metrics, registry, runs
 from api.web.auth import AdminForm, AdminPage, Signed
 from api.web.pages import error_page, render
@@ -91,7 +92,7 @@ def start_run(
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: int, session: SessionDep, signed: AdminPage) -> HTMLResponse:
+def run_page(request: Request, run_id: Id, session: SessionDep, signed: AdminPage) -> HTMLResponse:
     runs.fail_stale_runs(session)
     try:
         run = runs.get_run(session, run_id)
@@ -145,7 +146,7 @@ def _back_to_inbox(back: str) -> str:
 @router.post("/inbox/{item_id}/label")
 def label_item(
     request: Request,
-    item_id: int,
+    item_id: Id,
     session: SessionDep,
     signed: AdminForm,
     intent: Annotated[str, Form(max_length=64)] = "",
@@ -161,9 +162,7 @@ def label_item(
 
 
 @router.post("/inbox/{item_id}/out-of-scope")
-def out_of_scope(
-    request: Request, item_id: int, session: SessionDep, signed: AdminForm, back: Line = INBOX
-) -> Response:
+def out_of_scope(request: Request, item_id: Id, session: SessionDep, signed: AdminForm, back: Line = INBOX) -> Response:
     try:
         inbox.mark_out_of_scope(session, request.app.state.settings, item_id, signed.user)
     except DomainError as error:
@@ -172,7 +171,7 @@ def out_of_scope(
 
 
 @router.post("/inbox/{item_id}/ignore")
-def ignore_item(request: Request, item_id: int, session: SessionDep, signed: AdminForm, back: Line = INBOX) -> Response:
+def ignore_item(request: Request, item_id: Id, session: SessionDep, signed: AdminForm, back: Line = INBOX) -> Response:
     try:
         inbox.ignore(session, item_id, signed.user)
     except DomainError as error:
@@ -264,7 +263,7 @@ def models_page(request: Request, session: SessionDep, signed: AdminPage) -> HTM
 
 
 @router.get("/models/{model_id}", response_class=HTMLResponse)
-def model_page(request: Request, model_id: int, session: SessionDep, signed: AdminPage) -> HTMLResponse:
+def model_page(request: Request, model_id: Id, session: SessionDep, signed: AdminPage) -> HTMLResponse:
     settings = request.app.state.settings
     try:
         model = registry.get_model(session, model_id)
@@ -297,7 +296,7 @@ def model_page(request: Request, model_id: int, session: SessionDep, signed: Adm
 
 
 @router.post("/models/{model_id}/activate")
-async def activate(request: Request, model_id: int, session: SessionDep, signed: AdminForm) -> Response:
+async def activate(request: Request, model_id: Id, session: SessionDep, signed: AdminForm) -> Response:
     # Loading a model takes Rasa a while: the wait happens off the event loop.
     settings = request.app.state.settings
     try:

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from bot.gateway.messages import IncomingMessage, Reply
+from bot.gateway.messages import IncomingMessage, Reply, for_transcript
 
 logger = logging.getLogger(__name__)
 
@@ -46,24 +46,37 @@ class ApiClient:
             return response.json() if response.content else None
         raise AssertionError("unreachable")
 
-    async def record_incoming(self, message: IncomingMessage, text: str, language: str | None) -> dict[str, Any]:
-        return await self._post(
-            "/api/conversations/messages",
-            {
-                "channel": message.channel,
-                "channel_user_id": message.channel_user_id,
-                "channel_message_id": message.channel_message_id,
-                "text": text,
-                "payload": _payload(message),
-                "language": language,
-            },
-        )
+    async def record_incoming(
+        self,
+        message: IncomingMessage,
+        text: str,
+        language: str | None,
+        delivery_id: str | None = None,
+        lease_seconds: int | None = None,
+    ) -> dict[str, Any]:
+        """Records the message and holds it for this delivery to answer (the api's lease)."""
+        body = {
+            "channel": message.channel,
+            "channel_user_id": message.channel_user_id,
+            "channel_message_id": message.channel_message_id,
+            "text": text,
+            "payload": _payload(message),
+            "language": language,
+            "delivery_id": delivery_id,
+        }
+        if lease_seconds is not None:
+            body["lease_seconds"] = lease_seconds
+        return await self._post("/api/conversations/messages", body)
 
-    async def record_replies(self, message_id: int, replies: list[Reply]) -> None:
-        await self._post(
-            f"/api/conversations/messages/{message_id}/replies",
-            {"replies": [reply.model_dump(exclude_none=True) for reply in replies]},
-        )
+    async def record_replies(self, message_id: int, replies: list[Reply], answered: bool = True) -> None:
+        """Records the replies (a certified notice's content as a placeholder); `answered` False when they only
+        said the assistant could not answer."""
+        recorded = [for_transcript(reply).model_dump(exclude_none=True) for reply in replies]
+        body = {"replies": recorded, "answered": answered}
+        await self._post(f"/api/conversations/messages/{message_id}/replies", body)
+
+    async def extend_lease(self, message_id: int, lease_seconds: int) -> None:
+        await self._post(f"/api/conversations/messages/{message_id}/lease", {"lease_seconds": lease_seconds})
 
     async def choose_language(self, channel: str, channel_user_id: str, language: str | None) -> None:
         await self._send("PUT", f"/api/conversations/{channel}/{channel_user_id}/language", {"language": language})

@@ -13,8 +13,11 @@ from bot.gateway.channels import web
 from bot.gateway.nlu_inbox import InboxReporter
 from bot.gateway.outbox import OutboxWorker
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.rate_limits import GatewayLimits
 from bot.gateway.router import MessageRouter
+from bot.gateway.security_headers import SecurityHeaders, content_security_policy
 from bot.gateway.settings import GatewaySettings, get_settings
+from common.request_limits import BodyLimit
 
 logger = logging.getLogger("gateway")
 
@@ -26,15 +29,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         api = ApiClient(settings.api_url, settings.service_token, settings.api_timeout_seconds)
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_token)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_jwt_secret)
         app.state.api = api
         inbox = InboxReporter(api, rasa, settings.nlu_inbox_reports)
-        app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars, inbox)
+        app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars, inbox, settings.turn_lease_seconds)
+        app.state.limits = GatewayLimits(settings)
         app.state.telegram = None
         if settings.telegram_bot_token:
             from bot.gateway.channels.telegram import TelegramChannel
 
-            app.state.telegram = TelegramChannel(settings, app.state.router)
+            app.state.telegram = TelegramChannel(settings, app.state.router, app.state.limits)
             await app.state.telegram.start()
         else:
             logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set")
@@ -50,7 +54,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await api.close()
         await rasa.close()
 
-    app = FastAPI(title="Paju assistant gateway", lifespan=lifespan)
+    # No /docs or /openapi.json: the gateway faces the public and its routes are the chat page's, not an api
+    # anyone should browse (the api keeps its own OpenAPI).
+    app = FastAPI(title="Paju assistant gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # Inside the security headers, so a refused body carries them too.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        SecurityHeaders,
+        content_security_policy=content_security_policy(settings.api_url, settings.chat_frame_ancestors),
+    )
+    app.state.web_identity = web.WebIdentity.from_settings(settings)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
 

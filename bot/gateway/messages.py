@@ -5,7 +5,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
+
+from common import confidential
 
 # Control characters other than tab and newline: binary junk, and PostgreSQL refuses NUL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -54,3 +56,19 @@ class Reply(BaseModel):
     buttons: list[Button] | None = None
     image: str | None = None
     custom: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _confidential_text_shown(self) -> "Reply":
+        # A certified notice's content comes in a marked custom payload (Rasa would split a text reply at
+        # blank lines, losing the mark): its text is what every channel shows, the mark what keeps it unrecorded.
+        if confidential.is_confidential(self.custom) and "text" in self.custom:
+            self.text = self.custom["text"]
+            self.custom = {confidential.MARKER: True}
+        return self
+
+
+def for_transcript(reply: Reply) -> Reply:
+    """What may be recorded of a reply: a confidential one's placeholder instead of its text."""
+    if confidential.is_confidential(reply.custom):
+        return Reply(text=confidential.PLACEHOLDER, custom={confidential.MARKER: True})
+    return reply

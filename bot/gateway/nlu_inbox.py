@@ -50,13 +50,16 @@ class InboxReporter:
                 latest = await self._rasa.latest_message(sender_id)
                 if (latest.get("metadata") or {}).get(MESSAGE_ID_KEY) != message_id:
                     logger.info(
-                        "nlu inbox: the conversation moved on before its parse was read", extra={"sender": sender_id}
+                        "nlu inbox: the conversation moved on before its parse was read",
+                        extra={"message_id": message_id},
                     )
                     return
                 body |= parse_report(latest, language)
             await self._api.report_parse(body)
         except (RasaUnavailable, ApiUnavailable) as error:
-            logger.info("nlu inbox report dropped", extra={"sender": sender_id, "error": str(error)})
+            # The error may name the tracker's URL, which holds the sender id: a web chat user's id stays out of logs.
+            reason = str(error).replace(sender_id.partition(":")[2], "…")
+            logger.info("nlu inbox report dropped", extra={"message_id": message_id, "error": reason})
             return
         logger.debug("nlu inbox report", extra={"ms": round((time.perf_counter() - started) * 1000, 1)})
 

@@ -1,20 +1,39 @@
-"""The gateway's client of Rasa's REST channel."""
+"""The gateway's client of Rasa's REST channel and of its HTTP api (tracker)."""
 
+from collections.abc import Generator
 from typing import Any
 
 import httpx
 
 from bot.gateway.messages import Reply
+from common.rasa_auth import rasa_authorization
+
+CALLER = "paju-gateway"
 
 
 class RasaUnavailable(Exception):
     pass
 
 
+class RasaJwtAuth(httpx.Auth):
+    """A fresh JWT in the Authorization header of every request: each expires within minutes, and nothing secret
+    goes into a URL (and from there into error messages and logs)."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(rasa_authorization(self._secret, CALLER))
+        yield request
+
+
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
-        self._token = token
+    def __init__(
+        self, base_url: str, timeout: float, jwt_secret: str = "", transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout, auth=RasaJwtAuth(jwt_secret), transport=transport
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -33,9 +52,7 @@ class RasaClient:
     async def latest_message(self, sender_id: str) -> dict[str, Any]:
         """The parse of the conversation's latest user message (text, intent, ranking, entities, metadata)."""
         try:
-            response = await self._http.get(
-                f"/conversations/{sender_id}/tracker", params={"token": self._token, "include_events": "NONE"}
-            )
+            response = await self._http.get(f"/conversations/{sender_id}/tracker", params={"include_events": "NONE"})
             response.raise_for_status()
         except httpx.HTTPError as error:
             raise RasaUnavailable(str(error)) from error
@@ -49,7 +66,7 @@ class RasaClient:
         try:
             response = await self._http.post(
                 f"/conversations/{sender_id}/tracker/events",
-                params={"token": self._token, "include_events": "NONE"},
+                params={"include_events": "NONE"},
                 json=[{"event": "resume"}, {"event": "restart"}],
             )
             response.raise_for_status()

@@ -1,9 +1,19 @@
 """Settings of the gateway process, read once from the environment and `.env`."""
 
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import Field
+import limits
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _rate_limit(text: str) -> str:
+    limits.parse(text)  # refused at start-up, with the limits library's own reason, if it does not parse
+    return text
+
+
+RateLimitText = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class GatewaySettings(BaseSettings):
@@ -11,22 +21,54 @@ class GatewaySettings(BaseSettings):
 
     api_url: str = "http://localhost:8000"
     rasa_url: str = "http://localhost:5005"
-    rasa_token: str = ""  # Rasa's HTTP api (tracker events) needs it; its REST channel does not
+    # Signs the JWT the gateway shows Rasa's HTTP api (tracker events; its REST channel needs none). Empty: Rasa
+    # refuses those calls.
+    rasa_jwt_secret: str = ""
     service_token: str = ""
     log_level: str = "INFO"
     # Longer texts are kept in the transcript but not sent to the NLU model.
     max_nlu_chars: int = Field(default=1000, gt=0)
-    rasa_timeout_seconds: float = Field(default=20.0, gt=0)
+    # How long one message may take in Rasa: long enough for a model still loading after a restart.
+    rasa_timeout_seconds: float = Field(default=120.0, gt=0)
+    # The api holds each message for the delivery answering it this long, extended while Rasa works; a retry
+    # after it ran out (this gateway died mid-turn) is answered by whichever gateway gets it.
+    turn_lease_seconds: int = Field(default=20, ge=5, le=600)
     api_timeout_seconds: float = Field(default=5.0, gt=0)
     telegram_bot_token: str = ""
     telegram_base_url: str = ""  # empty: Telegram's own; tests and self-hosted Bot API servers set it
     telegram_webhook_url: str = ""  # empty: long polling
     telegram_webhook_secret: str = ""
+    # Who may show the web chat in a frame (CSP frame-ancestors), e.g. "https://www.paju.go.kr" to embed it in
+    # the city's site. 'none': no one, so no other site can dress it up for clickjacking.
+    chat_frame_ancestors: str = "'none'"
     # Outbox delivery: how often an idle gateway asks the api for messages to send.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1, le=100)
     # Report what Rasa made of each message to the api's NLU inbox (in the background).
     nlu_inbox_reports: bool = True
+    # Signs the web chat's identity cookie (make writes one into .env). Every replica needs the same one;
+    # empty: a random one per process, so web chat users lose their conversation when it restarts.
+    web_session_secret: SecretStr = SecretStr("")
+    # The cookie's Secure flag: set it when the chat is served over https (it is set anyway when the request came
+    # over https). Off by default for the local http setup.
+    web_cookie_secure: bool = False
+    web_session_days: int = Field(default=180, gt=0)  # as long as transcripts are kept
+    # Rate limits (bot/gateway/rate_limits.py), each "N/period", counted in Redis when REDIS_URL is set so
+    # that every replica counts the same messages; else in this process's memory. "Identity" is one web chat
+    # user; "client" one address, which many citizens behind one office or carrier network may share.
+    redis_url: str = ""
+    rate_limit_prefix: str = "paju-gateway-limits"
+    rate_limit_web_message_per_identity: RateLimitText = "30/minute"
+    rate_limit_web_message_per_client: RateLimitText = "120/minute"
+    # History is asked for once per page load; guessing other users' ids is what this stops.
+    rate_limit_web_history_per_client: RateLimitText = "20/minute"
+    # The page asks for updates every 3 seconds (20 a minute) in each open tab.
+    rate_limit_web_updates_per_identity: RateLimitText = "60/minute"
+    rate_limit_web_updates_per_client: RateLimitText = "600/minute"
+    # Telegram's servers deliver every chat's updates: they count per chat, never per address.
+    rate_limit_telegram_per_chat: RateLimitText = "30/minute"
+    # The largest request body read (the web chat's messages, Telegram updates); larger ones get 413.
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
 
 
 @lru_cache

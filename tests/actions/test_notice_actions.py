@@ -384,6 +384,16 @@ async def test_a_bad_phone_number_is_asked_again_with_the_apis_reason():
 
 
 @respx.mock
+async def test_when_the_sms_provider_is_down_the_citizen_hears_the_code_was_not_sent_and_it_is_asked_once():
+    detail = "지금 인증번호 문자를 보내지 못했어요. 몇 분 뒤에 다시 요청해 주세요."
+    start = respx.post(f"{API}/api/phone-links").respond(503, json={"detail": detail, "code": "sms_not_sent"})
+    dispatcher = CollectingDispatcher()
+    slots = await ValidatePhoneLinkForm().validate_link_phone("010-2345-6789", dispatcher, tracker("x"), DOMAIN)
+    assert slots == {"link_phone": None} and dispatcher.messages[0]["text"] == detail
+    assert start.call_count == 1  # a second try could send a second code
+
+
+@respx.mock
 async def test_once_linked_the_waiting_notices_are_listed():
     respx.get(f"{API}/api/personal-notices").respond(200, json=[])
     events, messages = await run(ActionPhoneLinked(), tracker(link_phone="01023456789", link_code="ok"))
@@ -448,7 +458,9 @@ async def test_the_content_is_shown_only_after_the_api_accepted_the_code():
     confirm.respond(200, json={"id": 5, "department": "세정과", "sent_at": "x", "read": False, "title": None})
     assert await form.validate_otp_code("482913", dispatcher, waiting, DOMAIN) == {"otp_code": "ok"}
     events, [message] = await run(ActionShowPersonalNotice(), tracker(personal_notice_id="5", otp_code="ok"))
-    assert message["response"] == "utter_personal_notice_content" and message["body"] == "환급금 12,340원"
+    # Marked confidential, in one piece: the gateway shows it and records a placeholder instead.
+    assert message["custom"]["confidential"] is True and message.get("text") is None
+    assert "세정과에서 보낸 공인알림" in message["custom"]["text"] and "환급금 12,340원" in message["custom"]["text"]
     assert events == [
         SlotSet("otp_code", None),
         SlotSet("identity_code_sent", None),

@@ -2,16 +2,19 @@
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import respx
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bookings import ActionShowLookedUpBooking
 from actions.tours import (
+    ActionAskConsent,
     ActionAskRunId,
     ActionConfirmWaitlist,
     ActionSubmitBooking,
@@ -21,6 +24,7 @@ from actions.tours import (
 from common import clock
 
 API = "http://api.test"
+DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
 DAY = (clock.today() + timedelta(days=3)).isoformat()
 
 
@@ -294,3 +298,27 @@ async def test_an_expired_waitlist_offer_gets_the_apis_reason():
     dispatcher = CollectingDispatcher()
     await ActionConfirmWaitlist().run(dispatcher, tracker(entities=[{"entity": "waitlist_id", "value": "12"}]), {})
     assert dispatcher.messages[0]["text"] == "유효한 대기 예약 제안이 없어요."
+
+
+@respx.mock
+@pytest.mark.parametrize("language", ["ko", "en"])
+async def test_the_consent_shows_the_keeping_period_the_api_applies_and_what_refusing_means(language):
+    respx.get(f"{API}/api/tours/dmz-peace").respond(200, json={"booker_retention_days": 45})
+    dispatcher = CollectingDispatcher()
+    await ActionAskConsent().run(dispatcher, tracker(language=language), DOMAIN)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_ask_consent" and message["retention_days"] == 45
+    variations = DOMAIN["responses"]["utter_ask_consent"]
+    shown = next(v for v in variations if bool(v.get("condition")) == (language == "en"))
+    text = shown["text"].format(retention_days=message["retention_days"])
+    assert ("45일 후 파기" if language == "ko" else "45 days after the tour") in text
+    assert ("거부하실 수 있어요" if language == "ko" else "You may refuse") in text
+    assert "031-940-4114" in text and "{" not in text
+
+
+@respx.mock
+async def test_the_consent_is_not_asked_with_a_guessed_period_when_the_api_is_down():
+    respx.get(f"{API}/api/tours/dmz-peace").respond(503)
+    dispatcher = CollectingDispatcher()
+    await ActionAskConsent().run(dispatcher, tracker(), DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_service_unavailable"]

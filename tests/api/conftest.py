@@ -1,5 +1,6 @@
 """Fixtures for api tests: a migrated database (SQLite by default) and an app on it."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -8,6 +9,10 @@ from fastapi.testclient import TestClient
 from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
+
+# Admins sign in with a second factor by default; the suites about other things sign admins in with their
+# password alone, and tests/api/test_second_factor.py turns it on in the settings it builds.
+os.environ.setdefault("ADMIN_TOTP_REQUIRED", "false")
 
 SERVICE_TOKEN = "test-service-token-0123456789"
 SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
@@ -21,9 +26,16 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    # Rasa is pointed at a port nothing listens on: these tests run without it.
-    return Settings(database_url=database_url, service_token=SERVICE_TOKEN, rasa_url="http://127.0.0.1:9")
+def settings(database_url: str, tmp_path) -> Settings:
+    # Rasa is pointed at a port nothing listens on: these tests run without it. Its tracker store is a file
+    # of the test's own, never var/'s (the retention job opens it).
+    return Settings(
+        database_url=database_url,
+        service_token=SERVICE_TOKEN,
+        rasa_url="http://127.0.0.1:9",
+        rasa_tracker_db=tmp_path / "rasa_tracker.db",
+        rasa_tracker_url="",
+    )
 
 
 @pytest.fixture

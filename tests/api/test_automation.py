@@ -384,7 +384,18 @@ def test_retention_deletes_old_transcripts_and_erases_past_bookers_but_keeps_the
         session.commit()
     jobs = _only("retention")
     (log,) = scheduler.run_due(sessions, NOW, settings=settings, jobs=jobs)
-    assert log.counts == {"messages_deleted": 1, "bookers_erased": 0}
+    assert log.counts == {
+        "messages_deleted": 1,
+        "message_phones_erased": 0,
+        "bookers_erased": 0,
+        "idempotency_keys_cleared": 0,
+        "sms_records_deleted": 0,
+        "codes_deleted": 0,
+        "phone_links_removed": 0,
+        "personal_notices_deleted": 0,
+        "tracker_events_deleted": 0,
+        "tracker_events_blanked": 0,
+    }
 
     after_tour = datetime(2027, 3, 3, 4, 0, tzinfo=SEOUL)  # 91 days after the tour
     (log,) = scheduler.run_due(sessions, after_tour, settings=settings, jobs=jobs)

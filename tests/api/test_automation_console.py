@@ -6,9 +6,11 @@ from sqlalchemy import select
 
 from api.automation.models import JobRun, JobState
 from api.notices.models import PersonalNotice
-from api.staff.models import AuditEntry
+from api.staff.models import AuditEntry, StaffUser
+from api.staff.permissions import PAPER_MAIL_EXPORT
+from api.staff.service import set_permissions
 from common.clock import utcnow
-from tests.api.test_console import ADMIN, _signed_in
+from tests.api.test_console import ADMIN, STAFF, _signed_in
 from tests.api.test_console import app as app  # the fixture with the staff accounts
 
 
@@ -62,10 +64,19 @@ def test_staff_see_notices_flagged_for_paper_mail_masked_and_export_them_for_the
     page = staff.get("/console/paper-mail")
     assert "김*수" in page.text and "010-****-5678" in page.text and "01012345678" not in page.text
 
+    refused = staff.get("/console/paper-mail.csv")
+    assert refused.status_code == 403 and "“종이 우편 명단 내려받기” 권한이 필요해요" in refused.text
+    assert "김민수" not in refused.text
+    with app.state.sessionmaker() as session:
+        assert session.scalars(select(AuditEntry.action)).all() == ["view_paper_mail"]
+        admin = session.scalar(select(StaffUser).where(StaffUser.email == ADMIN))
+        staff_id = session.scalar(select(StaffUser.id).where(StaffUser.email == STAFF))
+        set_permissions(session, admin, staff_id, [PAPER_MAIL_EXPORT])
+
     export = staff.get("/console/paper-mail.csv")
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     lines = export.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("notice_id,recipient_name,phone")
-    assert "김민수,01012345678,세무과,지방세 고지" in lines[1]
+    assert "김민수,010-1234-5678,세무과,지방세 고지" in lines[1]  # hyphenated: a spreadsheet keeps the 0
     with app.state.sessionmaker() as session:
         assert session.scalar(select(AuditEntry.action).where(AuditEntry.action == "export_paper_mail"))

@@ -14,7 +14,8 @@ from api.conversations.models import Conversation, Handoff, OutboxMessage
 from api.core.settings import Settings
 from api.main import create_app
 from api.staff.models import AuditEntry, ConsoleSession, StaffUser
-from api.staff.service import create_user
+from api.staff.permissions import TRANSCRIPTS_READ
+from api.staff.service import create_user, set_permissions
 from api.web import admin as admin_pages
 from api.web import auth as auth_pages
 from api.web import conversations as conversation_pages
@@ -329,9 +330,12 @@ def test_the_conversation_view_masks_names_and_phones_until_shown_for_a_reason_w
     with app.state.sessionmaker() as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         who = session.scalar(select(StaffUser.id).where(StaffUser.email == STAFF))
+    subject = f"conversation:{conversation_id}"
     assert [(e.user_id, e.action, e.subject, e.reason) for e in entries] == [
-        (who, "reveal_conversation", f"conversation:{conversation_id}", "예약 변경 요청 확인"),
-        (who, "reveal_conversation", f"conversation:{conversation_id}", "재확인"),
+        (who, "view_conversation", subject, ""),
+        (who, "reveal_conversation", subject, "예약 변경 요청 확인"),
+        (who, "reveal_conversation", subject, "재확인"),
+        (who, "view_conversation", subject, ""),
     ]
     assert all(e.at is not None for e in entries)
 
@@ -421,6 +425,10 @@ def test_a_transfer_in_the_console_puts_the_conversation_in_another_departments_
 
 def test_staff_find_a_citizen_who_talked_to_the_bot_and_write_first(app, client):
     _message(client, "98765", "DMZ 투어 예약했어요", "98765-1")
+    with app.state.sessionmaker() as session:
+        staff_id = session.scalar(select(StaffUser.id).where(StaffUser.email == STAFF))
+        admin = session.scalar(select(StaffUser).where(StaffUser.email == ADMIN))
+        set_permissions(session, admin, staff_id, [TRANSCRIPTS_READ])
     browser, csrf = _signed_in(app)
     found = browser.get("/console/conversations?q=telegram:9876").text
     assert 'data-testid="conversation-row"' in found and "98765" in found

@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 from api.conversations import handoffs
 from api.conversations.handoffs import SEOUL, OfficeHours
 from api.conversations.models import Conversation, Handoff, Message, OutboxMessage
+from api.conversations.service import get_or_create_conversation
 from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import InvalidInput
 from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
 from api.staff.models import StaffUser
+from api.staff.permissions import TRANSCRIPTS_READ, PermissionDenied
 from api.staff.service import create_user
 from tests.api.conftest import SERVICE_HEADERS, SERVICE_TOKEN
 from tests.support.postgres import temporary_database
@@ -40,9 +42,9 @@ def session(sessions):
         yield session
 
 
-def _staff(session, name="이담당", email=None, role="staff") -> StaffUser:
+def _staff(session, name="이담당", email=None, role="staff", permissions=()) -> StaffUser:
     count = session.scalar(select(func.count()).select_from(StaffUser))
-    return create_user(session, email or f"staff{count}@paju.go.kr", name, PASSWORD, role)
+    return create_user(session, email or f"staff{count}@paju.go.kr", name, PASSWORD, role, permissions)
 
 
 def _request(session, user="111", department=None, now=WEDNESDAY_10, channel="telegram", reason="request_human"):
@@ -457,7 +459,7 @@ def test_staff_can_start_a_conversation_and_the_citizens_answer_comes_back_to_th
         headers=SERVICE_HEADERS,
     )
     with client.app.state.sessionmaker() as session:
-        staff = _staff(session)
+        staff = _staff(session, permissions=[TRANSCRIPTS_READ])
         conversation_id = handoffs.find_conversations(session, "telegram:777")[0].id
         handoff = handoffs.start(session, conversation_id, staff, "예약 관련해 연락드렸어요.", "tourism")
         assert (handoff.status, handoff.reason, handoff.claimed_by_id) == ("claimed", "staff_initiated", staff.id)
@@ -474,8 +476,19 @@ def test_staff_can_start_a_conversation_and_the_citizens_answer_comes_back_to_th
         assert handoffs.claimed_by(session, staff)[0].conversation_id == conversation_id
 
 
+def test_starting_a_conversation_not_on_ones_desk_needs_transcripts_read_and_opens_nothing(session):
+    staff = _staff(session)
+    conversation = get_or_create_conversation(session, "telegram", "888")
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        handoffs.start(session, conversation.id, staff, "안녕하세요")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Handoff)) == 0
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
 def test_starting_a_conversation_someone_else_has_is_refused(session):
-    owner, other = _staff(session, "김하나"), _staff(session, "박두리")
+    owner, other = _staff(session, "김하나"), _staff(session, "박두리", permissions=[TRANSCRIPTS_READ])
     handoff = _request(session).handoff
     handoffs.claim(session, handoff.id, owner)
     with pytest.raises(handoffs.AlreadyClaimed):

@@ -15,6 +15,7 @@ from api.notices import service
 from api.notices.models import Notice, NoticeSubscription
 from api.notices.schemas import NoticeIn
 from api.notices.seed import NOTICES, seed_notices
+from api.staff.permissions import NOTICES_PUBLISH
 from api.staff.service import create_user
 from common import clock
 from tests.api.conftest import SERVICE_HEADERS
@@ -87,7 +88,7 @@ def seeded_session(tmp_path_factory):
 @pytest.fixture
 def staff(client) -> dict[str, str]:
     with client.app.state.sessionmaker() as session:
-        create_user(session, "news@paju.go.kr", "공지담당", PASSWORD)
+        create_user(session, "news@paju.go.kr", "공지담당", PASSWORD, permissions=[NOTICES_PUBLISH])
     token = client.post("/api/auth/sign-in", json={"email": "news@paju.go.kr", "password": PASSWORD}).json()["token"]
     return {"Authorization": f"Bearer {token}"}
 

@@ -11,6 +11,7 @@ from api.conversations.models import OutboxMessage
 from api.notices.models import Notice, PersonalNotice
 from api.notices.seed import seed_notices
 from api.staff.models import AuditEntry
+from api.staff.permissions import NOTICES_PUBLISH, PERSONAL_NOTICES_CERTIFICATE, PERSONAL_NOTICES_SEND
 from api.staff.service import create_user
 from api.web import notices as notice_pages
 from tests.api.conftest import SERVICE_HEADERS
@@ -30,19 +31,24 @@ FORM = {
 }
 
 
+PLAIN = "plain@paju.go.kr"  # a staff member no admin granted anything
+
+
 @pytest.fixture
 def app(client):
+    granted = [NOTICES_PUBLISH, PERSONAL_NOTICES_SEND, PERSONAL_NOTICES_CERTIFICATE]
     with client.app.state.sessionmaker() as session:
-        create_user(session, "staff@paju.go.kr", "이담당", PASSWORD)
+        create_user(session, "staff@paju.go.kr", "이담당", PASSWORD, permissions=granted)
+        create_user(session, PLAIN, "박직원", PASSWORD)
     return client.app
 
 
-def _signed_in(app) -> tuple[TestClient, str]:
+def _signed_in(app, email: str = "staff@paju.go.kr") -> tuple[TestClient, str]:
     browser = TestClient(app)
     page = browser.get("/console/sign-in")
     browser.post(
         "/console/sign-in",
-        data={"email": "staff@paju.go.kr", "password": PASSWORD, "csrf_token": CSRF.search(page.text).group(1)},
+        data={"email": email, "password": PASSWORD, "csrf_token": CSRF.search(page.text).group(1)},
     )
     return browser, CSRF.search(browser.get("/console/notices").text).group(1)
 
@@ -145,7 +151,38 @@ def test_staff_send_a_certified_notice_and_download_its_certificate(app):
     assert certificate.headers["content-type"] == "application/json"
     assert certificate.json()["recipient_phone"] == "010-****-6789" and certificate.json()["delivered_at"] is None
     with app.state.sessionmaker() as session:
-        assert session.scalar(select(AuditEntry.subject)) == f"personal_notice:{notice_id}"
+        actions = session.execute(select(AuditEntry.action, AuditEntry.subject).order_by(AuditEntry.id)).all()
+    assert ("send_personal_notice", f"personal_notice:{notice_id}") in actions
+    assert actions[-1] == ("download_certificate", f"personal_notice:{notice_id}")
     bad = browser.post("/console/personal-notices", data=letter | {"phone": "123", "body": "x", "csrf_token": csrf})
     assert bad.status_code == 422
     assert browser.get("/console/personal-notices/999/certificate").status_code == 404
+
+
+def test_a_staff_member_without_notices_publish_cannot_message_every_subscriber_and_nothing_is_written(client, app):
+    _subscribe(client, "cinema-fan", "culture")
+    browser, csrf = _signed_in(app, PLAIN)
+    refused = browser.post("/console/notices", data=FORM | {"csrf_token": csrf, "action": "publish"})
+    assert refused.status_code == 403 and "“공지 게시 (구독자 전체에게 발송)” 권한이 필요해요" in refused.text
+    draft = browser.post("/console/notices", data=FORM | {"csrf_token": csrf, "action": "save"}, follow_redirects=False)
+    notice_id = int(draft.headers["location"].rsplit("/", 1)[1])
+    assert browser.post(f"/console/notices/{notice_id}/publish", data={"csrf_token": csrf}).status_code == 403
+    with app.state.sessionmaker() as session:
+        assert session.scalars(select(Notice.status)).all() == ["draft"]
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_a_staff_member_without_the_personal_notice_permissions_cannot_send_one_or_issue_a_certificate(app):
+    sender, sender_csrf = _signed_in(app)
+    letter = {"phone": "010-2345-6789", "department": "세정과", "title": "환급 안내", "body": "환급금이 있어요."}
+    sender.post("/console/personal-notices", data=letter | {"csrf_token": sender_csrf})
+    browser, csrf = _signed_in(app, PLAIN)
+    refused = browser.post("/console/personal-notices", data=letter | {"title": "다른 안내", "csrf_token": csrf})
+    assert refused.status_code == 403 and "“공인알림 발송” 권한이 필요해요" in refused.text
+    with app.state.sessionmaker() as session:
+        [notice_id] = session.scalars(select(PersonalNotice.id)).all()
+    certificate = browser.get(f"/console/personal-notices/{notice_id}/certificate")
+    assert certificate.status_code == 403 and "“공인알림 수신 증명서 발급” 권한이 필요해요" in certificate.text
+    with app.state.sessionmaker() as session:
+        assert "download_certificate" not in session.scalars(select(AuditEntry.action)).all()

@@ -4,23 +4,32 @@ the delivery certificate, paper mail for the unread."""
 import hashlib
 import json
 import logging
-import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from api.conversations.models import OutboxMessage
+from api.core.database import make_engine, make_sessionmaker
+from api.core.migrate import upgrade
+from api.core.settings import Settings
 from api.notices import personal
 from api.notices.errors import CodeExpired, CodeLocked, IdentityNotConfirmed, TooManyCodes, WrongCode
-from api.notices.models import PersonalNotice, SmsMessage
+from api.notices.models import PersonalNotice, VerificationCode
 from api.notices.schemas import PersonalNoticeIn
 from api.notices.service import VERIFIED_HEADER, QuietHours
-from api.notices.sms import LogSmsSender
+from api.notices.sms import sms_sender
 from api.staff.models import AuditEntry
+from api.staff.permissions import PERSONAL_NOTICES_CERTIFICATE, PERSONAL_NOTICES_SEND
 from api.staff.service import create_user
 from tests.api.conftest import SERVICE_HEADERS
+from tests.support.fake_sms import API_KEY, FakeSmsProvider
+from tests.support.postgres import temporary_database
 
 PASSWORD = "correct horse battery"
 PHONE, OTHER_PHONE = "010-2345-6789", "010-9876-5432"
@@ -35,9 +44,23 @@ LETTER = {
 
 
 @pytest.fixture
+def sms() -> Iterator[FakeSmsProvider]:
+    """The phone's view of the SMS: tests read codes from what the fake provider received, as a citizen would."""
+    provider = FakeSmsProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, sms: FakeSmsProvider) -> Settings:
+    return settings.model_copy(update=sms.settings() | {"sms_api_key": SecretStr(API_KEY)})
+
+
+@pytest.fixture
 def staff(client) -> dict[str, str]:
     with client.app.state.sessionmaker() as session:
-        create_user(session, "letters@paju.go.kr", "공인알림담당", PASSWORD)
+        granted = [PERSONAL_NOTICES_SEND, PERSONAL_NOTICES_CERTIFICATE]
+        create_user(session, "letters@paju.go.kr", "공인알림담당", PASSWORD, permissions=granted)
     token = client.post("/api/auth/sign-in", json={"email": "letters@paju.go.kr", "password": PASSWORD}).json()["token"]
     return {"Authorization": f"Bearer {token}"}
 
@@ -55,19 +78,12 @@ def _say(client, user: str, language: str = "ko") -> None:
     assert client.post("/api/conversations/messages", json=body, headers=SERVICE_HEADERS).status_code == 201
 
 
-def _last_code(client, phone: str = PHONE) -> str:
-    digits = re.sub(r"\D", "", phone)
-    with client.app.state.sessionmaker() as session:
-        text = session.scalar(select(SmsMessage.text).where(SmsMessage.phone == digits).order_by(SmsMessage.id.desc()))
-    return re.search(r"\b(\d{6})\b", text).group(1)
-
-
-def _link(client, user: str = "42", phone: str = PHONE) -> dict:
+def _link(client, sms: FakeSmsProvider, user: str = "42", phone: str = PHONE) -> dict:
     _say(client, user)
     started = client.post("/api/phone-links", json=_who(user) | {"phone": phone}, headers=SERVICE_HEADERS)
     assert started.status_code == 202, started.text
     confirmed = client.post(
-        "/api/phone-links/confirm", json=_who(user) | {"code": _last_code(client, phone)}, headers=SERVICE_HEADERS
+        "/api/phone-links/confirm", json=_who(user) | {"code": sms.last_code(phone)}, headers=SERVICE_HEADERS
     )
     assert confirmed.status_code == 200, confirmed.text
     return confirmed.json()
@@ -94,13 +110,16 @@ def _notification(client, notice_id: int) -> OutboxMessage:
 # --- linking a phone ------------------------------------------------------------------------------------
 
 
-def test_a_phone_is_linked_with_the_code_sent_to_it_and_the_log_shows_the_number_masked(client, caplog):
+def test_a_phone_is_linked_with_the_code_sent_to_it_and_the_log_shows_neither_the_number_nor_the_code(
+    client, caplog, sms
+):
     with caplog.at_level(logging.INFO, logger="api.sms"):
-        linked = _link(client)
+        linked = _link(client, sms)
     assert linked["phone"] == "010-****-6789" and linked["unread"] == 0
     [record] = [r for r in caplog.records if r.name == "api.sms"]
     assert record.to == "010-****-6789"
     assert "2345" not in record.to
+    assert sms.last_code(PHONE) not in caplog.text and "인증번호 ******" in record.text
     assert client.get("/api/personal-notices", params=_who("42"), headers=SERVICE_HEADERS).json() == []
 
 
@@ -112,10 +131,10 @@ def test_without_a_linked_phone_there_are_no_notices_to_list(client):
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_phone"
 
 
-def test_wrong_codes_count_and_the_fifth_locks_the_code(client):
+def test_wrong_codes_count_and_the_fifth_locks_the_code(client, sms):
     _say(client, "42")
     _post(client, "/api/phone-links", phone=PHONE)
-    right = _last_code(client)
+    right = sms.last_code(PHONE)
     wrong = "000000" if right != "000000" else "111111"
     for left in (4, 3, 2, 1):
         response = _post(client, "/api/phone-links/confirm", code=wrong)
@@ -125,20 +144,20 @@ def test_wrong_codes_count_and_the_fifth_locks_the_code(client):
     assert locked.status_code == 429 and locked.json()["code"] == "code_locked"
     assert _post(client, "/api/phone-links/confirm", code=right).status_code == 429  # even the right one now
     _post(client, "/api/phone-links", phone=PHONE)  # a new code starts afresh
-    assert _post(client, "/api/phone-links/confirm", code=_last_code(client)).status_code == 200
-    assert _post(client, "/api/phone-links/confirm", code=_last_code(client)).json()["code"] == "code_not_requested"
+    assert _post(client, "/api/phone-links/confirm", code=sms.last_code(PHONE)).status_code == 200
+    assert _post(client, "/api/phone-links/confirm", code=sms.last_code(PHONE)).json()["code"] == "code_not_requested"
 
 
-def test_a_code_works_for_five_minutes_only(client):
-    sender = LogSmsSender()
+def test_a_code_works_for_five_minutes_only(client, sms, settings):
+    sender = sms_sender(settings)
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with client.app.state.sessionmaker() as session:
         personal.start_link(session, "telegram", "42", PHONE, sender, now=start)
-        code = _last_code(client)
+        code = sms.last_code(PHONE)
         with pytest.raises(CodeExpired):
             personal.confirm_link(session, "telegram", "42", code, now=start + timedelta(minutes=5))
         personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=6))
-        code = _last_code(client)
+        code = sms.last_code(PHONE)
         wrong = "999999" if code != "999999" else "888888"
         with pytest.raises(WrongCode):
             personal.confirm_link(session, "telegram", "42", wrong, now=start + timedelta(minutes=7))
@@ -148,8 +167,8 @@ def test_a_code_works_for_five_minutes_only(client):
         assert link.phone == "01023456789"
 
 
-def test_a_number_gets_at_most_ten_codes_an_hour(client):
-    sender = LogSmsSender()
+def test_a_number_gets_at_most_ten_codes_an_hour(client, settings):
+    sender = sms_sender(settings)
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with client.app.state.sessionmaker() as session:
         for minute in range(10):
@@ -162,8 +181,8 @@ def test_a_number_gets_at_most_ten_codes_an_hour(client):
 # --- delivery and reading -----------------------------------------------------------------------------------
 
 
-def test_the_content_is_never_shown_before_the_citizen_confirms_who_they_are(client, staff):
-    _link(client)
+def test_the_content_is_never_shown_before_the_citizen_confirms_who_they_are(client, staff, sms):
+    _link(client, sms)
     sent = _send(client, staff)
     assert sent["phone"] == "010-****-6789" and sent["delivered_at"] is None
 
@@ -182,7 +201,7 @@ def test_the_content_is_never_shown_before_the_citizen_confirms_who_they_are(cli
     read = f"/api/personal-notices/{sent['id']}/read"
     assert _post(client, read).status_code == 403
     assert _post(client, f"/api/personal-notices/{sent['id']}/code").status_code == 202
-    code = _last_code(client)
+    code = sms.last_code(PHONE)
     assert _post(client, f"/api/personal-notices/{sent['id']}/confirm", code="12345x").status_code == 422
     assert _post(client, read).status_code == 403  # a wrong code opens nothing
     confirmed = _post(client, f"/api/personal-notices/{sent['id']}/confirm", code=code)
@@ -197,21 +216,21 @@ def test_the_content_is_never_shown_before_the_citizen_confirms_who_they_are(cli
     assert status["identity_confirmed_at"] and status["read_at"]
 
 
-def test_the_content_opens_for_ten_minutes_after_the_code(client, staff):
-    _link(client)
+def test_the_content_opens_for_ten_minutes_after_the_code(client, staff, sms, settings):
+    _link(client, sms)
     notice_id = _send(client, staff)["id"]
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with client.app.state.sessionmaker() as session:
-        personal.request_identity_code(session, notice_id, "telegram", "42", LogSmsSender(), now=start)
-        personal.confirm_identity(session, notice_id, "telegram", "42", _last_code(client), now=start)
+        personal.request_identity_code(session, notice_id, "telegram", "42", sms_sender(settings), now=start)
+        personal.confirm_identity(session, notice_id, "telegram", "42", sms.last_code(PHONE), now=start)
         assert personal.read(session, notice_id, "telegram", "42", now=start + timedelta(minutes=9)).read_at
         with pytest.raises(IdentityNotConfirmed):
             personal.read(session, notice_id, "telegram", "42", now=start + timedelta(minutes=10))
 
 
-def test_nobody_else_can_open_or_even_ask_about_a_citizens_notice(client, staff):
-    _link(client, "42", PHONE)
-    _link(client, "43", OTHER_PHONE)
+def test_nobody_else_can_open_or_even_ask_about_a_citizens_notice(client, staff, sms):
+    _link(client, sms, "42", PHONE)
+    _link(client, sms, "43", OTHER_PHONE)
     _say(client, "44")  # not linked
     notice_id = _send(client, staff)["id"]
     for path in ("code", "read"):
@@ -220,7 +239,7 @@ def test_nobody_else_can_open_or_even_ask_about_a_citizens_notice(client, staff)
         assert _post(client, f"/api/personal-notices/{notice_id}/{path}", user="44").status_code == 409
     assert client.get("/api/personal-notices", params=_who("43"), headers=SERVICE_HEADERS).json() == []
     assert _post(client, f"/api/personal-notices/{notice_id}/code").status_code == 202
-    stolen = _post(client, f"/api/personal-notices/{notice_id}/confirm", user="43", code=_last_code(client))
+    stolen = _post(client, f"/api/personal-notices/{notice_id}/confirm", user="43", code=sms.last_code(PHONE))
     assert stolen.status_code == 404
     for path in ("code", "read", "confirm"):
         assert (
@@ -228,16 +247,16 @@ def test_nobody_else_can_open_or_even_ask_about_a_citizens_notice(client, staff)
         )
 
 
-def test_a_notice_sent_before_the_phone_was_linked_is_announced_when_it_is(client, staff):
+def test_a_notice_sent_before_the_phone_was_linked_is_announced_when_it_is(client, staff, sms):
     notice_id = _send(client, staff)["id"]
     assert client.get(f"/api/personal-notices/{notice_id}", headers=staff).json()["delivered_at"] is None
-    linked = _link(client)
+    linked = _link(client, sms)
     assert linked["unread"] == 1
     assert "세정과에서 보낸 공인알림" in _notification(client, notice_id).message.text
 
 
-def test_a_notice_sent_at_night_is_announced_in_the_morning_in_english_for_an_english_reader(client):
-    _link(client)
+def test_a_notice_sent_at_night_is_announced_in_the_morning_in_english_for_an_english_reader(client, sms):
+    _link(client, sms)
     _say(client, "42", language="en")
     with client.app.state.sessionmaker() as session:
         notice = personal.send(session, PersonalNoticeIn(**LETTER), None, QuietHours(), now=_seoul(2026, 12, 1, 23, 30))
@@ -250,13 +269,13 @@ def test_a_notice_sent_at_night_is_announced_in_the_morning_in_english_for_an_en
 
 
 @pytest.mark.clock("2026-12-02T11:00:00+09:00")  # daytime: quiet hours would hold the message
-def test_staff_download_a_certificate_with_the_contents_hash_and_every_time(client, staff):
-    _link(client)
+def test_staff_download_a_certificate_with_the_contents_hash_and_every_time(client, staff, sms):
+    _link(client, sms)
     notice_id = _send(client, staff)["id"]
     [claimed] = client.post("/api/outbox/claim", json={"channels": ["telegram"]}, headers=SERVICE_HEADERS).json()
     client.post(f"/api/outbox/{claimed['id']}/result", json={"status": "delivered"}, headers=SERVICE_HEADERS)
     _post(client, f"/api/personal-notices/{notice_id}/code")
-    _post(client, f"/api/personal-notices/{notice_id}/confirm", code=_last_code(client))
+    _post(client, f"/api/personal-notices/{notice_id}/confirm", code=sms.last_code(PHONE))
     _post(client, f"/api/personal-notices/{notice_id}/read")
 
     response = client.get(f"/api/personal-notices/{notice_id}/certificate", headers=staff)
@@ -308,11 +327,11 @@ def test_only_staff_send_personal_notices_and_a_bad_number_is_refused(client, st
         assert session.scalar(select(PersonalNotice.id)) is None
 
 
-def test_a_locked_identity_code_refuses_even_the_right_one(client, staff):
-    _link(client)
+def test_a_locked_identity_code_refuses_even_the_right_one(client, staff, sms):
+    _link(client, sms)
     notice_id = _send(client, staff)["id"]
     _post(client, f"/api/personal-notices/{notice_id}/code")
-    right = _last_code(client)
+    right = sms.last_code(PHONE)
     wrong = "000000" if right != "000000" else "111111"
     codes = [_post(client, f"/api/personal-notices/{notice_id}/confirm", code=wrong).status_code for _ in range(5)]
     assert codes == [422, 422, 422, 422, 429]
@@ -320,3 +339,50 @@ def test_a_locked_identity_code_refuses_even_the_right_one(client, staff):
     assert _post(client, f"/api/personal-notices/{notice_id}/read").status_code == 403
     with client.app.state.sessionmaker() as session, pytest.raises(CodeLocked):
         personal.confirm_identity(session, notice_id, "telegram", "42", right)
+
+
+# --- guesses at the same moment ---------------------------------------------------------------------------
+# On PostgreSQL the guesses really run side by side; a count read, raised in Python and written back lets
+# every one of them through.
+
+
+def _twenty_wrong_codes_at_once(sessions, sender, sms: FakeSmsProvider) -> None:
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with sessions() as session:
+        personal.start_link(session, "telegram", "42", PHONE, sender, now=start)
+    right = sms.last_code(PHONE)
+    wrong = "000000" if right != "000000" else "111111"
+    together = threading.Barrier(20)
+
+    def guess(_n: int) -> str:
+        with sessions() as session:
+            together.wait()
+            try:
+                personal.confirm_link(session, "telegram", "42", wrong, now=start + timedelta(minutes=1))
+            except (WrongCode, CodeLocked) as refusal:
+                return refusal.code
+            return "linked"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(guess, range(20)))
+    # Four are told how many tries are left, the fifth locks the code, the other fifteen find it locked.
+    assert sorted(outcomes) == ["code_locked"] * 16 + ["wrong_code"] * 4
+    with sessions() as session:
+        assert session.scalar(select(VerificationCode.attempts)) == 5
+        with pytest.raises(CodeLocked):
+            personal.confirm_link(session, "telegram", "42", right, now=start + timedelta(minutes=2))
+
+
+def test_twenty_wrong_codes_at_once_count_five_tries_and_then_even_the_right_one_is_refused_on_sqlite(
+    client, sms, settings
+):
+    _twenty_wrong_codes_at_once(client.app.state.sessionmaker, sms_sender(settings), sms)
+
+
+@pytest.mark.postgres
+def test_twenty_wrong_codes_at_once_count_five_tries_and_then_even_the_right_one_is_refused_on_postgres(sms, settings):
+    with temporary_database() as url:
+        upgrade(url)
+        engine = make_engine(url)
+        _twenty_wrong_codes_at_once(make_sessionmaker(engine), sms_sender(settings), sms)
+        engine.dispose()

@@ -22,9 +22,9 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path):
 
 def test_dotenv_file_is_read_when_present_and_environment_wins(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text("SERVICE_TOKEN=from-dotenv\nRASA_TOKEN=rasa-from-dotenv\n")
+    (tmp_path / ".env").write_text("SERVICE_TOKEN=from-dotenv\nRASA_JWT_SECRET=rasa-from-dotenv\n")
     monkeypatch.delenv("SERVICE_TOKEN", raising=False)
-    monkeypatch.setenv("RASA_TOKEN", "rasa-from-env")
+    monkeypatch.setenv("RASA_JWT_SECRET", "rasa-from-env")
     settings = Settings()
     assert settings.service_token == "from-dotenv"
-    assert settings.rasa_token == "rasa-from-env"
+    assert settings.rasa_jwt_secret == "rasa-from-env"

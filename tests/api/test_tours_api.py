@@ -46,6 +46,12 @@ def test_the_tour_catalogue_lists_the_dmz_course_with_fares_in_both_languages(se
     assert adult_walk["amount_won"] == 9200
 
 
+def test_the_tour_says_how_long_booker_data_is_kept_as_the_setting_says(seeded):
+    assert seeded.get("/api/tours/dmz-peace").json()["booker_retention_days"] == 90
+    seeded.app.state.settings = seeded.app.state.settings.model_copy(update={"booker_retention_days": 30})
+    assert seeded.get("/api/tours/dmz-peace").json()["booker_retention_days"] == 30
+
+
 def test_runs_of_a_day_show_seats_left_per_option(seeded):
     with Session(seeded.app.state.engine) as session:
         leave_seats(session, run_at(session, date(2026, 12, 2), 9, 20), 7)

@@ -1,3 +1,4 @@
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -9,6 +10,7 @@ from api.core.migrate import upgrade
 from api.core.public_holidays import PublicHolidays
 from api.tours import service
 from api.tours.errors import (
+    AlreadyCancelled,
     BookingClosed,
     BookingNotFound,
     DailyLimitReached,
@@ -330,3 +332,147 @@ def test_last_five_seats_go_to_exactly_five_of_fifty_concurrent_bookers_on_postg
         assert _race_for_last_seats(sessions, run_id) == (5, 45)
         _assert_exactly_five_sold(sessions, run_id)
         engine.dispose()
+
+
+# --- races on one booking or one offer ----------------------------------------------------------
+# Each test runs on SQLite and on PostgreSQL: SQLite's single writer queues the requests, while
+# PostgreSQL really runs them side by side, which is where a check made in Python goes stale.
+
+
+@pytest.fixture
+def postgres_sessions():
+    with temporary_database() as url:
+        upgrade(url)
+        engine = make_engine(url)
+        maker = make_sessionmaker(engine)
+        with maker() as session:
+            seed(session)
+        yield maker
+        engine.dispose()
+
+
+def _at_once(count: int, attempt) -> list[str]:
+    """Runs `attempt(n)` in `count` threads released together; each returns what happened to it."""
+    start = threading.Barrier(count)
+
+    def released(n: int) -> str:
+        start.wait()
+        return attempt(n)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(released, range(count)))
+
+
+def _eight_cancels_of_one_of_ten_bookings(sessions) -> None:
+    with sessions() as session:
+        run = run_at(session, WEDNESDAY, 9, 20)
+        codes = [
+            book(session, run, {"adult": 2}, service.Booker("김민수", f"010-1000-{n:04d}")).code for n in range(10)
+        ]
+        run_id, course_id = run.id, run.course_id
+
+    def cancel(_n: int) -> str:
+        with sessions() as session:
+            try:
+                return service.cancel(session, codes[0], "010-1000-0000", now=NOW).status
+            except AlreadyCancelled as refusal:
+                return refusal.code
+
+    assert sorted(_at_once(8, cancel)) == ["already_cancelled"] * 7 + ["cancelled"]
+    with sessions() as session:
+        assert session.get(Run, run_id).seats_sold == 18
+        assert session.get(DayQuota, (course_id, WEDNESDAY)).seats_sold == 18
+
+
+def test_eight_concurrent_cancels_of_one_booking_release_its_seats_once_on_sqlite(sessions):
+    _eight_cancels_of_one_of_ten_bookings(sessions)
+
+
+@pytest.mark.postgres
+def test_eight_concurrent_cancels_of_one_booking_release_its_seats_once_on_postgres(postgres_sessions):
+    _eight_cancels_of_one_of_ten_bookings(postgres_sessions)
+
+
+def _eight_changes_of_one_booking_to_two_runs(sessions) -> None:
+    with sessions() as session:
+        course = service.get_course(session, "dmz-peace")
+        first, second, third = service.list_runs(session, course, WEDNESDAY, "walk")[:3]
+        code = book(session, first, {"adult": 2}).code
+        targets = [second.id, third.id]
+        run_ids = [first.id, second.id, third.id]
+
+    def change(n: int) -> str:
+        with sessions() as session:
+            try:
+                service.change(session, code, "010-1234-5678", run_id=targets[n % 2], now=NOW)
+                return "changed"
+            except AlreadyCancelled as refusal:
+                return refusal.code
+
+    # Each change is applied after the one before it, as if they had come one by one.
+    assert _at_once(8, change) == ["changed"] * 8
+    with sessions() as session:
+        booking = session.scalar(select(Booking).where(Booking.code == code))
+        sold = {run_id: session.get(Run, run_id).seats_sold for run_id in run_ids}
+        assert booking.run_id in targets
+        assert sold == {run_id: 2 if run_id == booking.run_id else 0 for run_id in run_ids}
+        assert session.get(DayQuota, (course.id, WEDNESDAY)).seats_sold == 2
+
+
+def test_concurrent_changes_of_one_booking_move_its_seats_once_on_sqlite(sessions):
+    _eight_changes_of_one_booking_to_two_runs(sessions)
+
+
+@pytest.mark.postgres
+def test_concurrent_changes_of_one_booking_move_its_seats_once_on_postgres(postgres_sessions):
+    _eight_changes_of_one_booking_to_two_runs(postgres_sessions)
+
+
+def _an_offer_confirmed_and_expired_at_once(sessions) -> None:
+    with sessions() as session:
+        run = run_at(session, WEDNESDAY, 9, 20)
+        leave_seats(session, run, 2)
+        code = book(session, run, {"adult": 2}).code
+        entry = service.join_waitlist(session, run.id, {"adult": 2}, service.Booker("이서연", "010-2222-3333"))
+        service.cancel(session, code, "010-1234-5678", now=NOW)
+        session.refresh(entry)
+        assert entry.status == "offered"
+        entry_id, run_id, deadline = entry.id, run.id, entry.offered_until
+
+    def confirm_or_expire(n: int) -> str:
+        with sessions() as session:
+            if n % 2:
+                expired = service.expire_offers(session, deadline)
+                session.commit()
+                return f"expired {len(expired)}"
+            try:
+                service.confirm_offer(session, entry_id, now=deadline - timedelta(seconds=1))
+                return "booked"
+            except BookingNotFound as refusal:
+                return refusal.code
+
+    outcomes = _at_once(8, confirm_or_expire)
+    assert outcomes.count("expired 1") + outcomes.count("booked") == 1
+    assert outcomes.count("expired 0") + outcomes.count("booking_not_found") == 7
+    with sessions() as session:
+        entry = session.get(WaitlistEntry, entry_id)
+        bookings = session.scalars(select(Booking).where(Booking.run_id == run_id, Booking.status == "confirmed"))
+        seats_booked = sum(b.seats for b in bookings)
+        if "booked" in outcomes:
+            assert (entry.status, seats_booked) == ("booked", 2)
+            assert entry.booking_id is not None
+        else:
+            assert (entry.status, seats_booked, entry.booking_id) == ("expired", 0, None)
+        run = session.get(Run, run_id)
+        assert run.seats_sold == run.capacity - 2 + seats_booked
+
+
+def test_an_offer_confirmed_and_expired_at_once_ends_in_one_state_with_its_seats_counted_once_on_sqlite(sessions):
+    _an_offer_confirmed_and_expired_at_once(sessions)
+
+
+@pytest.mark.postgres
+def test_an_offer_confirmed_and_expired_at_once_ends_in_one_state_with_its_seats_counted_once_on_postgres(
+    postgres_sessions,
+):
+    _an_offer_confirmed_and_expired_at_once(postgres_sessions)

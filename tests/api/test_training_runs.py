@@ -11,7 +11,14 @@ from api.core.settings import PROJECT_ROOT
 from api.training import data, runs, texts
 from api.training.models import TrainingRun
 from common.clock import utcnow
-from tests.api.training_fixtures import bearer, model_id_of, training_environment, wait_for_run, write_model
+from tests.api.training_fixtures import (
+    RASA_JWT_SECRET,
+    bearer,
+    model_id_of,
+    training_environment,
+    wait_for_run,
+    write_model,
+)
 
 
 @pytest.fixture
@@ -170,6 +177,19 @@ def test_with_several_replicas_each_one_loads_the_model(training):
     assert response.status_code == 200
     results = response.json()["replicas"]
     assert results[training.rasa.url] == "ok" and results["http://127.0.0.1:9"].startswith("unreachable")
+
+
+def test_the_console_shows_rasa_a_signed_header_and_puts_no_secret_in_any_url_or_error(training):
+    run = _train(training)
+    headers = bearer(training.client)
+    assert training.client.post(f"/api/training/models/{run['model_id']}/activate", headers=headers).status_code == 200
+    assert training.rasa.requested, "the console called Rasa"
+    assert not [path for path in training.rasa.requested if "token" in path or RASA_JWT_SECRET in path]
+    # A Rasa that refuses the token: the console's error names the replica and the refusal, no credential.
+    training.settings.rasa_jwt_secret = "not-the-secret-rasa-was-started-with"
+    (replica,) = training.client.get("/api/training/live", headers=headers).json()["replicas"]
+    assert "401" in replica["error"] and training.rasa.url in replica["error"]
+    assert "token" not in replica["error"] and "secret" not in replica["error"]
 
 
 def test_models_made_outside_the_console_are_found_in_the_models_folder(training):

@@ -5,6 +5,9 @@ file, the evaluation script writing predictions) in milliseconds, so the api's s
 and activation is tested without TensorFlow. tests/e2e/test_training.py does it with the real thing.
 """
 
+import base64
+import hashlib
+import hmac
 import io
 import json
 import shutil
@@ -18,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from fastapi.testclient import TestClient
 
@@ -28,7 +31,7 @@ from api.staff.service import create_user
 from api.training.models import TrainingRun
 from tests.api.conftest import SERVICE_TOKEN
 
-RASA_TOKEN = "rasa-test-token"
+RASA_JWT_SECRET = "rasa-jwt-test-secret-0123456789abcdef"
 PASSWORD = "correct horse battery"
 ADMIN, STAFF = "admin@paju.go.kr", "staff@paju.go.kr"
 
@@ -50,11 +53,21 @@ def model_id_of(path: Path) -> str:
         return json.load(archive.extractfile("metadata.json"))["model_id"]
 
 
+def signed_by(authorization: str, secret: str) -> bool:
+    """Whether a bearer JWT carries the HS256 signature of `secret`: what `rasa run --jwt-secret` checks."""
+    signing_input, _, signature = authorization.removeprefix("Bearer ").rpartition(".")
+    expected = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return bool(signing_input) and hmac.compare_digest(
+        signature, base64.urlsafe_b64encode(expected).rstrip(b"=").decode()
+    )
+
+
 class FakeRasa:
-    """Rasa's HTTP api as far as the console uses it, behind the token; `intents` decides /model/parse."""
+    """Rasa's HTTP api as far as the console uses it, behind a signed JWT; `intents` decides /model/parse."""
 
     def __init__(self, model: Path) -> None:
         self.model_id = model_id_of(model)
+        self.requested: list[str] = []  # every path with its query, as the api sent it
         self.loaded: list[str] = []
         self.intents: dict[str, str] = {}
         self.refuse_loads = False
@@ -65,7 +78,8 @@ class FakeRasa:
                 pass
 
             def _authorised(self) -> bool:
-                if parse_qs(urlparse(self.path).query).get("token") == [RASA_TOKEN]:
+                fake.requested.append(self.path)
+                if signed_by(self.headers.get("Authorization", ""), RASA_JWT_SECRET):
                     return True
                 self._answer(401, {"error": "token"})
                 return False
@@ -187,7 +201,7 @@ def training_environment(database_url: str, directory: Path) -> Iterator[Trainin
         database_url=database_url,
         service_token=SERVICE_TOKEN,
         rasa_url=rasa.url,
-        rasa_token=RASA_TOKEN,
+        rasa_jwt_secret=RASA_JWT_SECRET,
         training_project_dir=copy_project(directory / "project"),
         training_models_dir=directory / "models",
         training_runs_dir=directory / "runs",

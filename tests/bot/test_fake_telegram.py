@@ -180,3 +180,17 @@ async def test_an_application_polls_the_fake_and_replies(fake):
         await application.updater.stop()
         await application.stop()
     assert fake.sent(CHAT)[0]["text"] == "받았어요: 분리수거 요일"
+
+
+async def test_a_redelivered_update_comes_again_with_its_own_update_id_after_it_was_confirmed(fake):
+    message_id = fake.send_text(CHAT, "안녕하세요")
+    async with _bot(fake) as bot:
+        [first] = await bot.get_updates(offset=0)
+        assert await bot.get_updates(offset=first.update_id + 1) == ()  # confirmed, as a polling bot does
+        assert fake.redeliver(CHAT, message_id) == first.update_id
+        [again] = await bot.get_updates(offset=0)  # a restarted bot starts from no offset
+    assert (again.update_id, again.message.message_id, again.message.text) == (
+        first.update_id,
+        message_id,
+        "안녕하세요",
+    )

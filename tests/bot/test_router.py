@@ -2,9 +2,11 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
+import time_machine
 
 from api.core.migrate import upgrade
 from api.core.settings import Settings
@@ -12,7 +14,8 @@ from api.main import create_app
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 from bot.gateway.messages import Button, IncomingMessage, Reply
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.router import MessageRouter
+from bot.gateway.router import MessageRouter, TurnInProgress
+from common.clock import utcnow
 
 TOKEN = "router-test-token-0123456789"
 CLOSED_PORT = "http://127.0.0.1:9"
@@ -105,3 +108,127 @@ async def test_a_language_choice_that_was_never_offered_changes_nothing(api_app)
     assert reply.text.startswith("이 버튼은 더 이상 사용할 수 없어요")
     recorded = await api.record_incoming(IncomingMessage("telegram", "78", "2", text="안녕"), "안녕", "ko")
     assert recorded["preferred_language"] is None
+
+
+class SlowRasa:
+    """A Rasa that greets, after `release` is set when one is given; counts the messages it answered."""
+
+    def __init__(self, release: asyncio.Event | None = None) -> None:
+        self.release = release
+        self.answered = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.release is not None:
+            await self.release.wait()
+        self.answered += 1
+        return httpx.Response(200, json=[{"text": "안녕하세요! 파주시 시민 도우미예요."}])
+
+    def client(self) -> RasaClient:
+        return RasaClient("http://rasa.test", 30, transport=httpx.MockTransport(self))
+
+
+def _gateway(api_app, rasa: SlowRasa, lease_seconds: int = 20) -> MessageRouter:
+    """One gateway replica: its own router (and locks) in front of the shared api."""
+    api = ApiClient("http://api", TOKEN, 5, transport=httpx.ASGITransport(app=api_app))
+    return MessageRouter(api, rasa.client(), max_nlu_chars=1000, lease_seconds=lease_seconds)
+
+
+def _statuses(transcript: list[dict]) -> list[str]:
+    return [m["status"] for m in transcript if m["direction"] == "in"]
+
+
+async def test_a_message_whose_turn_died_with_its_gateway_is_answered_once_when_the_channel_retries_it(api_app):
+    rasa = SlowRasa()
+    message = _message("안녕하세요")
+    # A gateway recorded the message, held it for 5 seconds and died before answering.
+    dead = ApiClient("http://api", TOKEN, 5, transport=httpx.ASGITransport(app=api_app))
+    await dead.record_incoming(message, "안녕하세요", "ko", "dead-gateway", lease_seconds=5)
+
+    with time_machine.travel(utcnow() + timedelta(seconds=6), tick=False):
+        replies = await _gateway(api_app, rasa).handle(message)
+    assert [reply.text for reply in replies] == ["안녕하세요! 파주시 시민 도우미예요."]
+    again = await _gateway(api_app, rasa).handle(message)
+    assert again == replies, "an answered message is not answered again"
+    assert rasa.answered == 1
+    transcript = await dead.transcript("web", "citizen-1")
+    assert [m["direction"] for m in transcript] == ["in", "out"]
+    assert _statuses(transcript) == ["answered"]
+
+
+async def test_a_retry_reaching_another_gateway_while_the_first_still_answers_leaves_the_answer_to_the_first(api_app):
+    release = asyncio.Event()
+    rasa = SlowRasa(release)
+    message = _message("안녕하세요")
+    first = asyncio.create_task(_gateway(api_app, rasa).handle(message))
+    await asyncio.sleep(0.3)  # the first gateway is waiting for Rasa
+
+    with pytest.raises(TurnInProgress):  # it waited two of its leases for the first to answer
+        await _gateway(api_app, rasa, lease_seconds=5).handle(message)
+    release.set()
+    replies = await first
+    assert await _gateway(api_app, rasa).handle(message) == replies
+    assert rasa.answered == 1
+
+
+async def test_a_retry_reaching_the_same_gateway_waits_for_the_answer_and_gets_it(api_app):
+    release = asyncio.Event()
+    rasa = SlowRasa(release)
+    gateway = _gateway(api_app, rasa)
+    message = _message("안녕하세요")
+    first = asyncio.create_task(gateway.handle(message))
+    retry = asyncio.create_task(gateway.handle(message))
+    await asyncio.sleep(0.3)
+    release.set()
+    assert await retry == await first
+    assert rasa.answered == 1
+
+
+async def test_a_slow_answer_keeps_holding_its_message_past_the_first_lease(api_app):
+    release = asyncio.Event()
+    rasa = SlowRasa(release)
+    message = _message("안녕하세요")
+    first = asyncio.create_task(_gateway(api_app, rasa, lease_seconds=5).handle(message))
+    await asyncio.sleep(6)  # longer than the lease: only its extensions keep it
+
+    with pytest.raises(TurnInProgress):
+        await _gateway(api_app, rasa, lease_seconds=5).handle(message)
+    release.set()
+    await first
+    assert rasa.answered == 1
+
+
+async def test_a_retry_arriving_while_a_dead_gateways_hold_still_lasts_is_answered_once_the_hold_lapses(api_app):
+    message = _message("안녕하세요")
+    dying = asyncio.create_task(_gateway(api_app, SlowRasa(asyncio.Event()), lease_seconds=5).handle(message))
+    await asyncio.sleep(0.3)  # recorded and held; the gateway is waiting for Rasa
+    dying.cancel()  # its process dies: nobody answers the message or extends the hold
+    rasa = SlowRasa()
+    replies = await _gateway(api_app, rasa, lease_seconds=5).handle(message)
+    assert [reply.text for reply in replies] == ["안녕하세요! 파주시 시민 도우미예요."]
+    assert rasa.answered == 1
+
+
+async def test_after_the_assistant_was_down_a_retry_of_the_message_gets_a_real_answer(api_app):
+    message = _message("안녕하세요")
+    [apology] = await _router(api_app)[0].handle(message)  # Rasa is down
+    assert apology.text.startswith("죄송해요, 지금 상담봇이")
+    api = _router(api_app)[1]
+    assert _statuses(await api.transcript("web", "citizen-1")) == ["unanswered"]
+
+    rasa = SlowRasa()
+    replies = await _gateway(api_app, rasa).handle(message)
+    assert [reply.text for reply in replies] == ["안녕하세요! 파주시 시민 도우미예요."]
+    assert _statuses(await api.transcript("web", "citizen-1")) == ["answered"]
+
+
+async def test_a_message_for_the_staff_inbox_counts_as_handled_and_a_retry_is_not_routed_twice(api_app):
+    router, api = _router(api_app)
+    await router.handle(_message("안녕"))
+    response = await api._http.post(
+        "/api/conversations/handoffs", json={"channel": "web", "channel_user_id": "citizen-1"}
+    )
+    assert response.status_code == 201, response.text
+    message = _message("예약을 바꾸고 싶어요")
+    assert await router.handle(message) == []
+    assert _statuses(await api.transcript("web", "citizen-1"))[-1] == "answered"
+    assert await _gateway(api_app, SlowRasa()).handle(message) == []

@@ -1,17 +1,17 @@
 """One running stack (api, gateway, rasa, actions) shared by the end-to-end and browser tests."""
 
-import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from api.core.database import make_engine, make_sessionmaker
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.tours.seed import seed_tours
+from tests.support.fake_sms import FakeSmsProvider
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.stack import Stack
+from tests.support.web_chat import WebChat
 
 
 @pytest.fixture(scope="session")
@@ -26,26 +26,28 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 @pytest.fixture
 def chat(stack: Stack):
-    """Sends web-chat messages as one new citizen; returns the replies of each message."""
-    user_id = uuid.uuid4().hex
-    client = httpx.Client(base_url=stack.url("gateway"), timeout=30)
+    """Sends web-chat messages as one new citizen (a browser of their own); returns the replies of each message."""
+    citizen = WebChat(stack.url("gateway"))
 
     def send(text: str = "", payload: str | None = None, message_id: str | None = None) -> list[dict]:
-        response = client.post(
-            "/web/messages",
-            json={"user_id": user_id, "message_id": message_id or uuid.uuid4().hex, "text": text, "payload": payload},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["replies"]
+        return citizen.send(text, payload, message_id)
 
-    send.user_id = user_id
-    send.history = lambda: client.get("/web/history", params={"user_id": user_id}).json()
+    send.user_id = citizen.user_id
+    send.history = citizen.history
     yield send
-    client.close()
+    citizen.close()
 
 
 @pytest.fixture(scope="session")
-def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
+def sms_provider() -> Iterator[FakeSmsProvider]:
+    """Where the telegram stack's api sends one-time codes: the tests read them as the citizen's phone would."""
+    provider = FakeSmsProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def telegram(tmp_path_factory, sms_provider) -> Iterator[tuple[FakeTelegram, Stack]]:
     fake = FakeTelegram().start()
     stack = Stack(
         tmp_path_factory.mktemp("telegram-stack"),
@@ -55,6 +57,7 @@ def telegram(tmp_path_factory) -> Iterator[tuple[FakeTelegram, Stack]]:
             "TELEGRAM_BASE_URL": fake.base_url,
             "NOTICE_QUIET_START": "00:00",
             "NOTICE_QUIET_END": "00:00",
+            **sms_provider.environment(),
         },
     )
     try:

@@ -6,6 +6,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.gateway.channels.web import COOKIE
+from tests.support.web_chat import WebChat
+
 pytestmark = pytest.mark.stack
 
 
@@ -120,9 +123,31 @@ def test_a_button_payload_the_assistant_did_not_offer_gets_a_polite_reply(chat, 
 
 
 def test_a_message_over_the_transport_limit_is_refused_with_a_clear_error(stack):
-    response = httpx.post(
-        stack.url("gateway") + "/web/messages",
-        json={"user_id": uuid.uuid4().hex, "message_id": "m", "text": "x" * 20_000},
-    )
+    response = httpx.post(stack.url("gateway") + "/web/messages", json={"message_id": "m", "text": "x" * 20_000})
     assert response.status_code == 422
     assert "16384" in response.text
+
+
+def test_another_client_holding_a_citizens_id_reads_neither_their_history_nor_their_waiting_messages(chat, stack):
+    chat("제 예약 번호는 ABC123이에요")
+    stranger = WebChat(stack.url("gateway"))
+    try:
+        assert stranger.client.get("/web/history", params={"user_id": chat.user_id}).json() == []
+        assert stranger.client.get("/web/updates", params={"user_id": chat.user_id}).json() == []
+        # With the id in a cookie of its own making: the gateway did not sign it, so it is a stranger's still.
+        stranger.client.cookies.clear()
+        stranger.client.cookies.set(COOKIE, f"{chat.user_id}.forged", domain="127.0.0.1")
+        assert stranger.history() == []
+        assert stranger.user_id != chat.user_id
+    finally:
+        stranger.close()
+    assert [m["direction"] for m in chat.history()] == ["in", "out"]
+
+
+def test_the_web_chat_users_id_is_in_no_log_line_of_the_gateway_or_the_api(chat, stack):
+    chat("안녕하세요")
+    chat.history()
+    logs = {name: (stack.workdir / f"{name}.log").read_text(errors="replace") for name in ("gateway", "api")}
+    assert '"path": "/api/conversations/{channel}/{channel_user_id}/messages"' in logs["api"], "history was logged"
+    for name, log in logs.items():
+        assert chat.user_id not in log, f"the {name} log names the web chat user"

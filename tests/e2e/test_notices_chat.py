@@ -1,14 +1,15 @@
 """Citizens read, search and subscribe to city notices, and open a certified notice, on Telegram."""
 
-import re
 import time
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from api.core.database import make_engine, make_sessionmaker
+from api.staff.permissions import NOTICES_PUBLISH, PERSONAL_NOTICES_SEND
 from api.staff.service import create_user
+from common.confidential import PLACEHOLDER
 from tests.support.telegram_chat import Chat
 
 pytestmark = pytest.mark.stack
@@ -23,7 +24,8 @@ def staff_token(telegram) -> str:
     _fake, stack = telegram
     engine = make_engine(stack.database_url)
     with make_sessionmaker(engine)() as session:
-        create_user(session, STAFF_EMAIL, "이공지", STAFF_PASSWORD, role="staff")
+        granted = [NOTICES_PUBLISH, PERSONAL_NOTICES_SEND]
+        create_user(session, STAFF_EMAIL, "이공지", STAFF_PASSWORD, role="staff", permissions=granted)
         session.commit()
     engine.dispose()
     response = httpx.post(
@@ -47,17 +49,6 @@ def _press(chat: Chat, title: str) -> str:
             index = next(n for n, b in enumerate(buttons) if b["text"] == title)
             return chat.press(index)
     raise AssertionError(f"no button {title!r} in {_buttons(chat)}")
-
-
-def _latest_code(stack, phone_digits: str) -> str:
-    engine = create_engine(stack.database_url)
-    with engine.connect() as connection:
-        sms = connection.execute(
-            text("SELECT text FROM sms_outbox WHERE replace(phone, '-', '') LIKE :p ORDER BY id DESC"),
-            {"p": f"%{phone_digits[-8:]}"},
-        ).first()
-    engine.dispose()
-    return re.search(r"\b(\d{6})\b", sms[0]).group(1)
 
 
 def test_the_latest_notices_come_as_cards_and_read_more_shows_the_whole_notice(telegram):
@@ -115,7 +106,7 @@ def test_a_subscriber_gets_a_verified_message_once_when_staff_publish(telegram, 
     assert sum(VERIFIED in (m.get("text") or "") for m in fake.sent(9104)[before:]) == 1
 
 
-def test_a_certified_notice_is_shown_only_after_the_citizen_confirms_with_a_code(telegram, staff_token):
+def test_a_certified_notice_is_shown_only_after_the_citizen_confirms_with_a_code(telegram, staff_token, sms_provider):
     fake, stack = telegram
     secret = "2026년 제2기분 자동차세 52,000원이 부과되었습니다(예시)."
     sent = httpx.post(
@@ -130,7 +121,7 @@ def test_a_certified_notice_is_shown_only_after_the_citizen_confirms_with_a_code
     assert "휴대폰 번호" in asked
     code_sent = chat.say("010-2345-6789")
     assert "010-****-6789" in code_sent and "6789" in code_sent
-    listed = chat.say(_latest_code(stack, "01023456789"))
+    listed = chat.say(sms_provider.last_code("01023456789"))
     assert "세정과" in listed
     assert secret not in " ".join(m.get("text") or "" for m in fake.sent(9105))
 
@@ -138,5 +129,12 @@ def test_a_certified_notice_is_shown_only_after_the_citizen_confirms_with_a_code
     wrong = chat.say("000000")
     assert "맞지 않아요" in wrong
     assert secret not in " ".join(m.get("text") or "" for m in fake.sent(9105))
-    opened = chat.say(_latest_code(stack, "01023456789"))
+    opened = chat.say(sms_provider.last_code("01023456789"))
     assert secret in opened
+    # The citizen read it; the transcript keeps only a placeholder.
+    engine = make_engine(stack.database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT text, payload FROM messages")).all()
+    engine.dispose()
+    assert not any("52,000" in f"{row.text} {row.payload}" for row in stored)
+    assert any(row.text == PLACEHOLDER for row in stored)

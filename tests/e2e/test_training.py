@@ -9,17 +9,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 import yaml
 
 from api.core.database import make_engine, make_sessionmaker
 from api.core.settings import PROJECT_ROOT
 from api.staff.service import create_user
+from common.clock import utcnow
 from tests.support.stack import DEFAULT_MODEL, Stack
 
 pytestmark = pytest.mark.stack
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "trainer@paju.example", "nlu-admin-2026!"
+ADMIN_TOTP_SECRET = pyotp.random_base32()
 NOT_UNDERSTOOD = "반려견 운동장 알려줘"
 NEW_INTENT = "pet_park"
 EXAMPLES = [
@@ -75,7 +78,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         running.start()
         engine = make_engine(running.database_url)
         with make_sessionmaker(engine)() as session:
-            create_user(session, ADMIN_EMAIL, "김학습", ADMIN_PASSWORD, role="admin")
+            admin = create_user(session, ADMIN_EMAIL, "김학습", ADMIN_PASSWORD, role="admin")
+            # As if enrolled in the console: the REST sign-in then takes the app's current code.
+            admin.totp_secret, admin.totp_enrolled_at = ADMIN_TOTP_SECRET, utcnow()
+            session.commit()
         engine.dispose()
         yield running
     finally:
@@ -101,14 +107,15 @@ def _wait(condition, timeout: float, every: float = 1.0):
 def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     live_name = stack.model.resolve().name
     api = httpx.Client(base_url=stack.url("api"), timeout=30)
-    token = api.post("/api/auth/sign-in", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()["token"]
+    sign_in = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "totp_code": pyotp.TOTP(ADMIN_TOTP_SECRET).now()}
+    token = api.post("/api/auth/sign-in", json=sign_in).json()["token"]
     api.headers["Authorization"] = f"Bearer {token}"
     before = _parse(stack, NOT_UNDERSTOOD)
     assert before["name"] != NEW_INTENT
 
     # A citizen writes something the live model does not understand: it shows up in the inbox.
     gateway = httpx.Client(base_url=stack.url("gateway"), timeout=60)
-    message = {"user_id": uuid.uuid4().hex, "message_id": uuid.uuid4().hex, "text": NOT_UNDERSTOOD}
+    message = {"message_id": uuid.uuid4().hex, "text": NOT_UNDERSTOOD}
     assert gateway.post("/web/messages", json=message).status_code == 200
 
     def in_inbox():
@@ -156,7 +163,7 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     assert activation.status_code == 200, activation.text
     assert _parse(stack, NOT_UNDERSTOOD)["name"] == NEW_INTENT
     assert api.get("/api/training/live").json()["model"]["id"] == model["id"]
-    greeting = {"user_id": uuid.uuid4().hex, "message_id": uuid.uuid4().hex, "text": "안녕하세요"}
+    greeting = {"message_id": uuid.uuid4().hex, "text": "안녕하세요"}
     replies = gateway.post("/web/messages", json=greeting).json()["replies"]
     assert "안녕하세요" in " ".join(reply.get("text") or "" for reply in replies)
     assert api.get("/api/training/changes").json() == {

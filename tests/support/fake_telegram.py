@@ -113,6 +113,7 @@ class FakeTelegram:
         self._lock = threading.RLock()  # the test thread injects while the server thread answers the bot
         self._stopping = False
         self._updates: list[dict] = []
+        self._pushed: list[dict] = []  # every update ever sent, for redelivery
         self._update_ids = itertools.count(700_000_001)
         self._query_ids = itertools.count(4_382_000_000_000_000_001)
         self._last_message_id: dict[int, int] = {}
@@ -200,6 +201,18 @@ class FakeTelegram:
             query |= {"chat_instance": f"-{abs(chat_id)}7741", "data": callback_data, "message": _as_sent(message)}
             self._push({"callback_query": query})
         return query["id"]
+
+    def redeliver(self, chat_id: int, message_id: int) -> int:
+        """Sends the update that carried this citizen's message again, with its update_id, as Telegram does after a
+        webhook call failed (or as a bot restarted without confirming it would get it); returns the update_id."""
+        with self._lock:
+            update = next(
+                u for u in reversed(self._pushed)
+                if u.get("message", {}).get("chat", {}).get("id") == chat_id
+                and u["message"]["message_id"] == message_id
+            )  # fmt: skip
+            self._deliver(copy.deepcopy(update))
+        return update["update_id"]
 
     # --- what the bot did ---------------------------------------------------------------------------------------
 
@@ -322,6 +335,11 @@ class FakeTelegram:
     def _push(self, content: dict) -> None:
         with self._lock:
             update = {"update_id": next(self._update_ids), **copy.deepcopy(content)}
+            self._pushed.append(copy.deepcopy(update))
+            self._deliver(update)
+
+    def _deliver(self, update: dict) -> None:
+        with self._lock:
             if not self._webhook:
                 self._updates.append(update)
             elif self._loop is not None and self._outgoing is not None:

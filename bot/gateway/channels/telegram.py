@@ -12,14 +12,24 @@ import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from api.conversations.button_keys import KEY_PREFIX
 from bot.gateway.api_client import ApiUnavailable
 from bot.gateway.channels.telegram_render import TelegramMessage, render
 from bot.gateway.messages import Button, IncomingMessage, Reply
 from bot.gateway.outbox import Delivery
-from bot.gateway.router import MessageRouter
+from bot.gateway.rate_limits import GatewayLimits, RateLimited
+from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
@@ -52,8 +62,9 @@ class TelegramChannel:
     in a shared chat.
     """
 
-    def __init__(self, settings: GatewaySettings, router: MessageRouter) -> None:
+    def __init__(self, settings: GatewaySettings, router: MessageRouter, limits: GatewayLimits | None = None) -> None:
         self._router = router
+        self._limits = limits
         self._webhook_url = settings.telegram_webhook_url
         self._webhook_secret = settings.telegram_webhook_secret
         builder = Application.builder().token(settings.telegram_bot_token).concurrent_updates(True)
@@ -66,6 +77,8 @@ class TelegramChannel:
 
     def _add_handlers(self) -> None:
         app = self.application
+        # Before every other handler (group -1), whether the update came by polling or by the webhook.
+        app.add_handler(TypeHandler(Update, self._within_limits), group=-1)
         # Edited messages are ignored: only new messages and button presses are handled.
         new = filters.UpdateType.MESSAGE
         app.add_handler(MessageHandler(new & filters.ChatType.GROUPS, self._on_group))
@@ -100,6 +113,19 @@ class TelegramChannel:
         await self.application.process_update(Update.de_json(body, self.application.bot))
 
     # --- handlers ---------------------------------------------------------------------------------
+
+    async def _within_limits(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Counts the update for its chat; past the limit it goes no further, and the chat is told once."""
+        chat = update.effective_chat
+        if self._limits is None or chat is None:
+            return
+        try:
+            await self._limits.hit(("telegram_per_chat", str(chat.id)))
+        except RateLimited as refused:
+            if await self._limits.first_refusal("telegram_per_chat", str(chat.id)):
+                with contextlib.suppress(TelegramError):
+                    await self.application.bot.send_message(chat.id, refused.message(_language(update)))
+            raise ApplicationHandlerStop from None
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -168,6 +194,9 @@ class TelegramChannel:
             replies = await self._router.handle(incoming)
         except ApiUnavailable:
             replies = [Reply(text=TEXTS["retry"][_language(update)])]
+        except TurnInProgress:
+            # Telegram delivered the update again while it is still being answered: that turn sends the answer.
+            replies = []
         finally:
             typing.cancel()
         for message in render(replies):

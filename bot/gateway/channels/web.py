@@ -1,24 +1,105 @@
-"""The web chat channel: the chat page at `/` and its JSON endpoints."""
+"""The web chat channel: the chat page at `/`, its JSON endpoints, and the cookie that says who the citizen is."""
 
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 from bot.gateway.messages import IncomingMessage, Reply
-from bot.gateway.router import MessageRouter
+from bot.gateway.rate_limits import client_address, within_limits
+from bot.gateway.router import MessageRouter, TurnInProgress
+from bot.gateway.settings import GatewaySettings
+
+logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
-WebUserId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+COOKIE = "paju_chat"
+_USER_ID = re.compile(r"^[0-9a-f]{32}$")
 
 router = APIRouter()
 
 
+class WebIdentity:
+    """Issues and checks the web chat's identity: a random id, signed, in an HttpOnly cookie.
+
+    The id is the key to a citizen's transcript and waiting messages. It is made here, never by
+    the page, and travels only in the cookie: not in a URL, a request body or the page's script,
+    so it reaches no log and no other script. The signature means only this gateway can make one:
+    a forged or tampered cookie is ignored and its holder gets a fresh id with an empty history.
+    """
+
+    def __init__(self, secret: str, secure: bool, max_age_days: int) -> None:
+        self._key = hashlib.sha256(b"paju web chat identity\0" + secret.encode()).digest()
+        self._secure = secure
+        self._max_age = max_age_days * 86_400
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> "WebIdentity":
+        secret = settings.web_session_secret.get_secret_value()
+        if not secret:
+            logger.warning("WEB_SESSION_SECRET is not set: web chat users lose their conversation on restart")
+            secret = secrets.token_hex(32)
+        return cls(secret, settings.web_cookie_secure, settings.web_session_days)
+
+    def _signed(self, user_id: str) -> str:
+        mac = hmac.new(self._key, user_id.encode(), hashlib.sha256).digest()
+        return f"{user_id}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+    def verify(self, cookie: str | None) -> str | None:
+        """The id in a cookie this gateway signed; None for a missing, malformed or forged one."""
+        user_id = (cookie or "").partition(".")[0]
+        if not _USER_ID.fullmatch(user_id) or not hmac.compare_digest(self._signed(user_id), cookie or ""):
+            return None
+        return user_id
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(16)
+
+    def set_cookie(self, response: Response, request: Request, user_id: str) -> None:
+        response.set_cookie(
+            COOKIE,
+            self._signed(user_id),
+            max_age=self._max_age,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self._secure or request.url.scheme == "https",
+        )
+
+
+def web_user_id(request: Request) -> str | None:
+    """The web chat user's id for this request: from its signed cookie, or the one this request was just given.
+
+    None before an endpoint has given a first-time visitor (or one with a forged cookie) their id.
+    """
+    given = getattr(request.state, "web_user_id", None)
+    return given or request.app.state.web_identity.verify(request.cookies.get(COOKIE))
+
+
+def _identify(request: Request, response: Response) -> str:
+    """The citizen's id; a first visit, or a missing or forged cookie, gets a new one (and so an empty history)."""
+    user_id = web_user_id(request)
+    if user_id is None:
+        user_id = request.state.web_user_id = WebIdentity.new_id()
+        request.app.state.web_identity.set_cookie(response, request, user_id)
+    return user_id
+
+
+def _is_new(request: Request) -> bool:
+    return getattr(request.state, "web_user_id", None) is not None
+
+
 class WebMessage(BaseModel):
-    user_id: WebUserId
     message_id: str = Field(min_length=1, max_length=64)
     text: str = Field(default="", max_length=16_384)
     payload: str | None = Field(default=None, max_length=1024)
@@ -45,15 +126,30 @@ def _api(request: Request) -> ApiClient:
 
 
 @router.get("/", include_in_schema=False)
-async def chat_page() -> FileResponse:
-    return FileResponse(STATIC / "index.html")
+async def chat_page(request: Request) -> FileResponse:
+    page = FileResponse(STATIC / "index.html")
+    # Given before the page's first request, so that its requests all carry the same id; renewed on each visit.
+    user_id = web_user_id(request) or WebIdentity.new_id()
+    request.app.state.web_identity.set_cookie(page, request, user_id)
+    return page
 
 
 @router.post("/web/messages", response_model=WebReplies)
-async def post_message(body: WebMessage, router_: MessageRouter = Depends(_router)) -> WebReplies:
+async def post_message(
+    body: WebMessage,
+    request: Request,
+    user_id: str = Depends(_identify),
+    router_: MessageRouter = Depends(_router),
+) -> WebReplies:
+    await within_limits(
+        request,
+        ("web_message_per_identity", user_id),
+        ("web_message_per_client", client_address(request)),
+        language=body.language,
+    )
     message = IncomingMessage(
         channel="web",
-        channel_user_id=body.user_id,
+        channel_user_id=user_id,
         channel_message_id=body.message_id,
         text=body.text,
         payload=body.payload,
@@ -63,14 +159,20 @@ async def post_message(body: WebMessage, router_: MessageRouter = Depends(_route
         replies = await router_.handle(message)
     except ApiUnavailable as error:
         raise HTTPException(503, "service temporarily unavailable, please retry") from error
+    except TurnInProgress as error:
+        # An earlier send of this message is still being answered (a request cut off, then retried): the page
+        # retries this one until that answer is recorded, or its turn has died and this one is answered.
+        raise HTTPException(503, "your message is still being answered, please retry") from error
     return WebReplies(replies=replies)
 
 
 @router.get("/web/history", response_model=list[WebHistoryItem])
 async def history(
-    user_id: Annotated[str, Query(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")],
-    api: ApiClient = Depends(_api),
+    request: Request, user_id: str = Depends(_identify), api: ApiClient = Depends(_api)
 ) -> list[WebHistoryItem]:
+    await within_limits(request, ("web_history_per_client", client_address(request)))
+    if _is_new(request):
+        return []
     try:
         messages = await api.transcript("web", user_id)
     except Exception as error:
@@ -85,10 +187,14 @@ async def history(
 
 @router.get("/web/updates", response_model=list[WebHistoryItem])
 async def updates(
-    user_id: Annotated[str, Query(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")],
-    api: ApiClient = Depends(_api),
+    request: Request, user_id: str = Depends(_identify), api: ApiClient = Depends(_api)
 ) -> list[WebHistoryItem]:
     """Messages the city sent since the page last asked (staff replies, reminders): the page polls this."""
+    await within_limits(
+        request, ("web_updates_per_identity", user_id), ("web_updates_per_client", client_address(request))
+    )
+    if _is_new(request):
+        return []
     try:
         waiting = await api.collect_outbox("web", user_id)
     except ApiUnavailable as error:

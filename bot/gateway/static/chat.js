@@ -1,4 +1,5 @@
-// Web chat: keeps a browser-local user id, shows the transcript, sends text and button presses.
+// Web chat: shows the transcript, sends text and button presses. Who the citizen is lives in an HttpOnly cookie
+// the gateway sets; this script never sees it.
 (() => {
   "use strict";
   const list = document.getElementById("messages");
@@ -7,13 +8,11 @@
   const send = document.getElementById("send");
   const typing = document.getElementById("typing");
   const language = (navigator.language || "ko").toLowerCase().startsWith("ko") ? "ko" : "en";
-  const newId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
-
-  let userId = localStorage.getItem("paju-chat-user");
-  if (!userId) {
-    userId = newId();
-    localStorage.setItem("paju-chat-user", userId);
-  }
+  // A message's id makes a retry of it count once; getRandomValues works without https too, unlike randomUUID.
+  const newMessageId = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  // Earlier versions kept the id, readable by any script, here.
+  localStorage.removeItem("paju-chat-user");
 
   function bubble(direction, text) {
     const item = document.createElement("li");
@@ -51,15 +50,31 @@
     }
   }
 
+  // The gateway said no for a reason the citizen should read (too many messages, a message too long).
+  class Refusal extends Error {}
+
+  // A send that failed (the connection dropped, the service restarted or was busy with it) is sent again with the
+  // same message id: the gateway answers each message once, so a retry never gets a second answer.
+  const RETRIES = 6;
   async function post(body, attempt) {
-    const response = await fetch("/web/messages", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (response.status === 503 && attempt < 3) {
-      await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** attempt));
+    let response;
+    try {
+      response = await fetch("/web/messages", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch (offline) {
+      response = null;
+    }
+    if ((response === null || response.status === 503) && attempt < RETRIES) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 * Math.min(2 ** attempt, 15)));
       return post(body, attempt + 1);
+    }
+    if (response === null) throw new Error("offline");
+    if (response.status === 429 || response.status === 413) {
+      const refusal = await response.json().catch(() => ({}));
+      throw new Refusal(typeof refusal.detail === "string" ? refusal.detail : "");
     }
     if (!response.ok) throw new Error(String(response.status));
     return response.json();
@@ -67,14 +82,14 @@
 
   async function deliver({ text, payload }) {
     bubble("in", text);
-    const body = { user_id: userId, message_id: newId(), text, payload: payload || null, language };
+    const body = { message_id: newMessageId(), text, payload: payload || null, language };
     typing.hidden = false;
     send.disabled = true;
     try {
       const answer = await post(body, 0);
       answer.replies.forEach((reply) => showReply(reply, true));
     } catch (error) {
-      bubble("error", language === "ko"
+      bubble("error", error instanceof Refusal && error.message ? error.message : language === "ko"
         ? "메시지를 보내지 못했어요. 잠시 후 다시 시도해 주세요."
         : "Your message could not be sent. Please try again shortly.");
     } finally {
@@ -104,7 +119,7 @@
   async function pollUpdates() {
     if (!document.hidden) {
       try {
-        const response = await fetch(`/web/updates?user_id=${encodeURIComponent(userId)}`);
+        const response = await fetch("/web/updates");
         const items = response.ok ? await response.json() : [];
         items.filter((m) => !shown.has(m.id)).forEach((m) => {
           shown.add(m.id);
@@ -117,7 +132,7 @@
     setTimeout(pollUpdates, 3000);
   }
 
-  fetch(`/web/history?user_id=${encodeURIComponent(userId)}`)
+  fetch("/web/history")
     .then((response) => (response.ok ? response.json() : []))
     .then((items) => items.forEach((m) => {
       shown.add(m.id);
