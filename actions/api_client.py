@@ -217,11 +217,6 @@ class ApiClient:
         body = {"channel": channel, "channel_user_id": user_id, "code": code}
         return await self._request("POST", f"/api/personal-notices/{notice_id}/confirm", language, json=body)
 
-    async def read_personal_notice(self, sender_id: str, notice_id: str, language: str) -> dict[str, Any]:
-        channel, user_id = channel_user(sender_id)
-        body = {"channel": channel, "channel_user_id": user_id}
-        return await self._request("POST", f"/api/personal-notices/{notice_id}/read", language, json=body)
-
 
 def _domain_error(response: httpx.Response) -> bool:
     """A 5xx that is the api's own answer with a reason (the SMS provider is down): retrying would repeat it,

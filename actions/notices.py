@@ -544,7 +544,11 @@ class ValidateNoticeUnlockForm(FormValidationAction):
 
 
 class ActionShowPersonalNotice(Action):
-    """After a correct code: the notice's content (its reading is recorded by the api)."""
+    """After a correct code: a marked reference to the notice, which the gateway opens for this conversation.
+
+    The content itself never comes here: Rasa's tracker store keeps every reply an action gives, so a letter
+    passed through it would be kept there in full. The gateway fetches it from the api and shows it instead.
+    """
 
     def name(self) -> str:
         return "action_show_personal_notice"
@@ -560,25 +564,7 @@ class ActionShowPersonalNotice(Action):
             }
             dispatcher.utter_message(response="utter_identity_not_confirmed", buttons=[again])
             return cleared
-        try:
-            notice = await api().read_personal_notice(tracker.sender_id, notice_id, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return cleared
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return cleared
-        text = response_text(
-            domain,
-            "utter_personal_notice_content",
-            language,
-            department=notice["department"],
-            title=notice["title"],
-            body=notice["body"],
-            date=format_date(notice["sent_at"], language),
-        )
-        # Marked confidential: the citizen sees it, the transcript gets a placeholder (common/confidential.py).
-        dispatcher.utter_message(json_message=confidential.payload(text))
+        dispatcher.utter_message(json_message=confidential.notice_reference(notice_id, tracker.sender_id, language))
         return cleared
 
 

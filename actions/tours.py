@@ -21,7 +21,7 @@ from api.core.privacy import mask_phone
 from common import clock
 from common.clock import SEOUL
 
-BOOKING_SLOTS = ("tour_date", "run_id", "party", "booker_name", "booker_phone", "consent", "booking_confirmed")
+BOOKING_SLOTS = ("tour_date", "run_id", "party", "consent", "booker_name", "booker_phone", "booking_confirmed")
 FARE_NAMES = {
     "ko": {"adult": "어른", "youth": "청소년", "child": "어린이", "senior": "경로", "resident": "파주시민"},
     "en": {"adult": "adult", "youth": "youth", "child": "child", "senior": "senior", "resident": "Paju resident"},

@@ -4,7 +4,7 @@ import logging
 import time
 import uuid
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from api import health
 from api.automation.scheduler import lifespan as automation_lifespan
@@ -12,9 +12,9 @@ from api.conversations.router import outbox_router
 from api.conversations.router import router as conversations_router
 from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import install_error_handlers
-from api.core.json_bodies import RefuseLoneSurrogates
+from api.core.json_bodies import RefuseUnstorableText
 from api.core.logging import configure_logging, route_of
-from api.core.rate_limits import install_rate_limits
+from api.core.rate_limits import count_request, install_rate_limits
 from api.core.settings import Settings, get_settings
 from api.notices.router import router as notices_router
 from api.opendata.facilities import router as facilities_router
@@ -34,14 +34,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.service_token:
         logger.warning("SERVICE_TOKEN is not set: every service route will refuse requests")
 
-    app = FastAPI(title="Paju citizen assistant api", version="0.1.0", lifespan=automation_lifespan)
+    app = FastAPI(
+        title="Paju citizen assistant api",
+        version="0.1.0",
+        lifespan=automation_lifespan,
+        dependencies=[Depends(count_request)],
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     install_error_handlers(app)
     # The innermost middleware: the body it reads whole has passed the size limit already.
-    app.add_middleware(RefuseLoneSurrogates)
+    app.add_middleware(RefuseUnstorableText)
     install_rate_limits(app, settings)
     app.include_router(health.router)
     app.include_router(conversations_router)

@@ -1,6 +1,7 @@
 """Refuses a JSON request body whose strings are not Unicode text, before any route stores or echoes them."""
 
 import json
+from collections.abc import Iterator
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,11 +13,24 @@ class InvalidText(InvalidInput):
     code = "invalid_text"
 
 
-def has_lone_surrogate(body: bytes) -> bool:
-    """Whether the JSON spells half a surrogate pair alone (`"\\ud800"`).
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
-    Python's JSON decoder turns that escape into a str that nothing encodes as UTF-8: not the database, not
-    the log, not the response that echoes it back. Pydantic lets it through untouched in a free-form field.
+
+def has_unstorable_text(body: bytes) -> bool:
+    """Whether the JSON spells half a surrogate pair alone (`"\\ud800"`) or a NUL character (`"\\u0000"`).
+
+    Python's JSON decoder turns the first into a str that nothing encodes as UTF-8: not the database, not
+    the log, not the response that echoes it back; PostgreSQL's text columns cannot hold the second.
+    Pydantic lets both through untouched in a free-form field.
     """
     if b"\\u" not in body:
         return False
@@ -25,10 +39,13 @@ def has_lone_surrogate(body: bytes) -> bool:
     except ValueError:
         # Not JSON at all: the route says so in its own words.
         return False
-    try:
-        json.dumps(decoded, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return True
+    for text in _strings(decoded):
+        if "\x00" in text:
+            return True
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return True
     return False
 
 
@@ -37,7 +54,7 @@ def _may_be_json(scope: Scope) -> bool:
     return not content_type or content_type == b"application/json" or content_type.endswith(b"+json")
 
 
-class RefuseLoneSurrogates:
+class RefuseUnstorableText:
     """Reads a JSON body whole, answers 422 if it has a lone surrogate, and hands it on unchanged otherwise.
 
     Installed inside the body-size limit, so what it holds in memory has already been counted.
@@ -54,7 +71,7 @@ class RefuseLoneSurrogates:
         while not received or (received[-1]["type"] == "http.request" and received[-1].get("more_body", False)):
             received.append(await receive())
         body = b"".join(message.get("body", b"") for message in received if message["type"] == "http.request")
-        if has_lone_surrogate(body):
+        if has_unstorable_text(body):
             refusal = InvalidText(
                 "The request has text that is not valid Unicode.", "요청에 올바르지 않은 문자가 들어 있어요."
             )

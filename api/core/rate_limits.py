@@ -32,6 +32,8 @@ LimitName = Literal[
     "sign_in_per_account",
     "sms_code_per_phone",
     "sms_code_per_client",
+    "requests_per_client",
+    "booking_create_per_client",
 ]
 
 
@@ -90,6 +92,16 @@ def asker(request: Request, service_call: bool, citizen: str) -> str:
     """Whom a request counts for: the gateway and actions ask for every citizen from one address, so their
     calls count for the citizen they act for (a conversation, a phone); anyone else's for their address."""
     return f"citizen:{citizen}" if service_call else client_address(request)
+
+
+def count_request(request: Request) -> None:
+    """The app-wide ceiling: each request without the service token counts for the address it came from.
+    Service calls are left to the limits of the routes, which count them for the citizen they act for."""
+    token = request.app.state.settings.service_token
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
+        return
+    request.app.state.rate_limits.hit(("requests_per_client", client_address(request)))
 
 
 def get_rate_limits(request: Request) -> RateLimits:

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     rate_limit_sign_in_per_account: RateLimitText = "20/hour"
     rate_limit_sms_code_per_phone: RateLimitText = "3/10 minutes"
     rate_limit_sms_code_per_client: RateLimitText = "10/hour"
+    # A ceiling on every request that is not a service call, per address: floods of the public routes stop
+    # there, while a city office behind one address stays far below it.
+    rate_limit_requests_per_client: RateLimitText = "600/minute"
+    # Bookings hold seats: one address (or, through the gateway, one messenger user) books this many at most.
+    rate_limit_booking_create_per_client: RateLimitText = "10/hour"
     # The largest request body read by any route (JSON, forms); larger ones get 413 before parsing.
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # Staff and services write longer texts (a 20,000-character notice is ~180 KB as a form): their routes'.

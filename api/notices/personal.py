@@ -392,16 +392,38 @@ def confirm_identity(
 def read(
     session: Session, notice_id: int, channel: str, channel_user_id: str, now: datetime | None = None
 ) -> PersonalNotice:
-    """The content, only shortly after a correct code; the first time is recorded as the time it was read."""
+    """The content, only shortly after a correct code entered in this same conversation; the first time is
+    recorded as the time it was read."""
     now = now or utcnow()
-    _conversation, notice = _own_notice(session, notice_id, channel, channel_user_id)
-    if notice.unlocked_until is None or notice.unlocked_until <= now:
+    conversation, notice = _own_notice(session, notice_id, channel, channel_user_id)
+    if not _unlocked_in(session, notice, conversation, now):
         raise IdentityNotConfirmed(
             "Confirm it is you with the code sent by SMS first.", "문자로 받은 인증번호로 먼저 본인 확인을 해 주세요."
         )
     notice.read_at = notice.read_at or now
     session.commit()
     return notice
+
+
+def _unlocked_in(session: Session, notice: PersonalNotice, conversation: Conversation, now: datetime) -> bool:
+    """Whether a code for this notice was entered in this conversation within the reading window.
+
+    The window alone is the notice's, not the chat's: a phone linked to another chat meanwhile would open the
+    notice there without a code of its own.
+    """
+    if notice.unlocked_until is None or notice.unlocked_until <= now:
+        return False
+    entered_here = session.scalar(
+        select(VerificationCode.id)
+        .where(
+            VerificationCode.personal_notice_id == notice.id,
+            VerificationCode.purpose == "open_notice",
+            VerificationCode.conversation_id == conversation.id,
+            VerificationCode.used_at > now - UNLOCKED_FOR,
+        )
+        .limit(1)
+    )
+    return entered_here is not None
 
 
 # --- staff: the record, the certificate, paper mail -------------------------------------------------------------

@@ -1,5 +1,5 @@
 """HTTP routes of the notices domain: public notices and search; staff publishing; subscriptions and certified
-personal notices for the action server (service token)."""
+personal notices for the action server and the gateway (service token)."""
 
 import json
 from datetime import date
@@ -251,7 +251,8 @@ def confirm_identity(notice_id: Id, body: CodeIn, session: SessionDep) -> Person
 
 @router.post("/personal-notices/{notice_id}/read", response_model=PersonalNoticeContent, dependencies=SERVICE_ONLY)
 def read_personal_notice(notice_id: Id, body: ChannelUser, session: SessionDep) -> PersonalNoticeContent:
-    """The content, only right after the citizen confirmed their identity with a code (else 403)."""
+    """The content, for the gateway to show the citizen (it never passes through Rasa): only in the conversation
+    where the identity code was entered, and only shortly after (else 403)."""
     n = personal.read(session, notice_id, body.channel, body.channel_user_id)
     return PersonalNoticeContent(
         id=n.id, department=n.department, title=n.title, body=n.body, sent_at=n.sent_at, read_at=n.read_at

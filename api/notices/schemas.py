@@ -28,11 +28,13 @@ class NoticeIn(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
     expires_at: datetime | None = None
 
-    @field_validator("department", "title", "body", "summary", "title_en", "summary_en")
+    # Before the length checks, so that "0\r" is the one character it is and gets a clear 422.
+    @field_validator("department", "title", "body", "summary", "title_en", "summary_en", mode="before")
     @classmethod
-    def _stripped(cls, value: str | None) -> str | None:
-        value = value.strip() if value is not None else None
-        return value or None
+    def _stripped(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("expires_at")
     @classmethod

@@ -112,10 +112,14 @@ def check_booking(body: BookingCheck, session: SessionDep) -> BookingCheckOut:
 @router.post("/bookings", response_model=BookingOut, status_code=201)
 def create_booking(
     body: BookingIn,
+    request: Request,
     session: SessionDep,
     service_call: ServiceCall,
+    limits: RateLimitsDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> BookingOut:
+    booker = f"{body.channel}:{body.channel_user_id}" if body.channel_user_id else f"phone:{body.phone}"
+    limits.hit(("booking_create_per_client", asker(request, service_call, booker)))
     booking, _created = service.book(session, body.run_id, body.party, _booker(body, service_call), idempotency_key)
     return _booking_out(booking)
 

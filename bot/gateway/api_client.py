@@ -14,6 +14,15 @@ class ApiUnavailable(Exception):
     """The api did not answer; the message was not recorded and must not be processed."""
 
 
+class ApiRefused(ApiUnavailable):
+    """The api answered with a refusal (4xx): `status` says which. Still an ApiUnavailable to callers that only
+    need to know the call did not go through."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ApiClient:
     def __init__(
         self, base_url: str, service_token: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None
@@ -41,8 +50,10 @@ class ApiClient:
                 continue
             if response.status_code >= 500 and attempt == 1:
                 continue
-            if response.status_code >= 400:
+            if response.status_code >= 500:
                 raise ApiUnavailable(f"{path} answered {response.status_code}: {response.text[:200]}")
+            if response.status_code >= 400:
+                raise ApiRefused(f"{path} answered {response.status_code}: {response.text[:200]}", response.status_code)
             return response.json() if response.content else None
         raise AssertionError("unreachable")
 
@@ -93,6 +104,12 @@ class ApiClient:
                 return False
             raise
         return True
+
+    async def personal_notice(self, channel: str, channel_user_id: str, notice_id: int) -> dict[str, Any]:
+        """A certified notice's content, for this conversation to show; the api refuses (ApiRefused) unless its
+        identity code was entered here moments ago. The first reading is recorded as the time it was read."""
+        body = {"channel": channel, "channel_user_id": channel_user_id}
+        return await self._post(f"/api/personal-notices/{notice_id}/read", body)
 
     async def report_parse(self, report: dict[str, Any]) -> None:
         """What Rasa made of a message, for the NLU inbox."""

@@ -5,7 +5,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
 from common import confidential
 
@@ -57,18 +57,10 @@ class Reply(BaseModel):
     image: str | None = None
     custom: dict[str, Any] | None = None
 
-    @model_validator(mode="after")
-    def _confidential_text_shown(self) -> "Reply":
-        # A certified notice's content comes in a marked custom payload (Rasa would split a text reply at
-        # blank lines, losing the mark): its text is what every channel shows, the mark what keeps it unrecorded.
-        if confidential.is_confidential(self.custom) and "text" in self.custom:
-            self.text = self.custom["text"]
-            self.custom = {confidential.MARKER: True}
-        return self
-
 
 def for_transcript(reply: Reply) -> Reply:
-    """What may be recorded of a reply: a confidential one's placeholder instead of its text."""
+    """What may be recorded of a reply: a confidential one's placeholder instead of its text (a certified notice
+    the gateway showed, or a reference to one)."""
     if confidential.is_confidential(reply.custom):
         return Reply(text=confidential.PLACEHOLDER, custom={confidential.MARKER: True})
     return reply

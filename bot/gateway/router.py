@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.gateway import personal_notices
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 from bot.gateway.messages import IncomingMessage, Reply, clean_text
 from bot.gateway.nlu_inbox import MESSAGE_ID_KEY, InboxReporter
@@ -184,6 +185,7 @@ class MessageRouter:
         if preferred:
             metadata["language_preference"] = preferred
         replies = await self._rasa.send(message.sender_id, rasa_text, metadata)
+        replies = await personal_notices.opened(self._api, message, replies, language)
         if self._inbox:
             self._inbox.report(message.sender_id, message_id, typed, language)
         return replies

@@ -94,9 +94,12 @@ def test_console_pages_refuse_ids_no_row_can_have(client):
         '{"channel": "web", "channel_user_id": "u1", "text": "\\ud800"}',
         '{"channel": "web", "channel_user_id": "u1", "payload": {"button": "\\udc00"}}',
         '{"channel": "web", "channel_user_id": "u1", "payload": {"\\ud800": 1}}',
+        # PostgreSQL's text columns cannot hold a NUL character.
+        '{"channel": "web", "channel_user_id": "u1", "text": "tour\\u0000"}',
+        '{"channel": "web", "channel_user_id": "u1", "payload": {"button": ["\\u0000"]}}',
     ],
 )
-def test_json_with_half_a_surrogate_pair_is_refused_and_nothing_is_stored(client, body):
+def test_json_with_half_a_surrogate_pair_or_a_nul_is_refused_and_nothing_is_stored(client, body):
     headers = SERVICE_HEADERS | {"Content-Type": "application/json", "Accept-Language": "ko"}
 
     answer = client.post("/api/conversations/messages", content=body, headers=headers)
@@ -113,3 +116,11 @@ def test_json_with_a_whole_surrogate_pair_is_text_like_any_other(client):
     assert client.post("/api/conversations/messages", content=body, headers=headers).status_code == 201
     transcript = client.get("/api/conversations/web/u1/messages", headers=SERVICE_HEADERS).json()
     assert transcript[0]["text"] == "😀 투어"
+
+
+def test_a_notice_title_that_is_one_character_after_trimming_is_refused_not_a_server_error(client):
+    staff = _signed_in(client, "writer@paju.go.kr", "staff")
+    body = {"category": "tax", "department": "세정과", "title": "0\r", "body": "본문입니다"}
+    assert client.post("/api/notices", json=body, headers=staff).status_code == 422
+    body["title"] = "  "
+    assert client.post("/api/notices", json=body, headers=staff).status_code == 422

@@ -228,6 +228,21 @@ def test_the_content_opens_for_ten_minutes_after_the_code(client, staff, sms, se
             personal.read(session, notice_id, "telegram", "42", now=start + timedelta(minutes=10))
 
 
+def test_a_notice_opens_only_in_the_chat_where_its_code_was_entered(client, staff, sms, settings):
+    _link(client, sms, "42")
+    notice_id = _send(client, staff)["id"]
+    assert _post(client, f"/api/personal-notices/{notice_id}/code").status_code == 202
+    assert _post(client, f"/api/personal-notices/{notice_id}/confirm", code=sms.last_code(PHONE)).status_code == 200
+
+    _link(client, sms, "43")  # the same phone, linked to another chat within the ten minutes
+    refused = _post(client, f"/api/personal-notices/{notice_id}/read", user="43")
+    assert refused.status_code == 403 and refused.json()["code"] == "identity_not_confirmed"
+    with client.app.state.sessionmaker() as session:  # past the routes' SMS limits: a code of its own opens it
+        personal.request_identity_code(session, notice_id, "telegram", "43", sms_sender(settings))
+        personal.confirm_identity(session, notice_id, "telegram", "43", sms.last_code(PHONE))
+        assert personal.read(session, notice_id, "telegram", "43").body == LETTER["body"]
+
+
 def test_nobody_else_can_open_or_even_ask_about_a_citizens_notice(client, staff, sms):
     _link(client, sms, "42", PHONE)
     _link(client, sms, "43", OTHER_PHONE)

@@ -80,6 +80,30 @@ def _refused_in_korean(response) -> None:
     assert response.json()["detail"].startswith("요청이 너무 많아요.")
 
 
+# --- every public request, and bookings ---------------------------------------------------------------------
+
+
+def test_a_flood_of_public_requests_from_one_address_is_refused_but_service_calls_and_other_addresses_go_on(
+    make_client,
+):
+    client = make_client(rate_limit_requests_per_client="5/minute")
+    for _ in range(5):
+        assert client.get("/api/tours").status_code == 200
+    _refused_in_korean(client.get("/api/notices"))
+    assert client.get("/api/tours", headers=SERVICE_HEADERS).status_code == 200  # the gateway acts for citizens
+    assert TestClient(client.app, client=("198.51.100.2", 50000)).get("/api/tours").status_code == 200
+
+
+def test_one_address_books_at_most_its_limit_and_a_refused_booking_holds_no_seat(make_client):
+    client = make_client(rate_limit_booking_create_per_client="2/hour")
+    run = _future_run(client)
+    assert _book(client, run["id"]).status_code == 201
+    assert _book(client, run["id"]).status_code == 201
+    _refused_in_korean(_book(client, run["id"]))
+    with client.app.state.sessionmaker() as session:
+        assert session.scalar(select(func.count()).select_from(Booking)) == 2
+
+
 # --- booking lookups -----------------------------------------------------------------------------------------
 
 

@@ -60,11 +60,11 @@ def test_a_korean_citizen_books_a_tour_from_first_message_to_confirmation(chat, 
     runs = chat(f"{day.month}월 {day.day}일")
     assert "출발 시간을 골라" in _texts(runs)
     assert "어른" in _texts(_press(chat, runs))  # asks the party
-    assert "성함" in _texts(chat("어른 2명 아이 1명"))
+    consent = chat("어른 2명 아이 1명")  # consent comes before any personal data is asked
+    assert "개인정보 수집·이용 동의" in _texts(consent) and "성함" not in _texts(consent)
+    assert "성함" in _texts(_press(chat, consent))  # 동의합니다
     assert "휴대전화" in _texts(chat("김민수"))
-    consent = chat("010-1234-5678")
-    assert "개인정보 수집·이용 동의" in _texts(consent)
-    summary = _press(chat, consent)  # 동의합니다
+    summary = chat("010-1234-5678")
     assert "24,600원" in _texts(summary) and "010-****-5678" in _texts(summary)
     done = _press(chat, summary)  # 예약 확정
     assert "예약이 확정됐어요" in _texts(done)
@@ -79,10 +79,11 @@ def test_an_english_visitor_books_with_everything_in_the_first_message(chat, sta
     day = open_day(5)
     runs = chat(f"I'd like to book the DMZ tour on {day:%B} {day.day} for 2 adults")
     assert "Choose a departure" in _texts(runs)
-    assert "What is the booker's name?" in _texts(_press(chat, runs))
+    consent = _press(chat, runs)
+    assert "Consent" in _texts(consent)
+    assert "What is the booker's name?" in _texts(_press(chat, consent))
     assert "mobile number" in _texts(chat("Anna Lee"))
-    consent = chat("010-2345-6789")
-    summary = _press(chat, consent)
+    summary = chat("010-2345-6789")
     assert "18,400 KRW" in _texts(summary)
     done = _press(chat, summary)
     code = re.search(r"Booking number: ([A-Z0-9]{6})", _texts(done)).group(1)
@@ -100,9 +101,9 @@ def _book_one(chat, phone: str, days_ahead: int = 6) -> str:
     chat("예약하고 싶어요")
     runs = chat(f"{day.month}월 {day.day}일")
     _press(chat, runs)
-    chat("어른 1명")
+    _press(chat, chat("어른 1명"))  # 동의합니다
     chat("이서연")
-    summary = _press(chat, chat(phone))
+    summary = chat(phone)
     done = _press(chat, summary)
     return re.search(r"예약번호: ([A-Z0-9]{6})", _texts(done)).group(1)
 

@@ -1,6 +1,9 @@
 """Citizens read, search and subscribe to city notices, and open a certified notice, on Telegram."""
 
+import json
+import sqlite3
 import time
+from contextlib import closing
 
 import httpx
 import pytest
@@ -138,3 +141,33 @@ def test_a_certified_notice_is_shown_only_after_the_citizen_confirms_with_a_code
     engine.dispose()
     assert not any("52,000" in f"{row.text} {row.payload}" for row in stored)
     assert any(row.text == PLACEHOLDER for row in stored)
+    # Nor does Rasa's tracker store: the letter never passed through Rasa, only the reference the gateway opened.
+    tracker_store = _tracker_store_text(stack)
+    assert f'"personal_notice_id": "{sent.json()["id"]}"' in tracker_store
+    assert '"sender_id": "telegram:9105"' in tracker_store  # the reference's own key: the right store was read
+    assert not [part for part in _parts_of(secret) if part in tracker_store]
+    logs = " ".join(path.read_text(errors="replace") for path in stack.workdir.glob("*.log"))
+    assert not [part for part in _parts_of(secret) if part in logs]
+
+
+def _parts_of(secret: str) -> list[str]:
+    """The letter whole and the parts only it has (the seed's tax notice names 제2기분 자동차세 too); the amount is
+    ASCII, so no escaping can hide it."""
+    return [secret, "52,000", "부과되었습니다"]
+
+
+def _tracker_store_text(stack) -> str:
+    """Every value in Rasa's tracker store, JSON (events) decoded, so Korean is compared as Korean."""
+    values = []
+    with closing(sqlite3.connect(f"file:{stack.env['RASA_TRACKER_DB']}?mode=ro", uri=True)) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for row in connection.execute(f'SELECT * FROM "{table}"'):
+                values.extend(str(value) for value in row)
+    decoded = []
+    for value in values:
+        try:
+            decoded.append(json.dumps(json.loads(value), ensure_ascii=False))
+        except ValueError:
+            decoded.append(value)
+    return "\n".join(values + decoded)
