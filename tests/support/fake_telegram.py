@@ -256,6 +256,8 @@ class FakeTelegram:
             failures = self._failures.get(name.lower())
             if failures:
                 return _error(*failures.pop(0))
+            if name == "getUpdates" and not self._webhook:
+                self._confirm_updates(params)
         deadline = time.monotonic() + min(float(params.get("timeout", 0)), _MAX_POLL_SECONDS)
         try:
             while True:
@@ -270,13 +272,19 @@ class FakeTelegram:
         except KeyError as missing:  # a 500 would reach the bot as a vague NetworkError
             return _error(400, f"Bad Request: parameter {missing} is required")
 
+    def _confirm_updates(self, params: dict) -> None:
+        """Once per getUpdates call, as Telegram does: a positive offset confirms every earlier update; a negative
+        one keeps only the last -offset. A call still waiting (its bot may have died) confirms nothing more, so an
+        update delivered again meanwhile stays for the next bot."""
+        offset = params.get("offset") or 0
+        self._updates = self._updates[offset:] if offset < 0 else [u for u in self._updates if u["update_id"] >= offset]
+
     def _take_updates(self, params: dict) -> list[dict]:
         if self._webhook:
             raise _ApiError(409, _WEBHOOK_CONFLICT)
         offset = params.get("offset") or 0
-        # A positive offset confirms every earlier update; a negative one keeps only the last -offset.
-        self._updates = self._updates[offset:] if offset < 0 else [u for u in self._updates if u["update_id"] >= offset]
-        return self._updates[: params.get("limit") or 100]
+        pending = self._updates if offset < 0 else [u for u in self._updates if u["update_id"] >= offset]
+        return pending[: params.get("limit") or 100]
 
     def _set_webhook(self, params: dict) -> bool:
         self._webhook = {"url": params["url"], "secret_token": params.get("secret_token")} if params.get("url") else {}
