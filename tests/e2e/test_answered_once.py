@@ -171,3 +171,32 @@ def test_a_message_nobody_retried_after_the_gateway_died_gets_a_note_to_send_it_
         "죄송해요, 보내신 메시지(“내일 투어 있나요?”)에 상담봇이 답하지 못했어요. 다시 한번 보내 주세요."
     ]
     assert _incoming(stack, "telegram", "3002")[-1]["status"] == "unanswered"
+
+
+def test_a_web_message_whose_rasa_died_mid_turn_gets_an_apology_and_a_real_answer_when_sent_again(crashing):
+    stack = crashing[1]
+    citizen = WebChat(stack.url("gateway"), timeout=60)
+    assert GREETING in " ".join(r.get("text") or "" for r in citizen.send("안녕하세요"))
+    message_id = "web-rasa-died-1"
+    answers: list[httpx.Response] = []
+    before = len(_incoming(stack, "web", citizen.user_id))
+
+    stack.freeze("rasa")
+    threading.Thread(
+        target=lambda: answers.append(citizen.post("안녕하세요", message_id=message_id)), daemon=True
+    ).start()
+    _wait(lambda: len(_incoming(stack, "web", citizen.user_id)) > before)
+    time.sleep(1)  # the gateway is waiting for Rasa now
+    stack.kill("rasa")  # Rasa dies in the middle of the turn
+
+    _wait(lambda: answers, timeout=30)
+    first = " ".join(r.get("text") or "" for r in answers[0].json()["replies"])
+    assert APOLOGY in first, first  # told at once that the assistant is down, and to send it again
+    assert _incoming(stack, "web", citizen.user_id)[-1]["status"] == "unanswered"
+
+    stack.launch("rasa", stack.commands()["rasa"])
+    stack.wait_ready(("rasa",), timeout=180)
+    again = citizen.post("안녕하세요", message_id=message_id)  # the citizen sends it again
+    texts = " ".join(r.get("text") or "" for r in again.json()["replies"])
+    assert GREETING in texts, texts
+    assert _incoming(stack, "web", citizen.user_id)[-1]["status"] == "answered"
