@@ -1,7 +1,6 @@
 """Request bodies over the limit are refused with 413 before the api parses them, declared or streamed."""
 
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -16,9 +15,9 @@ from api.staff.service import create_user
 from api.tours.models import Booking
 from tests.api.test_tours_api import _future_run
 from tests.support.fake_telegram import LoopbackServer
+from tests.support.raw_http import TWO_MB, status_after_declaring, status_while_streaming
 
 STAFF = "staff@paju.go.kr"
-TWO_MB = 2 * 1024 * 1024
 
 
 def _count(client: TestClient, column) -> int:
@@ -136,28 +135,9 @@ def served(settings: Settings) -> Iterator[LoopbackServer]:
     app.state.engine.dispose()
 
 
-def _answer_status(connection: socket.socket) -> int:
-    head = connection.recv(4096).decode("latin-1")
-    return int(head.split(" ", 2)[1])
-
-
 def test_a_declared_length_over_the_limit_is_refused_before_any_of_the_body_is_sent(served):
-    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /api/auth/sign-in HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {TWO_MB}\r\n\r\n".encode()
-        )
-        assert _answer_status(connection) == 413
+    assert status_after_declaring(served.port, "/api/auth/sign-in") == 413
 
 
 def test_a_chunked_body_over_the_limit_is_refused_while_it_is_still_arriving(served):
-    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /api/auth/sign-in HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
-        chunk = b"x" * 16 * 1024
-        # 80 KiB, past the 64 KiB limit, and the request is never finished: the answer cannot wait for its end.
-        for _ in range(5):
-            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        assert _answer_status(connection) == 413
+    assert status_while_streaming(served.port, "/api/auth/sign-in") == 413

@@ -1,7 +1,6 @@
 """The gateway refuses request bodies over its limit with 413 before parsing them, declared or streamed."""
 
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 
@@ -10,8 +9,7 @@ import pytest
 from bot.gateway.app import create_app
 from tests.bot.test_rate_limits import _settings, gateway
 from tests.support.fake_telegram import LoopbackServer
-
-TWO_MB = 2 * 1024 * 1024
+from tests.support.raw_http import TWO_MB, status_after_declaring, status_while_streaming
 
 
 def _message(padding: int) -> bytes:
@@ -62,24 +60,8 @@ def served() -> Iterator[LoopbackServer]:
 
 
 def test_a_chunked_message_over_the_limit_is_refused_while_it_is_still_arriving(served):
-    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /web/messages HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
-        chunk = b"x" * 16 * 1024
-        # 80 KiB, past the 64 KiB limit, and the request is never finished: the answer cannot wait for its end.
-        for _ in range(5):
-            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        head = connection.recv(4096).decode("latin-1")
-    assert head.startswith("HTTP/1.1 413 ")
+    assert status_while_streaming(served.port, "/web/messages") == 413
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_any_of_the_body_is_sent(served):
-    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /web/messages HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {TWO_MB}\r\n\r\n".encode()
-        )
-        head = connection.recv(4096).decode("latin-1")
-    assert head.startswith("HTTP/1.1 413 ")
+    assert status_after_declaring(served.port, "/web/messages") == 413
