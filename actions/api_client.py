@@ -157,10 +157,12 @@ class ApiClient:
             "GET", "/api/facilities/nearby", language, params={"kind": kind, "limit": limit, **where}
         )
 
-    async def ask(self, question: str, language: str) -> dict[str, Any]:
-        return await self._request(
-            "POST", "/api/opendata/ask", language, json={"question": question, "language": language}
-        )
+    async def ask(self, question: str, language: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`context` is the query of the last answered question, so a follow-up ("작년은?") can reuse it."""
+        body: dict[str, Any] = {"question": question, "language": language}
+        if context:
+            body["context"] = context
+        return await self._request("POST", "/api/opendata/ask", language, json=body)
 
     async def opendata_catalog(self, language: str) -> list[dict[str, Any]]:
         return await self._request("GET", "/api/opendata/catalog", language)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,6 +14,10 @@ from actions.api_client import ApiUnavailable
 from actions.tours import api, language_of, pick
 
 EXPLANATION = "opendata_explanation"
+# The query of the last answered question: a follow-up ("작년은?", "in 2024?") is asked in its context.
+CONTEXT = "opendata_context"
+# A choice button carries the complete question to ask instead (a row or measure the citizen picks).
+CHOICE = "opendata_choice"
 TOPIC_BUTTON = '/opendata_catalog{{"topic":"{topic}"}}'
 
 
@@ -24,22 +29,31 @@ class ActionOpendataAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        question = (tracker.latest_message or {}).get("text") or ""
+        choice = next(tracker.get_latest_entity_values(CHOICE), None)
+        if choice:
+            # A choice is a complete question on its own; the context could only pull it back to the old one.
+            question, context = str(choice), None
+        else:
+            question, context = (tracker.latest_message or {}).get("text") or "", tracker.get_slot(CONTEXT)
         try:
-            answer = await api().ask(question, language)
+            answer = await api().ask(question, language, context)
         except ApiUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
+        buttons = [_choice_button(option) for option in answer.get("choices") or []]
         if not answer["answered"]:
-            # The api's answer already says why and names the closest datasets.
-            dispatcher.utter_message(text=answer["answer"], buttons=[_catalog_button(language)])
-            return [SlotSet(EXPLANATION, None)]
-        dataset = answer["dataset"]
-        source = pick(language, "출처", "Source")
-        dispatcher.utter_message(text=f"{answer['answer']}\n\n{source}: {_title(dataset, language)}\n{dataset['link']}")
+            # The api's answer already says why and names the closest datasets or the choices.
+            dispatcher.utter_message(text=answer["answer"], buttons=buttons or [_catalog_button(language)])
+            events = [SlotSet(EXPLANATION, None)]
+            # The citizen may rephrase within the same data, unless there was no data to speak of.
+            if answer.get("reason") == "no_dataset":
+                events.append(SlotSet(CONTEXT, None))
+            return events
+        # The api's answer already names its source (title, publisher, public link): nothing to add.
+        dispatcher.utter_message(text=answer["answer"], buttons=buttons)
         if answer.get("chart_url"):
             dispatcher.utter_message(image=answer["chart_url"])
-        return [SlotSet(EXPLANATION, answer.get("explanation"))]
+        return [SlotSet(EXPLANATION, answer.get("explanation")), SlotSet(CONTEXT, answer.get("query"))]
 
 
 class ActionOpendataExplain(Action):
@@ -85,7 +99,8 @@ class ActionOpendataCatalog(Action):
         lines = [f"{_label(chosen, language)}:"]
         for dataset in chosen["datasets"]:
             sample = pick(language, " (예시 자료)", " (sample data)") if dataset["is_sample"] else ""
-            lines.append(f"• {_title(dataset, language)}{sample}\n  {dataset['link']}")
+            # Titles only: a dataset's link is the api's own address, never shown to citizens.
+            lines.append(f"• {_title(dataset, language)}{sample}")
         lines.append(pick(language, "궁금한 것을 문장으로 물어보세요.", "Ask me about any of them in your own words."))
         dispatcher.utter_message(text="\n".join(lines))
         return []
@@ -97,6 +112,14 @@ def _title(dataset: dict[str, Any], language: str) -> str:
 
 def _label(topic: dict[str, Any], language: str) -> str:
     return topic.get(f"label_{language}") or topic["topic"]
+
+
+def _choice_button(choice: dict[str, str]) -> dict[str, str]:
+    # json.dumps, so quotes or braces in the question cannot break the payload Rasa parses.
+    return {
+        "title": choice["title"],
+        "payload": "/opendata_question" + json.dumps({CHOICE: choice["question"]}, ensure_ascii=False),
+    }
 
 
 def _catalog_button(language: str) -> dict[str, str]:

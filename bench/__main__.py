@@ -1,6 +1,7 @@
 """`make bench`: starts the whole stack on free loopback ports and prints its figures.
 
-Options: --skip-training (do not time a cold `rasa train`), --messages N (per conversation).
+Options: --skip-training (do not time a cold `rasa train`), --messages N (per conversation),
+--only chat|booking|opendata (one part only).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import booking
+from bench import booking, opendata_accuracy
 from bench.chat_latency import measure
 from tests.support.postgres import temporary_database
 from tests.support.stack import ROOT, Stack
@@ -40,10 +41,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--messages", type=int, default=25, help="messages per conversation")
-    parser.add_argument("--only", choices=["chat", "booking"], help="run one part only")
+    parser.add_argument("--only", choices=["chat", "booking", "opendata"], help="run one part only")
     args = parser.parse_args()
 
     results: dict = {}
+    if args.only in (None, "opendata"):
+        results["opendata_accuracy"] = opendata_accuracy.figures(opendata_accuracy.run())
+    if args.only == "opendata":
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
     if args.only != "chat":
         with tempfile.TemporaryDirectory() as workdir:
             results["booking_sqlite"] = booking.measure(f"sqlite:///{workdir}/bench.db", Path(workdir))

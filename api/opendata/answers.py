@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.opendata import periods
+from api.opendata import periods, shape
 from api.opendata.models import Dataset, DatasetColumn
 from api.opendata.questions import columns_of, filtered, time_keys
 from api.opendata.schemas import Figure, Period, StructuredQuery
@@ -20,10 +20,11 @@ HANGUL = re.compile(r"[가-힣]")
 class Unanswerable(Exception):
     """The query cannot be computed from the rows; the reason in both languages."""
 
-    def __init__(self, english: str, korean: str) -> None:
+    def __init__(self, english: str, korean: str, reason: str = "not_computable") -> None:
         super().__init__(english)
         self.english = english
         self.korean = korean
+        self.reason = reason
 
     def message(self, language: str) -> str:
         return self.korean if language == "ko" else self.english
@@ -47,13 +48,27 @@ class Computation:
     base: float | int | None = None
     base_covered: tuple[str, str] | None = None
     denominator_label: tuple[str, str] | None = None  # (English, Korean)
+    # How many of the things the table lists the figure covers, when it covers more than the ones named.
+    things: int | None = None
+    from_total_row: bool = False
+
+
+def without_total(dataset: Dataset, rows: pd.DataFrame, query: StructuredQuery) -> pd.DataFrame:
+    """The rows without the table's total row, unless the question asks for that row itself."""
+    if not dataset.total_row or not dataset.entity_column:
+        return rows
+    named = next((f.values for f in query.filters if f.column == dataset.entity_column), [])
+    if dataset.total_row in named:
+        return rows
+    return rows[~rows[dataset.entity_column].map(shape.is_total_name).fillna(False).astype(bool)]
 
 
 def compute(dataset: Dataset, frame: pd.DataFrame, query: StructuredQuery) -> Computation:
     columns = columns_of(dataset)
     _check_query(query, columns)
     time_column = _time_column(dataset)
-    rows = filtered(frame, query)
+    everything = filtered(frame, query)
+    rows = without_total(dataset, everything, query)
     selected = _in_period(rows, time_column, query.period)
     if selected.empty:
         raise _no_rows(dataset, frame, time_column, query.period)
@@ -64,11 +79,21 @@ def compute(dataset: Dataset, frame: pd.DataFrame, query: StructuredQuery) -> Co
             "This dataset has no figure to add up for that question.", "이 데이터셋에는 그 질문에 맞는 수치가 없어요."
         )
     result = Computation(rows_used=len(selected))
+    entity = dataset.entity_column
+    if entity and not any(f.column == entity for f in query.filters) and entity in selected.columns:
+        result.things = int(selected[entity].nunique())
     if aggregation == "count":
         result.value = len(selected)
         result.covered = _covered(selected, time_column)
     elif aggregation in ("value", "sum"):
-        result.value, used = _total(selected, measure, time_column)
+        total_rows = everything.drop(rows.index)
+        totals = _in_period(total_rows, time_column, query.period) if not total_rows.empty else total_rows
+        if result.things is not None and not totals.empty and len(query.filters) == 0:
+            # The table's own total row is the official figure for all of them.
+            result.value, used = _total(totals, measure, time_column)
+            result.from_total_row = True
+        else:
+            result.value, used = _total(selected, measure, time_column)
         result.covered = _covered(used, time_column)
     elif aggregation == "share":
         _share(result, dataset, frame, query, selected, measure, time_column)
@@ -164,14 +189,18 @@ def answer_text(
         if ko:
             return f"{_join(where, noun)}{josa(noun, '은는')} {counted}{copula(counted)}."
         return f"There are {counted}{' ' + where if where else ''}."
+    everything, among = _scope(dataset, result, language)
     if aggregation in ("value", "sum"):
-        several = aggregation == "sum" or _several_units(result.covered, dataset)
+        several = aggregation == "sum" or _several_units(result.covered, dataset) or (result.things or 0) > 1
+        from_total = (" (표의 합계 행)" if ko else " (the table's total row)") if result.from_total_row else ""
         if ko:
-            subject = _join(period, where, label + (" 합계" if several and measure.time_aggregation == "sum" else ""))
-            return f"{subject}{josa(subject, '은는')} {show(result.value)}{copula(show(result.value))}."
+            summed = label + (" 합계" if several and measure.time_aggregation == "sum" else "")
+            subject = _join(period, where, everything, summed)
+            return f"{subject}{josa(subject, '은는')} {show(result.value)}{copula(show(result.value))}{from_total}."
         summed = several and measure.time_aggregation == "sum" and not label.lower().startswith("total")
         total = "Total " + label if summed else _capital(label)
-        return f"{total}{' of ' + where if where else ''}{_in(period)}: {show(result.value)}."
+        scope = f" for {everything}" if everything else ""
+        return f"{total}{' of ' + where if where else ''}{scope}{_in(period)}: {show(result.value)}{from_total}."
     if aggregation == "average":
         per_ko, per_en = _per_group(dataset, query)
         if ko:
@@ -184,25 +213,30 @@ def answer_text(
     if aggregation in ("max", "min"):
         best = result.points[0]
         noun_ko, noun_en = _group_noun(dataset, query)
+        grouped_by_things = query.group_by == dataset.entity_column
         if ko:
             most = "많은" if aggregation == "max" else "적은"
-            subject = _join(period, where, f"{label}{josa(label, '이가')} 가장 {most} {noun_ko}")
+            scope = among if grouped_by_things else ""
+            subject = _join(scope, period, where, f"{label}{josa(label, '이가')} 가장 {most} {noun_ko}")
             value = show(best.value)
             return f"{subject}{josa(noun_ko, '은는')} {labels(best.key)}({value}){copula(value)}."
         most = "Highest" if aggregation == "max" else "Lowest"
         of_where = f" of {where}" if where else ""
-        return f"{most} {label}{of_where}{_in(period)}: {labels(best.key)}, with {show(best.value)}."
+        scope = f" {among}" if among and grouped_by_things else ""
+        return f"{most} {label}{of_where}{_in(period)}{scope}: {labels(best.key)}, with {show(best.value)}."
     if aggregation == "ranking":
         noun_ko, noun_en = _group_noun(dataset, query)
         lines = [f"{rank}. {labels(p.key)} {show(p.value)}" for rank, p in enumerate(result.points, start=1)]
         count = len(result.points)
+        scope = among if query.group_by == dataset.entity_column else ""
         if ko:
             order = "상위" if query.order == "desc" else "하위"
             by = {"달": "월", "해": "연도"}.get(noun_ko, noun_ko)
-            head = _join(period, where, f"{by}별 {label} {order} {count}개예요:")
+            head = _join(scope, period, where, f"{by}별 {label} {order} {count}개예요:")
         else:
             order = "Top" if query.order == "desc" else "Bottom"
-            head = f"{order} {count} {_plural(noun_en)} by {label}{' for ' + where if where else ''}{_in(period)}:"
+            head = f"{order} {count} {plural(noun_en)} by {label}{' for ' + where if where else ''}{_in(period)}"
+            head += f" ({scope}):" if scope else ":"
         return "\n".join([head, *lines])
     if aggregation == "trend":
         points = result.points
@@ -461,7 +495,7 @@ def _percent_change(base, value) -> float | None:
 
 def _no_rows(dataset, frame, time_column, period: Period | None) -> Unanswerable:
     if time_column is None or period is None:
-        return Unanswerable("No rows match that.", "조건에 맞는 자료가 없어요.")
+        return Unanswerable("No rows match that.", "조건에 맞는 자료가 없어요.", "no_rows")
     coverage = _covered(frame, time_column)
     asked_en, asked_ko = (
         _period_label((period.start, period.end), "en"),
@@ -471,6 +505,7 @@ def _no_rows(dataset, frame, time_column, period: Period | None) -> Unanswerable
     return Unanswerable(
         f"'{dataset.title_en}' has no figures for {asked_en}; it covers {have_en}.",
         f"'{dataset.title_ko}'에는 {asked_ko} 자료가 없어요. {have_ko} 자료가 있어요.",
+        "no_rows",
     )
 
 
@@ -510,9 +545,21 @@ def _measure_label(measure: DatasetColumn | None, language: str) -> str:
 
 
 def _count_label(dataset: Dataset, language: str) -> str:
+    entity = columns_of(dataset).get(dataset.entity_column) if dataset.entity_column else None
     if language == "ko":
-        return dataset.row_label_ko or "행"
-    return dataset.row_label_en or "rows"
+        return dataset.row_label_ko or (entity.label_ko if entity else "행")
+    return dataset.row_label_en or (plural(entity.label_en) if entity else "rows")
+
+
+def _scope(dataset: Dataset, result: Computation, language: str) -> tuple[str, str]:
+    """ "공영주차장 12곳 전체" / "all 12 public parking lots", and "… 12곳 중" / "among 12 …": how many of the
+    things the table lists a figure covers, when the question named none of them."""
+    if not result.things or result.things < 2:
+        return "", ""
+    noun = _count_label(dataset, language)
+    if language == "ko":
+        return f"{noun} {result.things}곳 전체", f"{noun} {result.things}곳 중"
+    return f"all {result.things} {plural(noun)}", f"among {result.things} {plural(noun)}"
 
 
 def _count_unit(dataset: Dataset) -> tuple[str, str]:
@@ -617,8 +664,13 @@ def _join(*parts: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _plural(noun: str) -> str:
-    return noun if noun.endswith("s") else noun + "s"
+def plural(noun: str) -> str:
+    """ "library" → "libraries", "lot" → "lots"; a noun already plural stays as it is."""
+    if noun.endswith("s"):
+        return noun
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"
 
 
 def _capital(text: str) -> str:

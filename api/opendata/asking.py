@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.opendata import answers, charts, csv_import, questions, service
+from api.opendata import answers, charts, csv_import, questions, refusals, service
 from api.opendata.errors import ChartFontMissing, ChartNotFound, DatasetNotFound, QueryNotComputable
 from api.opendata.models import Chart, Dataset, DatasetVersion
 from api.opendata.periods import label as period_label
@@ -19,26 +19,52 @@ from api.opendata.schemas import AskOut, DatasetRef, QueryOut, StructuredQuery
 
 logger = logging.getLogger(__name__)
 SUGGESTIONS = 3
-_vocabularies: dict[tuple, list[questions.Term]] = {}
+_vocabularies: dict[tuple, questions.Vocabulary] = {}
 _vocabularies_lock = Lock()
 
 
-def ask(session: Session, question: str, language: str | None, now: datetime, base_url: str) -> AskOut:
+def ask(
+    session: Session,
+    question: str,
+    language: str | None,
+    now: datetime,
+    base_url: str,
+    context: StructuredQuery | None = None,
+) -> AskOut:
     language = language or questions.detect_language(question)
     registry = _registry(session)
     understanding = questions.understand(
-        question, [(dataset, terms) for dataset, _, _, terms in registry], now, language
+        question, [(dataset, words) for dataset, _, _, words in registry], now, language
     )
-    if not understanding.readings:
+    base = context if context is not None and any(entry[0].id == context.dataset for entry in registry) else None
+    if base is not None and questions.is_follow_up(understanding, base):
+        entry = next(entry for entry in registry if entry[0].id == base.dataset)
+        reading = next((r for r in understanding.readings if r.dataset.id == base.dataset), None)
+        reading = reading or questions.read(entry[0], entry[3], understanding.mentions.remainder, understanding.text)
+    elif understanding.readings:
+        base, reading = None, understanding.readings[0]
+    else:
         return _not_answered(
             language,
             "I could not find open data that answers that.",
             "그 질문에 답할 수 있는 공개 데이터를 찾지 못했어요.",
             _suggestions(registry, understanding.text, language, base_url, exclude=None),
+            reason="no_dataset",
         )
-    reading = understanding.readings[0]
     dataset, version, frame, _ = next(entry for entry in registry if entry[0].id == reading.dataset.id)
-    plan = questions.plan(understanding, reading, frame, version.number)
+    try:
+        plan = questions.plan(understanding, reading, frame, version.number, base=base)
+    except questions.Unclear as unclear:
+        text, choices = refusals.say(unclear, dataset, frame, understanding)
+        return _not_answered(
+            language,
+            text,
+            text,
+            [],
+            dataset=_reference(dataset, language, base_url),
+            reason="ambiguous_row" if unclear.reason == "which_row" else unclear.reason,
+            choices=choices,
+        )
     try:
         result = answers.compute(dataset, frame, plan.query)
     except answers.Unanswerable as reason:
@@ -49,6 +75,7 @@ def ask(session: Session, question: str, language: str | None, now: datetime, ba
             _suggestions(registry, understanding.text, language, base_url, exclude=dataset.id),
             dataset=_reference(dataset, language, base_url),
             query=plan.query,
+            reason=reason.reason,
         )
     notes = [*plan.notes, *_coverage_notes(dataset, plan, result)]
     out = _compose(session, dataset, version, frame, plan.query, result, language, base_url, notes)
@@ -79,11 +106,10 @@ def _compose(session, dataset, version, frame, query, result, language, base_url
     text = answers.answer_text(dataset, frame, query, result, language)
     chart_url = _chart(session, dataset, version, frame, query, result, language, base_url)
     lines = [text, *(korean if ko else english for english, korean in notes)]
-    if chart_url:
-        lines.append(f"{'그래프' if ko else 'Chart'}: {chart_url}")
     reference = _reference(dataset, language, base_url)
-    source = f"{reference.title} — {dataset.source}"
-    lines.append(f"{'출처' if ko else 'Source'}: {source} ({reference.source_url or reference.link})")
+    # The publisher's own page when there is one; never this service's internal address.
+    source = f"{reference.title} — {dataset.source}" + (f" ({dataset.source_url})" if dataset.source_url else "")
+    lines.append(f"{'출처' if ko else 'Source'}: {source}")
     if dataset.is_sample:
         lines.append("※ 샘플 데이터라 실제 통계가 아니에요." if ko else "Note: sample data, not official statistics.")
     return QueryOut(
@@ -97,7 +123,7 @@ def _compose(session, dataset, version, frame, query, result, language, base_url
     )
 
 
-def _registry(session: Session) -> list[tuple[Dataset, DatasetVersion, pd.DataFrame, list[questions.Term]]]:
+def _registry(session: Session) -> list[tuple[Dataset, DatasetVersion, pd.DataFrame, questions.Vocabulary]]:
     entries = []
     for dataset in service.list_datasets(session):
         try:
@@ -229,12 +255,12 @@ def _bigrams(text: str) -> set[str]:
     return {compact[i : i + 2] for i in range(len(compact) - 1)}
 
 
-def _not_answered(language, english, korean, suggestions, dataset=None, query=None) -> AskOut:
+def _not_answered(language, english, korean, suggestions, dataset=None, query=None, reason=None, choices=()) -> AskOut:
     ko = language == "ko"
     lines = [korean if ko else english]
     if suggestions:
         lines.append("이런 데이터는 답할 수 있어요:" if ko else "These datasets can answer questions:")
-        lines += [f"· {reference.title} ({reference.link})" for reference in suggestions]
+        lines += [f"· {reference.title}" for reference in suggestions]
     return AskOut(
         answered=False,
         language=language,
@@ -245,4 +271,6 @@ def _not_answered(language, english, korean, suggestions, dataset=None, query=No
         explanation=None,
         chart_url=None,
         suggestions=suggestions,
+        choices=list(choices),
+        reason=reason,
     )

@@ -37,6 +37,14 @@ class Dataset(Base):
     is_sample: Mapped[bool] = mapped_column(default=False)
     # The measure that is the whole of the others (총관광객수 = 내국인수 + 외국인수), for shares.
     total_column: Mapped[str | None] = mapped_column(String(80))
+    # The table's shape (api/opendata/shape.py): series, snapshot or panel (None: not read yet, as for datasets
+    # imported before shapes existed), the column naming the things it lists, the value marking its total row,
+    # and whether an admin confirmed or corrected what was inferred. The time axis is the column whose role is
+    # "time".
+    shape_kind: Mapped[str | None] = mapped_column(String(16))
+    entity_column: Mapped[str | None] = mapped_column(String(80))
+    total_row: Mapped[str | None] = mapped_column(String(80))
+    shape_confirmed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

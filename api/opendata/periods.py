@@ -43,6 +43,8 @@ MOM = re.compile(
     r"(?:compared|relative) (?:to|with) (?:the )?(?:previous|prior) month|than (?:the )?(?:previous|prior) month|"
     r"a month (?:earlier|before)"
 )
+# The words that join two periods into one ("3월부터 6월까지", "from March to June").
+RANGE_WORDS = re.compile(r"부터|까지|사이|\b(?:from|to|through|thru|until|till|between)\b")
 RANGE_JOIN = re.compile(r"^\s*(?:부터|에서|~|∼|–|—|-|to|through|thru|until|till)\s*$")
 BETWEEN_JOIN = re.compile(r"^\s*(?:and|와|과|하고)\s*$")
 
@@ -172,6 +174,13 @@ def _month_span(year: int | None, month: int) -> dict | None:
     return {"year": year, "start_month": month, "end_month": month, "grain": "month"}
 
 
+def _month_range(year: int | None, first: int, last: int) -> dict | None:
+    """ "1~6월", "2025년 3-5월": months of one year."""
+    if not 1 <= first < last <= 12:
+        return None
+    return {"year": year, "start_month": first, "end_month": last, "grain": "range"}
+
+
 def _quarter_span(year: int | None, quarter: int) -> dict:
     return {"year": year, "start_month": quarter * 3 - 2, "end_month": quarter * 3, "grain": "quarter"}
 
@@ -211,6 +220,9 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
      lambda m, c: _recent_months(int(m.group(1) or m.group(2)), c)),
     (re.compile(r"최근\s*(\d{1,2})\s*년|(?:last|past|previous)\s+(\d{1,2})\s+years?"),
      lambda m, c: _recent_years(int(m.group(1) or m.group(2)), c)),
+    (re.compile(r"(?:" + YEAR + "|" + REL_YEAR + r")?\s*년?\s*(?P<first>\d{1,2})\s*월?\s*[~∼–-]\s*"
+                r"(?P<last>\d{1,2})\s*월"),
+     lambda m, c: _month_range(_year_of(m, c), int(m["first"]), int(m["last"]))),
     (re.compile(YEAR + r"\s*[-./]\s*(?P<month>\d{1,2})(?![\d.-])"),
      lambda m, c: _month_span(int(m["year"]), int(m["month"]))),
     (re.compile(r"(?:" + YEAR + "|" + REL_YEAR + r")\s*년?\s*(?P<month>\d{1,2})\s*월"),

@@ -21,6 +21,7 @@ from api.opendata.schemas import (
     DatasetSummary,
     QueryOut,
     RowsPage,
+    ShapeIn,
     StructuredQuery,
     TopicOut,
 )
@@ -115,6 +116,29 @@ def upload_dataset(
     return service.detail(session, service.get_dataset(session, entry.id), _base_url(request))
 
 
+@router.put("/datasets/{dataset_id}/shape", response_model=DatasetOut)
+def correct_shape(
+    dataset_id: str,
+    correction: ShapeIn,
+    request: Request,
+    session: SessionDep,
+    admin: Annotated[StaffUser, Depends(require_admin)],
+) -> DatasetOut:
+    """An admin's correction of what the table is (the column naming its rows, its time axis, its total row)."""
+    dataset = service.set_shape(session, service.get_dataset(session, dataset_id), correction)
+    shown = service.shape_out(dataset)
+    audit(
+        session,
+        admin,
+        "correct_dataset_shape",
+        f"dataset:{dataset_id}",
+        f"{shown.kind}; rows named by {shown.entity_column or '-'}; time {shown.time_column or '-'}; "
+        f"total row {shown.total_row or '-'}",
+    )
+    session.commit()
+    return service.detail(session, dataset, _base_url(request))
+
+
 @router.get("/opendata/catalog", response_model=list[TopicOut])
 def catalog(request: Request, session: SessionDep) -> list[TopicOut]:
     """Every dataset, grouped by topic (tourism, population, facilities, …)."""
@@ -123,7 +147,7 @@ def catalog(request: Request, session: SessionDep) -> list[TopicOut]:
 
 @router.post("/opendata/ask", response_model=AskOut, dependencies=[Depends(require_service)])
 def ask(body: AskIn, request: Request, session: SessionDep, now: Annotated[datetime, Depends(current_time)]) -> AskOut:
-    return asking.ask(session, body.question, body.language, now, _base_url(request))
+    return asking.ask(session, body.question, body.language, now, _base_url(request), context=body.context)
 
 
 @router.post("/opendata/query", response_model=QueryOut, dependencies=[Depends(require_service)])

@@ -50,6 +50,11 @@ class DatasetMetadata(BaseModel):
     is_sample: bool | None = None
     total_column: str | None = None
     columns: list[ColumnSpec] = []
+    # The table's shape, when the admin knows it; otherwise it is inferred from the rows (see ShapeOut).
+    # time_column "" says the table has no time axis.
+    entity_column: str | None = Field(default=None, max_length=80)
+    time_column: str | None = Field(default=None, max_length=80)
+    total_row: str | None = Field(default=None, max_length=80)
 
 
 class ColumnOut(BaseModel):
@@ -65,6 +70,34 @@ class ColumnOut(BaseModel):
     aliases_ko: list[str]
     aliases_en: list[str]
     time_aggregation: str
+
+
+ShapeKind = Literal["series", "snapshot", "panel"]
+
+
+class ShapeOut(BaseModel):
+    """What the table is: one row per time (series), one row per named thing (snapshot: year columns such as
+    an opening year are attributes, never a time axis), or named things repeated over time (panel)."""
+
+    kind: ShapeKind
+    entity_column: str | None
+    time_column: str | None
+    total_row: str | None
+    measures: list[str]
+    dimensions: list[str]
+    attributes: list[str]
+    # False once an admin has confirmed or corrected it.
+    inferred: bool
+
+
+class ShapeIn(BaseModel):
+    """An admin's correction of a dataset's shape: the column naming its rows, its time axis (null: none), the
+    value marking a total row (null: none), and any column roles to change."""
+
+    entity_column: str | None = Field(default=None, max_length=80)
+    time_column: str | None = Field(default=None, max_length=80)
+    total_row: str | None = Field(default=None, max_length=80)
+    roles: dict[str, ColumnRole] = Field(default_factory=dict, max_length=200)
 
 
 class VersionOut(BaseModel):
@@ -103,6 +136,7 @@ class DatasetOut(DatasetSummary):
     row_label_en: str
     total_column: str | None
     columns: list[ColumnOut]
+    shape: ShapeOut
     version: VersionOut | None
     # First and last period of the time column, when there is one ("2024-01", "2025-10").
     coverage: dict[str, Any] | None
@@ -179,6 +213,28 @@ class DatasetRef(BaseModel):
 class AskIn(BaseModel):
     question: str = Field(min_length=1, max_length=500)
     language: Language | None = None
+    # The query of the conversation's last answered question: a follow-up ("그럼 외국인은?", "작년은?",
+    # "in 2024?", "그래프로 보여줘") reuses its dataset, measure, filters and period.
+    context: StructuredQuery | None = None
+
+
+class Choice(BaseModel):
+    """One way to make an ambiguous question answerable: a button's title and the whole question it asks."""
+
+    title: str
+    question: str
+
+
+RefusalReason = Literal[
+    "no_dataset",
+    "no_rows",
+    "no_period",
+    "unknown_row",
+    "ambiguous_row",
+    "ambiguous_measure",
+    "unknown_measure",
+    "not_computable",
+]
 
 
 class AskOut(BaseModel):
@@ -191,6 +247,9 @@ class AskOut(BaseModel):
     explanation: str | None
     chart_url: str | None
     suggestions: list[DatasetRef]
+    # When the question is ambiguous or names something the data lacks: what to ask instead (answered is false).
+    choices: list[Choice] = []
+    reason: RefusalReason | None = None
 
 
 class QueryOut(BaseModel):

@@ -28,6 +28,9 @@ def seed_metadata(dataset_id: str) -> tuple[DatasetMetadata, Path]:
 
 def seed_opendata(session: Session) -> int:
     added = 0
+    for dataset in service.list_datasets(session):
+        if dataset.shape_kind is None and service.live_version(session, dataset.id) is not None:
+            service.live_frame(session, dataset)  # reads the shape of a dataset imported before shapes existed
     for entry in seed_catalog():
         if session.get(Dataset, entry["id"]) is not None:
             continue

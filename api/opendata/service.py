@@ -8,10 +8,19 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from api.opendata import csv_import
+from api.opendata import csv_import, shape
 from api.opendata.errors import DatasetNotFound, InvalidFilter, InvalidMetadata, MalformedFile
 from api.opendata.models import Dataset, DatasetColumn, DatasetVersion
-from api.opendata.schemas import ColumnOut, DatasetMetadata, DatasetOut, DatasetSummary, TopicOut, VersionOut
+from api.opendata.schemas import (
+    ColumnOut,
+    DatasetMetadata,
+    DatasetOut,
+    DatasetSummary,
+    ShapeIn,
+    ShapeOut,
+    TopicOut,
+    VersionOut,
+)
 from common.clock import utcnow
 
 TOPIC_LABELS = {
@@ -61,12 +70,17 @@ def import_version(
     if dataset is None:
         parsed = _parse_new(metadata, raw)
         dataset = _new_dataset(metadata, parsed)
+        _infer_shape(dataset, parsed.frame, {spec.name: spec.role for spec in metadata.columns if spec.role})
         session.add(dataset)
     else:
         parsed = csv_import.parse_csv(
             raw, {c.name: c.type for c in dataset.columns}, expected=[c.name for c in dataset.columns]
         )
         _update_metadata(dataset, metadata)
+        if not dataset.shape_confirmed:
+            _infer_shape(dataset, parsed.frame, _declared_roles(dataset))
+    if _names_shape(metadata):
+        apply_shape(dataset, parsed.frame, _shape_from_metadata(dataset, metadata))
     previous = live_version(session, dataset.id)
     if previous is not None:
         previous.status = "superseded"
@@ -86,6 +100,76 @@ def import_version(
     session.add(version)
     session.flush()
     return version
+
+
+def set_shape(session: Session, dataset: Dataset, correction: ShapeIn) -> Dataset:
+    """An admin's correction of what the table is; from then on a new version keeps it."""
+    apply_shape(dataset, live_frame(session, dataset)[1], correction)
+    dataset.updated_at = utcnow()
+    session.flush()
+    return dataset
+
+
+def apply_shape(dataset: Dataset, frame: pd.DataFrame, correction: ShapeIn) -> None:
+    columns = {column.name: column for column in dataset.columns}
+    named = [correction.entity_column, correction.time_column, *correction.roles]
+    unknown = [name for name in named if name and name not in columns]
+    if unknown:
+        raise InvalidMetadata(
+            f"The dataset has no column {', '.join(unknown)}; columns: {', '.join(columns)}.",
+            f"데이터셋에 {', '.join(unknown)} 열이 없어요. 열: {', '.join(columns)}.",
+        )
+    if correction.entity_column and columns[correction.entity_column].type != "text":
+        raise InvalidMetadata(
+            f"{correction.entity_column} holds {columns[correction.entity_column].type} values, not names.",
+            f"'{correction.entity_column}' 열은 이름이 아니라 {columns[correction.entity_column].type} 값이에요.",
+        )
+    if correction.time_column and columns[correction.time_column].type not in shape.TIME_TYPES:
+        raise InvalidMetadata(
+            f"{correction.time_column} is not a year, month or date column, so it cannot be the time axis.",
+            f"'{correction.time_column}' 열은 연도·연월·날짜가 아니라 시간 축이 될 수 없어요.",
+        )
+    if correction.total_row and not _has_value(frame, correction.entity_column, correction.total_row):
+        raise InvalidMetadata(
+            f"No row is named {correction.total_row!r}, so it cannot be the total row.",
+            f"'{correction.total_row}' 이름의 행이 없어 합계 행으로 정할 수 없어요.",
+        )
+    for name, role in correction.roles.items():
+        columns[name].role = role
+    for column in dataset.columns:
+        if column.role == "time" and column.name != correction.time_column:
+            column.role = "attribute"
+    if correction.time_column:
+        columns[correction.time_column].role = "time"
+    if correction.entity_column:
+        columns[correction.entity_column].role = "dimension"
+    dataset.entity_column = correction.entity_column
+    dataset.total_row = correction.total_row
+    dataset.shape_kind = shape.kind_of(correction.entity_column, correction.time_column)
+    dataset.shape_confirmed = True
+
+
+def shape_out(dataset: Dataset) -> ShapeOut:
+    by_role: dict[str, list[str]] = {}
+    for column in dataset.columns:
+        by_role.setdefault(column.role, []).append(column.name)
+    time_column = next((c.name for c in dataset.columns if c.role == "time"), None)
+    return ShapeOut(
+        kind=dataset.shape_kind or shape.kind_of(dataset.entity_column, time_column),
+        entity_column=dataset.entity_column,
+        time_column=time_column,
+        total_row=dataset.total_row,
+        measures=by_role.get("measure", []),
+        dimensions=[name for name in by_role.get("dimension", []) if name != dataset.entity_column],
+        attributes=by_role.get("attribute", []),
+        inferred=not dataset.shape_confirmed,
+    )
+
+
+def ensure_shape(dataset: Dataset, frame: pd.DataFrame) -> None:
+    """A dataset imported before shapes existed is read as an upload would be (saved when the session commits)."""
+    if dataset.shape_kind is None:
+        _infer_shape(dataset, frame, _declared_roles(dataset))
 
 
 def list_datasets(session: Session, topic: str | None = None) -> list[Dataset]:
@@ -121,12 +205,13 @@ def live_frame(session: Session, dataset: Dataset) -> tuple[DatasetVersion, pd.D
         frame = _frames.get(key)
         if frame is not None:
             _frames.move_to_end(key)
-            return version, frame
-    frame = csv_import.read_stored(version.content, types)
-    with _frames_lock:
-        _frames[key] = frame
-        while len(_frames) > _FRAME_CACHE_SIZE:
-            _frames.popitem(last=False)
+    if frame is None:
+        frame = csv_import.read_stored(version.content, types)
+        with _frames_lock:
+            _frames[key] = frame
+            while len(_frames) > _FRAME_CACHE_SIZE:
+                _frames.popitem(last=False)
+    ensure_shape(dataset, frame)
     return version, frame
 
 
@@ -222,6 +307,7 @@ def detail(session: Session, dataset: Dataset, base_url: str) -> DatasetOut:
         row_label_en=dataset.row_label_en,
         total_column=dataset.total_column,
         columns=[ColumnOut.model_validate(column) for column in dataset.columns],
+        shape=shape_out(dataset),
         version=VersionOut.model_validate(version) if version else None,
         coverage=coverage,
         rows_link=f"{link}/rows",
@@ -267,7 +353,7 @@ def _new_dataset(metadata: DatasetMetadata, parsed: csv_import.ParsedFile) -> Da
                 position=position,
                 name=name,
                 type=column_type,
-                role=(spec.role if spec and spec.role else _role(column_type)),
+                role=(spec.role if spec and spec.role else "dimension"),
                 label_ko=(spec.label_ko if spec and spec.label_ko else name),
                 label_en=(spec.label_en if spec and spec.label_en else (aliases_en[0] if aliases_en else name)),
                 unit_ko=spec.unit_ko if spec else "",
@@ -309,12 +395,44 @@ def _update_metadata(dataset: Dataset, metadata: DatasetMetadata) -> None:
             column.unit_ko, column.unit_en = spec.unit_ko, spec.unit_en
 
 
-def _role(column_type: str) -> str:
+def _infer_shape(dataset: Dataset, frame: pd.DataFrame, declared_roles: dict[str, str]) -> None:
+    inferred = shape.infer(frame, {c.name: c.type for c in dataset.columns}, declared_roles)
+    for column in dataset.columns:
+        column.role = inferred.roles[column.name]
+    dataset.entity_column = inferred.entity_column
+    dataset.total_row = inferred.total_row
+    dataset.shape_kind = inferred.kind
+
+
+def _declared_roles(dataset: Dataset) -> dict[str, str]:
+    """Roles that are not what the column's type would give by default: an admin or the catalogue chose them."""
+    return {column.name: column.role for column in dataset.columns if column.role != _default_role(column.type)}
+
+
+def _default_role(column_type: str) -> str:
     if column_type in TIME_TYPES:
         return "time"
     if column_type in NUMERIC_TYPES:
         return "measure"
     return "dimension"
+
+
+def _names_shape(metadata: DatasetMetadata) -> bool:
+    return any(value is not None for value in (metadata.entity_column, metadata.time_column, metadata.total_row))
+
+
+def _shape_from_metadata(dataset: Dataset, metadata: DatasetMetadata) -> ShapeIn:
+    time_now = next((c.name for c in dataset.columns if c.role == "time"), None)
+    return ShapeIn(
+        entity_column=metadata.entity_column if metadata.entity_column is not None else dataset.entity_column,
+        time_column=(metadata.time_column or None) if metadata.time_column is not None else time_now,
+        total_row=metadata.total_row if metadata.total_row is not None else dataset.total_row,
+    )
+
+
+def _has_value(frame: pd.DataFrame, column: str | None, value: str) -> bool:
+    names = [column] if column else [name for name in frame.columns if frame[name].dtype == "string"]
+    return any((frame[name] == value).fillna(False).any() for name in names)
 
 
 def _split_bound(key: str) -> tuple[str, str | None]:

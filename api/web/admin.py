@@ -47,6 +47,7 @@ AUDIT_ACTIONS = {
     "revoke_permission": "권한 회수",
     "reset_second_factor": "2단계 인증 초기화",
     "upload_dataset": "데이터셋 올리기",
+    "correct_dataset_shape": "데이터셋 구조 고치기",
 }
 
 

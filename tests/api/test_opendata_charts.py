@@ -29,7 +29,8 @@ def test_a_trend_question_returns_a_png_chart_drawn_in_a_hangul_font(opendata):
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font" for undrawable text
         answer = ask(opendata, "2024년 월별 관광객 추이")
     assert answer["chart_url"].startswith("http://localhost:8000/api/opendata/charts/")
-    assert answer["chart_url"] in answer["answer"]
+    # The chart is sent as an image beside the text; the text never shows the service's own address.
+    assert answer["chart_url"] not in answer["answer"] and "localhost" not in answer["answer"]
     image = Image.open(io.BytesIO(_png(opendata, answer["chart_url"])))
     assert image.format == "PNG" and image.size == (charts.WIDTH_PX, charts.HEIGHT_PX) == (960, 540)
     font_path = image.info["Font"]
