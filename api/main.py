@@ -86,11 +86,14 @@ def body_limits(settings: Settings) -> dict[str, int]:
     """The routes whose bodies may be larger than MAX_BODY_BYTES, first match first. A route that takes files
     gets its own line here, and its upload is counted while it streams in like every other body."""
     longer = settings.staff_max_body_bytes
+    upload = settings.opendata_max_upload_bytes + settings.max_body_bytes
     return {
         "POST /console/sign-in": settings.max_body_bytes,
+        # The CSV file, plus its metadata and the multipart framing around both (the api's and the console's).
+        "POST /console/admin/datasets": upload,
+        "POST /console/admin/datasets/{dataset_id}/versions": upload,
         "* /console/{page:path}": longer,
-        # The CSV file, plus its metadata and the multipart framing around both.
-        "POST /api/datasets": settings.opendata_max_upload_bytes + settings.max_body_bytes,
+        "POST /api/datasets": upload,
         "POST /api/notices": longer,
         "PATCH /api/notices/{notice_id}": longer,
         "POST /api/personal-notices": longer,

@@ -51,6 +51,9 @@ class Computation:
     # How many of the things the table lists the figure covers, when it covers more than the ones named.
     things: int | None = None
     from_total_row: bool = False
+    # First and last month of every row in the period asked, whether or not the figure used it (a stock uses
+    # only its latest time): what the data has of that period.
+    available: tuple[str, str] | None = None
 
 
 def without_total(dataset: Dataset, rows: pd.DataFrame, query: StructuredQuery) -> pd.DataFrame:
@@ -78,7 +81,7 @@ def compute(dataset: Dataset, frame: pd.DataFrame, query: StructuredQuery) -> Co
         raise Unanswerable(
             "This dataset has no figure to add up for that question.", "이 데이터셋에는 그 질문에 맞는 수치가 없어요."
         )
-    result = Computation(rows_used=len(selected))
+    result = Computation(rows_used=len(selected), available=_covered(selected, time_column))
     entity = dataset.entity_column
     if entity and not any(f.column == entity for f in query.filters) and entity in selected.columns:
         result.things = int(selected[entity].nunique())
@@ -245,7 +248,7 @@ def answer_text(
         low = min(points, key=lambda p: p.value)
         listing = [f"· {labels(p.key)} {show(p.value)}" for p in points] if len(points) <= 12 else []
         if ko:
-            grain = "연도" if _grain(dataset, query) == "year" else "월"
+            grain = {"year": "연도", "quarter": "분기"}.get(_grain(dataset, query), "월")
             head = _join(period, where, f"{grain}별 {label} 추이예요.")
             body = (
                 f"{labels(first.key)} {show(first.value)}에서 {labels(last.key)} {show(last.value)}까지, "
@@ -253,7 +256,7 @@ def answer_text(
                 f"가장 적었던 때는 {labels(low.key)}({show(low.value)}){copula(show(low.value))}."
             )
         else:
-            grain = "year" if _grain(dataset, query) == "year" else "month"
+            grain = _grain(dataset, query)
             head = f"{_capital(label)} by {grain}{' for ' + where if where else ''}{_in(period)}."
             body = (
                 f"From {show(first.value)} in {labels(first.key)} to {show(last.value)} in {labels(last.key)}; "
@@ -448,6 +451,8 @@ def _unit_keys(rows: pd.DataFrame, time_column: DatasetColumn, grain: str | None
         return values.astype(int).astype(str)
     if grain == "year":
         return values.astype(str).str.slice(0, 4)
+    if time_column.type == "quarter":
+        return values.astype(str)
     return values.astype(str).str.slice(0, 7)
 
 
@@ -535,6 +540,12 @@ def _several_units(covered: tuple[str, str] | None, dataset: Dataset) -> bool:
         return False
     if time_column.type == "year":
         return covered[0][:4] != covered[1][:4]
+    if time_column.type == "quarter":
+        return (
+            periods.month_index(periods.parse_month_key(covered[1]))
+            - periods.month_index(periods.parse_month_key(covered[0]))
+            >= 3
+        )
     return covered[0] != covered[1]
 
 
@@ -575,21 +586,21 @@ def _grain(dataset: Dataset, query: StructuredQuery) -> str:
     time_column = _time_column(dataset)
     if time_column is not None and (time_column.type == "year" or query.time_grain == "year"):
         return "year"
-    return "month"
+    return "quarter" if time_column is not None and time_column.type == "quarter" else "month"
 
 
 def _per_group(dataset: Dataset, query: StructuredQuery) -> tuple[str, str]:
     if query.group_by is None:
         return "", "row"
     if _is_time(dataset, query):
-        return ("연", "year") if _grain(dataset, query) == "year" else ("월", "month")
+        return {"year": ("연", "year"), "quarter": ("분기", "quarter")}.get(_grain(dataset, query), ("월", "month"))
     column = columns_of(dataset)[query.group_by]
     return f"{column.label_ko}별", column.label_en
 
 
 def _group_noun(dataset: Dataset, query: StructuredQuery) -> tuple[str, str]:
     if _is_time(dataset, query):
-        return ("해", "year") if _grain(dataset, query) == "year" else ("달", "month")
+        return {"year": ("해", "year"), "quarter": ("분기", "quarter")}.get(_grain(dataset, query), ("달", "month"))
     if query.group_by is None:
         return _count_label(dataset, "ko"), _count_label(dataset, "en")
     column = columns_of(dataset)[query.group_by]
@@ -608,6 +619,9 @@ def _point_labels(dataset: Dataset, frame: pd.DataFrame, query: StructuredQuery,
         def time_label(key: str) -> str:
             if len(key) == 4:
                 return f"{key}년" if language == "ko" else key
+            if "-Q" in key:
+                first, last = int(key[-1]) * 3 - 2, int(key[-1]) * 3
+                return periods.label((f"{key[:4]}-{first:02d}", f"{key[:4]}-{last:02d}"), language)
             return periods.label((key, key), language)
 
         return time_label

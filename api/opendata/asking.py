@@ -11,11 +11,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.opendata import answers, charts, csv_import, questions, refusals, service
+from api.opendata import answers, charts, csv_import, periods, questions, refusals, service
 from api.opendata.errors import ChartFontMissing, ChartNotFound, DatasetNotFound, QueryNotComputable
 from api.opendata.models import Chart, Dataset, DatasetVersion
 from api.opendata.periods import label as period_label
-from api.opendata.schemas import AskOut, DatasetRef, QueryOut, StructuredQuery
+from api.opendata.schemas import AskOut, Choice, DatasetRef, QueryOut, StructuredQuery
+from common.clock import SEOUL
 
 logger = logging.getLogger(__name__)
 SUGGESTIONS = 3
@@ -76,6 +77,18 @@ def ask(
             dataset=_reference(dataset, language, base_url),
             query=plan.query,
             reason=reason.reason,
+        )
+    partial = _partly_past(plan.query, result, now)
+    if partial is not None:
+        text, choice = _partial_refusal(dataset, understanding, plan.query, partial, language)
+        return _not_answered(
+            language,
+            text,
+            text,
+            [],
+            dataset=_reference(dataset, language, base_url),
+            reason="no_rows",
+            choices=[choice],
         )
     notes = [*plan.notes, *_coverage_notes(dataset, plan, result)]
     out = _compose(session, dataset, version, frame, plan.query, result, language, base_url, notes)
@@ -154,6 +167,45 @@ def _version_frame(session: Session, dataset: Dataset, number: int | None) -> tu
     if version.status == "live":
         return service.live_frame(session, dataset)
     return version, csv_import.read_stored(version.content, {c.name: c.type for c in dataset.columns})
+
+
+def _partly_past(query: StructuredQuery, result: answers.Computation, now: datetime) -> tuple[str, str] | None:
+    """The months the figure covers, when the period asked goes past them into months already over: a total of
+    "2024" from data that stops in June 2024 is not a figure for 2024. A period not over yet ("올해") is counted
+    so far, and says so."""
+    available = result.available
+    if query.period is None or available is None or query.aggregation in ("change", "trend"):
+        return None
+    current = now.astimezone(SEOUL)
+    this_month = f"{current.year:04d}-{current.month:02d}"
+    starts_late = available[0] > query.period.start
+    stops_early = available[1] < query.period.end and _month_after(available[1]) < this_month
+    return available if starts_late or stops_early else None
+
+
+def _month_after(key: str) -> str:
+    year, month = periods.add_months(periods.parse_month_key(key), 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _partial_refusal(dataset, understanding, query, covered, language) -> tuple[str, Choice]:
+    asked = (query.period.start, query.period.end)
+    have_ko, have_en = period_label(covered, "ko"), period_label(covered, "en")
+    blanked = understanding.text
+    for span in understanding.mentions.spans:
+        blanked = blanked[: span.position] + " " * (span.end_position - span.position) + blanked[span.end_position :]
+    rest = " ".join(blanked.split())
+    if language == "ko":
+        text = (
+            f"'{dataset.title_ko}'에는 {period_label(asked, 'ko')} 가운데 {have_ko} 자료만 있어서 "
+            f"{period_label(asked, 'ko')} 전체 값은 알 수 없어요. {have_ko} 값을 볼까요?"
+        )
+        return text, Choice(title=f"{have_ko} 값 보기", question=f"{have_ko} {rest}")
+    text = (
+        f"'{dataset.title_en}' only has figures for {have_en} of {period_label(asked, 'en')}, so there is no figure "
+        f"for the whole of {period_label(asked, 'en')}. See {have_en}?"
+    )
+    return text, Choice(title=f"See {have_en}", question=f"{rest} {have_en}")
 
 
 def _coverage_notes(dataset: Dataset, plan: questions.Plan, result: answers.Computation) -> list[tuple[str, str]]:

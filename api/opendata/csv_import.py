@@ -19,6 +19,11 @@ DATE_VALUE = re.compile(r"^(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?$|^
 INTEGER_VALUE = re.compile(r"^[+-]?(?:0|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*)$")
 NUMBER_VALUE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$")
 YEAR_VALUE = re.compile(r"^(\d{4})\s*년?$")
+# "2021년 1분기", "2021년 제1분기", "2021년 1/4분기", "2021 Q1", "2021-Q1", "Q1 2021"
+QUARTER_VALUE = re.compile(
+    r"^(\d{4})\s*(?:년\s*)?(?:제\s*)?([1-4])\s*(?:/\s*4\s*)?분기$|^(\d{4})\s*[-.\s]?\s*q([1-4])$|^q([1-4])\s*[-.\s]?\s*(\d{4})$",
+    re.IGNORECASE,
+)
 TRUE_WORDS = {"true", "yes", "y", "1", "o", "예", "있음", "가능", "t"}
 FALSE_WORDS = {"false", "no", "n", "0", "x", "아니오", "없음", "불가", "f"}
 BOOLEAN_WORDS = {"true", "false", "yes", "no", "y", "n", "예", "아니오", "있음", "없음"}
@@ -29,6 +34,7 @@ PANDAS_TYPES = {
     "boolean": "boolean",
     "text": "string",
     "month": "string",
+    "quarter": "string",
     "date": "string",
 }
 TYPE_NAMES = {
@@ -36,6 +42,7 @@ TYPE_NAMES = {
     "number": ("a number", "숫자"),
     "year": ("a year such as 2024", "2024 같은 연도"),
     "month": ("a month such as 2024-05", "2024-05 같은 연월"),
+    "quarter": ("a quarter such as 2024 Q1", "2024년 1분기 같은 분기"),
     "date": ("a date such as 2024-05-31", "2024-05-31 같은 날짜"),
     "boolean": ("true or false", "true 또는 false"),
     "text": ("text", "글자"),
@@ -123,6 +130,8 @@ def infer_type(name: str, values: pd.Series) -> str:
         return "date"
     if all(MONTH_VALUE.match(value) and not INTEGER_VALUE.match(value) for value in present):
         return "month"
+    if all_match(QUARTER_VALUE):
+        return "quarter"
     if all_match(INTEGER_VALUE):
         return "integer"
     if all_match(NUMBER_VALUE):
@@ -249,6 +258,15 @@ def _month(value: str) -> str | None:
     return f"{int(year):04d}-{int(month):02d}" if 1 <= int(month) <= 12 else None
 
 
+def _quarter(value: str) -> str | None:
+    match = QUARTER_VALUE.match(value)
+    if not match:
+        return None
+    parts = [part for part in match.groups() if part is not None]
+    year, quarter = (parts[1], parts[0]) if len(parts[0]) == 1 else (parts[0], parts[1])
+    return f"{int(year):04d}-Q{int(quarter)}"
+
+
 def _date(value: str) -> str | None:
     match = DATE_VALUE.match(value)
     if not match:
@@ -274,6 +292,7 @@ _CONVERTERS = {
     "number": _number,
     "year": _year,
     "month": _month,
+    "quarter": _quarter,
     "date": _date,
     "boolean": _boolean,
     "text": lambda value: value,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from api.core.database import Base, UTCDateTime
 from common.clock import utcnow
 
-COLUMN_TYPES = ("integer", "number", "text", "boolean", "month", "year", "date")
+COLUMN_TYPES = ("integer", "number", "text", "boolean", "month", "quarter", "year", "date")
 COLUMN_ROLES = ("time", "measure", "dimension", "latitude", "longitude", "attribute")
 UPDATE_FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "yearly", "irregular", "once")
 

@@ -227,7 +227,7 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
      lambda m, c: _month_span(int(m["year"]), int(m["month"]))),
     (re.compile(r"(?:" + YEAR + "|" + REL_YEAR + r")\s*년?\s*(?P<month>\d{1,2})\s*월"),
      lambda m, c: _month_span(_year_of(m, c), int(m["month"]))),
-    (re.compile(r"(?:" + YEAR + "|" + REL_YEAR + r")\s*년?\s*(?:의\s*)?(?P<q>[1-4])\s*분기"),
+    (re.compile(r"(?:" + YEAR + "|" + REL_YEAR + r")\s*년?\s*(?:의\s*)?(?:제\s*)?(?P<q>[1-4])\s*(?:/\s*4\s*)?분기"),
      lambda m, c: _quarter_span(_year_of(m, c), int(m["q"]))),
     (re.compile(r"(?:" + YEAR + "|" + REL_YEAR + r")\s*년?\s*(?:의\s*)?(?P<h>상반기|하반기)"),
      lambda m, c: _half_span(_year_of(m, c), 1 if m["h"] == "상반기" else 2)),
@@ -257,7 +257,7 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(REL_YEAR),
      lambda m, c: None if m["rel"] == "올" else _whole_year(_rel_year(m["rel"], c))),
     (re.compile(r"(?<!\d)(?P<month>\d{1,2})\s*월"), lambda m, c: _month_span(None, int(m["month"]))),
-    (re.compile(r"(?<!\d)(?P<q>[1-4])\s*분기"), lambda m, c: _quarter_span(None, int(m["q"]))),
+    (re.compile(r"(?<!\d)(?:제\s*)?(?P<q>[1-4])\s*(?:/\s*4\s*)?분기"), lambda m, c: _quarter_span(None, int(m["q"]))),
     (re.compile(r"(?P<h>상반기|하반기)"), lambda m, c: _half_span(None, 1 if m["h"] == "상반기" else 2)),
 ]  # fmt: skip
 

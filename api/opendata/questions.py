@@ -74,6 +74,8 @@ BY_PLACE = re.compile(
     r"곳|지역|동네|어디|어느\s*동|\b(?:where|which (?:district|area|place)|place|places|area|areas)\b"
 )
 
+# Among the rows a question may mean: all of them (the city as a whole).
+WHOLE = ""
 FOLLOW_UP = re.compile(
     r"^\s*(?:그럼|그러면|그리고|그건|그거|그럼요|근데|and|what about|how about|then|also|same)\b|^\s*(?:그럼|그러면)"
 )
@@ -81,6 +83,8 @@ ALL_ROWS = re.compile(r"파주시?\s*(?:전체|전부|모든)|전체|모든|\b(?
 CHART = re.compile(r"그래프|차트|그림으로|도표|\b(?:charts?|graphs?|plot|visuali[sz]e)\b")
 
 
+# A chart of a list's rows shows the largest few, as a chat screen can.
+CHART_ROWS = 10
 # "몇 권", "몇 석": the unit asked for says which measure is meant.
 UNIT_ASKED = re.compile(r"몇\s*([가-힣])(?![가-힣]{2})")
 # What a question asks for rather than names: none of it is a word the data lacks.
@@ -153,6 +157,8 @@ class Reading:
     names: NameIndex | None = None
     # Measures that words of the question belong to without naming them whole.
     hinted: set[str] = field(default_factory=set)
+    # The city's own name that also starts one row's romanised name ("Paju Stadium"): that row or the whole city.
+    maybe_rows: list[Match] = field(default_factory=list)
 
 
 @dataclass
@@ -304,10 +310,16 @@ def read(dataset: Dataset, words: Vocabulary, text: str, written: str | None = N
     """Which of the dataset's words, and which of its rows' names, the question uses; and what is left over.
     `text` has the periods blanked out; `written` is the question before that."""
     candidates = [Match(term, m.start(), m.end()) for term in words.terms for m in term.pattern.finditer(text)]
+    maybe: list[Match] = []
     if words.names is not None:
         for mention in words.names.find(text):
             if mention.how != "full" and filler.is_filler(text[mention.start : mention.end]):
-                continue  # "파주" is the city, not the start of "파주읍 공영주차장"
+                # "파주" is the city, not the start of "파주읍 공영주차장"; but "Paju Stadium" may be 파주스타디움.
+                if mention.how == "romanised" and len(mention.rows) == 1:
+                    maybe.append(
+                        Match(Term(None, "row", dataset.entity_column, rows=mention.rows), mention.start, mention.end)
+                    )
+                continue
             row = Term(None, "row", dataset.entity_column, weight=ROW_WEIGHTS.get(mention.how, 0.7), rows=mention.rows)
             candidates.append(Match(row, mention.start, mention.end))
     # A column, value or row first, then keywords, then title words: "자전거 대여건수" is the measure 대여건수
@@ -347,7 +359,21 @@ def read(dataset: Dataset, words: Vocabulary, text: str, written: str | None = N
                 unknown.remove(word)
                 score += (end - start) * 0.7
         chosen.sort(key=lambda match: match.start)
-    return Reading(dataset, score, chosen, remainder, unknown, words.names, hints)
+    maybe = [m for m in maybe if _names_something(m, chosen, text)]
+    return Reading(dataset, score, chosen, remainder, unknown, words.names, hints, maybe)
+
+
+def _names_something(mention: Match, chosen: list[Match], text: str) -> bool:
+    """Whether the city's name is followed by a word that is not a figure's name ("Paju Stadium", not "Paju
+    population"), so it may be the start of a row's name."""
+    following = re.match(r"\s*([a-z가-힣]+)", text[mention.end :])
+    if following is None:
+        return False
+    start = mention.end + following.start(1)
+    taken = next((m for m in chosen if m.start <= start < m.end), None)
+    if taken is not None:
+        return taken.term.kind in ("keyword", "title")
+    return not filler.is_filler(following.group(1))
 
 
 def _run_around(text: str, position: int) -> tuple[int, int]:
@@ -450,6 +476,11 @@ def plan(
                 mentioned.append(match)
 
     spans = understanding.mentions.spans
+    entity = dataset.entity_column
+    if reading.maybe_rows and entity and entity not in filters and not ALL_ROWS.search(understanding.text):
+        match = reading.maybe_rows[0]
+        written = understanding.text[match.start : match.end].strip()
+        raise Unclear("ambiguous_row", written, (match.start, match.end), rows=(*match.term.rows, WHOLE))
     if time_column is None and spans:
         span = (min(s.position for s in spans), max(s.end_position for s in spans))
         raise Unclear("no_period", understanding.text[span[0] : span[1]].strip(), span)
@@ -466,8 +497,14 @@ def plan(
     follows = base is not None and aggregation == "value" and not grouped_by_mention
     if follows:
         aggregation = base.aggregation
+        if base.period is not None and len(spans) == 1 and spans[0].grain == "year":
+            # "2025년 4월" then "작년은?" / "in 2024?": the same months of that year.
+            spans = [_same_months_in(base.period, spans[0].start[0])]
     elif base is not None and aggregation == "trend" and not spans and base.period is not None:
         spans = [_whole_years(base.period)]
+    chart_of_rows = base is not None and aggregation == "ranking" and CHART.search(understanding.text)
+    if chart_of_rows and dataset.entity_column:
+        filters.pop(dataset.entity_column, None)  # a chart of one row is no chart: all of them, ranked
     compound = _adjacent(measure_matches, understanding.text)
     named = measures or base is None
     measure = _measure(dataset, measures, aggregation, understanding.language, compound) if named else None
@@ -480,11 +517,13 @@ def plan(
     else:
         group_by = _group_by(aggregation, text, dataset, time_column, mentioned, filters)
         time_grain = None
-        if time_column is not None and time_column.type in ("month", "date"):
+        if time_column is not None and time_column.type in ("month", "quarter", "date"):
             time_grain = "year" if YEARLY.search(understanding.text) else "month"
         time_grain = time_grain if (group_by and time_column and group_by == time_column.name) else None
         order = "asc" if aggregation == "ranking" and ASCENDING.search(text) else "desc"
         limit = _limit(understanding.text) if aggregation == "ranking" else None
+        if chart_of_rows:
+            limit = CHART_ROWS
 
     query = StructuredQuery(
         dataset=dataset.id,
@@ -537,7 +576,7 @@ def _check_unknown(reading: Reading, filters: dict[str, list], measures: list[st
     closest = tuple(reading.names.closest(word.text)) if reading.names is not None else ()
     candidates = tuple(c.name for c in dataset.columns if c.role == "measure")
     span = (word.start, word.end)
-    if dataset.entity_column and dataset.entity_column not in filters and (closest or not measures):
+    if dataset.entity_column and dataset.entity_column not in filters:
         raise Unclear("unknown_row", word.text, span, rows=closest, measures=candidates)
     raise Unclear("unknown_measure", word.text, span, rows=closest, measures=candidates)
 
@@ -560,6 +599,13 @@ def _default_measure(dataset: Dataset, reading: Reading) -> str | None:
 def _row_names(dataset: Dataset, frame: pd.DataFrame) -> list[str]:
     values = frame[dataset.entity_column].dropna().astype(str) if dataset.entity_column else pd.Series([], dtype=str)
     return [value for value in values.unique().tolist() if not shape.is_total_name(value)]
+
+
+def _same_months_in(period: Period, year: int) -> periods.Span:
+    first, last = periods.parse_month_key(period.start), periods.parse_month_key(period.end)
+    if first[0] != last[0] or (first[1], last[1]) == (1, 12):
+        return periods.Span((year, 1), (year, 12), "year", 0, 0)
+    return periods.Span((year, first[1]), (year, last[1]), "month" if first == last else "range", 0, 0)
 
 
 def _whole_years(period: Period) -> periods.Span:
@@ -597,6 +643,10 @@ def time_keys(frame: pd.DataFrame, column: DatasetColumn) -> pd.DataFrame:
     if column.type == "year":
         start = values.astype(int).map(lambda year: f"{year:04d}-01")
         end = values.astype(int).map(lambda year: f"{year:04d}-12")
+    elif column.type == "quarter":
+        quarters = values.astype(str)
+        start = quarters.map(lambda key: f"{key[:4]}-{int(key[-1]) * 3 - 2:02d}")
+        end = quarters.map(lambda key: f"{key[:4]}-{int(key[-1]) * 3:02d}")
     else:
         start = end = values.astype(str).str.slice(0, 7)
     return pd.DataFrame({"start": start, "end": end})
@@ -665,6 +715,9 @@ def _group_by(aggregation, text, dataset, time_column, mentioned, filters) -> st
         return time_column.name
     dimensions = [c for c in dataset.columns if c.role == "dimension" and c.type == "text" and c.name not in filters]
     dimensions.sort(key=lambda column: column.name != dataset.entity_column)
+    if dataset.entity_column and dataset.entity_column not in filters:
+        # Ranking things by a measure ranks the things themselves, not another column that names them again.
+        dimensions = [c for c in dimensions if c.name == dataset.entity_column] or dimensions
     if dimensions and (BY_PLACE.search(text) or time_column is None):
         return dimensions[0].name
     return time_column.name if time_column else None

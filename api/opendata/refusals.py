@@ -9,7 +9,7 @@ import pandas as pd
 
 from api.opendata.answers import display_value, josa, plural
 from api.opendata.models import Dataset
-from api.opendata.questions import Unclear, Understanding, columns_of
+from api.opendata.questions import WHOLE, Unclear, Understanding, columns_of
 from api.opendata.schemas import Choice
 
 MAX_CHOICES = 5
@@ -22,16 +22,26 @@ def say(unclear: Unclear, dataset: Dataset, frame: pd.DataFrame, understanding: 
     written = unclear.written
     labels = {name: _measure_label(dataset, name, ko) for name in unclear.measures}
     rows = list(unclear.rows[:MAX_CHOICES])
-    shown = [display_value(frame, dataset.entity_column, row, understanding.language) for row in rows]
+    whole = "파주시 전체" if ko else "all of Paju"
+    shown = [display_value(frame, dataset.entity_column, row, understanding.language) if row else whole for row in rows]
     noun = (dataset.row_label_ko or "항목") if ko else (dataset.row_label_en or "rows")
 
+    if unclear.reason == "ambiguous_row" and WHOLE in rows:
+        named = shown[0]
+        text = (
+            f"{named}{josa(named, '을를')} 말씀하신 건가요, {whole}인가요?"
+            if ko
+            else f"Do you mean {named}, or {whole}?"
+        )
+        return text, [Choice(title=name, question=_replace(understanding, unclear.span, row or whole)) for row, name in
+                      zip(rows, shown, strict=True)]  # fmt: skip
     if unclear.reason == "ambiguous_row":
         text = (
             f"'{written}'{josa(written, '이가')} 들어간 {noun}{josa(noun, '이가')} 여러 곳이에요. 어느 곳인가요?"
             if ko
             else f"More than one of the {plural(noun)} matches '{written}'. Which one do you mean?"
         )
-        return text, [Choice(title=name, question=_replace(understanding, unclear.span, row)) for row, name in
+        return text, [Choice(title=name, question=_replace(understanding, unclear.span, row or whole)) for row, name in
                       zip(rows, shown, strict=True)]  # fmt: skip
     if unclear.reason in ("unknown_row", "unknown_measure"):
         listed = ", ".join(labels.values())

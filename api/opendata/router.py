@@ -13,6 +13,7 @@ from api.core.database import get_session
 from api.core.spreadsheet import csv_download
 from api.opendata import asking, service
 from api.opendata.errors import InvalidMetadata, MalformedFile
+from api.opendata.models import Dataset, DatasetVersion
 from api.opendata.schemas import (
     AskIn,
     AskOut,
@@ -43,6 +44,27 @@ def current_time() -> datetime:
 
 def _base_url(request: Request) -> str:
     return request.app.state.settings.public_url
+
+
+def read_upload(file: UploadFile, limit: int) -> bytes:
+    """The uploaded CSV file's bytes; a file over the limit is refused before it is parsed."""
+    raw = file.file.read(limit + 1)
+    if len(raw) > limit:
+        raise MalformedFile(f"The file is larger than {limit:,} bytes.", f"파일이 {limit:,}바이트보다 커요.", line=None)
+    return raw
+
+
+def upload_audit_detail(version: DatasetVersion) -> str:
+    return f"version {version.number}: {version.filename}"
+
+
+def shape_audit_detail(dataset: Dataset) -> str:
+    """The audit log's words for a dataset's shape after an admin confirmed or corrected it."""
+    shown = service.shape_out(dataset)
+    return (
+        f"{shown.kind}; rows named by {shown.entity_column or '-'}; time {shown.time_column or '-'}; "
+        f"total row {shown.total_row or '-'}"
+    )
 
 
 @router.get("/datasets", response_model=list[DatasetSummary])
@@ -106,12 +128,9 @@ def upload_dataset(
         entry = DatasetMetadata.model_validate(json.loads(metadata))
     except (ValueError, ValidationError) as error:
         raise InvalidMetadata(f"The metadata is not valid: {error}", f"메타데이터가 올바르지 않아요: {error}") from None
-    limit = request.app.state.settings.opendata_max_upload_bytes
-    raw = file.file.read(limit + 1)
-    if len(raw) > limit:
-        raise MalformedFile(f"The file is larger than {limit:,} bytes.", f"파일이 {limit:,}바이트보다 커요.", line=None)
+    raw = read_upload(file, request.app.state.settings.opendata_max_upload_bytes)
     version = service.import_version(session, entry, raw, file.filename or "upload.csv", imported_by=admin.email)
-    audit(session, admin, "upload_dataset", f"dataset:{entry.id}", f"version {version.number}: {version.filename}")
+    audit(session, admin, "upload_dataset", f"dataset:{entry.id}", upload_audit_detail(version))
     session.commit()
     return service.detail(session, service.get_dataset(session, entry.id), _base_url(request))
 
@@ -126,15 +145,7 @@ def correct_shape(
 ) -> DatasetOut:
     """An admin's correction of what the table is (the column naming its rows, its time axis, its total row)."""
     dataset = service.set_shape(session, service.get_dataset(session, dataset_id), correction)
-    shown = service.shape_out(dataset)
-    audit(
-        session,
-        admin,
-        "correct_dataset_shape",
-        f"dataset:{dataset_id}",
-        f"{shown.kind}; rows named by {shown.entity_column or '-'}; time {shown.time_column or '-'}; "
-        f"total row {shown.total_row or '-'}",
-    )
+    audit(session, admin, "correct_dataset_shape", f"dataset:{dataset_id}", shape_audit_detail(dataset))
     session.commit()
     return service.detail(session, dataset, _base_url(request))
 

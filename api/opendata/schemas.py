@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.ids import Id
 
-ColumnType = Literal["integer", "number", "text", "boolean", "month", "year", "date"]
+ColumnType = Literal["integer", "number", "text", "boolean", "month", "quarter", "year", "date"]
 ColumnRole = Literal["time", "measure", "dimension", "latitude", "longitude", "attribute"]
 UpdateFrequency = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "irregular", "once"]
 Language = Literal["ko", "en"]

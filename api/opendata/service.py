@@ -51,7 +51,7 @@ COPIED_FIELDS = (
     "row_label_en",
     "is_sample",
 )
-TIME_TYPES = {"month", "year", "date"}
+TIME_TYPES = {"month", "quarter", "year", "date"}
 NUMERIC_TYPES = {"integer", "number"}
 RANGE_SUFFIXES = ("__from", "__to")
 _FRAME_CACHE_SIZE = 32
@@ -120,9 +120,10 @@ def apply_shape(dataset: Dataset, frame: pd.DataFrame, correction: ShapeIn) -> N
             f"데이터셋에 {', '.join(unknown)} 열이 없어요. 열: {', '.join(columns)}.",
         )
     if correction.entity_column and columns[correction.entity_column].type != "text":
+        english, korean = csv_import.TYPE_NAMES[columns[correction.entity_column].type]
         raise InvalidMetadata(
-            f"{correction.entity_column} holds {columns[correction.entity_column].type} values, not names.",
-            f"'{correction.entity_column}' 열은 이름이 아니라 {columns[correction.entity_column].type} 값이에요.",
+            f"{correction.entity_column} holds {english} values, not names.",
+            f"'{correction.entity_column}' 열은 이름이 아니라 {korean} 값이에요.",
         )
     if correction.time_column and columns[correction.time_column].type not in shape.TIME_TYPES:
         raise InvalidMetadata(
@@ -287,6 +288,8 @@ def summary(session: Session, dataset: Dataset, base_url: str) -> DatasetSummary
 
 def detail(session: Session, dataset: Dataset, base_url: str) -> DatasetOut:
     version = live_version(session, dataset.id)
+    if version is not None and dataset.shape_kind is None:
+        live_frame(session, dataset)  # reads the shape of a dataset imported before shapes existed
     coverage = None
     time_column = next((c for c in dataset.columns if c.role == "time"), None)
     if version is not None and time_column is not None:

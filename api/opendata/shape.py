@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-TIME_TYPES = ("month", "date", "year")
+TIME_TYPES = ("month", "date", "quarter", "year")
 NUMERIC_TYPES = ("integer", "number")
 # The name a row carries when it is the total of the others.
 TOTAL_NAMES = {"합계", "계", "총계", "전체", "총합", "합", "total", "totals", "grand total", "sum", "all"}

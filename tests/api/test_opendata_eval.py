@@ -58,11 +58,14 @@ def test_each_declared_shape_is_what_the_rows_show():
             per_entity = frame.groupby(entity)[time]
             assert per_entity.nunique().between(4, 5).all() and (per_entity.size() == per_entity.nunique()).all()
         if total:
-            rows = frame[frame[entity] != total]
-            totals = frame[frame[entity] == total]
-            assert len(totals) == 1, dataset.name
-            for measure in _measures(dataset):
-                assert totals[measure].item() == rows[measure].sum(), (dataset.name, measure)
+            # One total row per period in a panel (계 for each year), a single one elsewhere.
+            periods = frame.groupby(time) if shape["kind"] == "panel" else [(None, frame)]
+            for period, part in periods:
+                rows = part[part[entity] != total]
+                totals = part[part[entity] == total]
+                assert len(totals) == 1, (dataset.name, period)
+                for measure in _measures(dataset):
+                    assert totals[measure].item() == rows[measure].sum(), (dataset.name, period, measure)
 
 
 def test_in_a_snapshot_with_an_opening_year_the_newest_row_is_the_largest_on_no_measure():

@@ -5,7 +5,8 @@ shape the table has, the registry metadata, and the questions. An answerable que
 (`expect`) and the pandas expression over the file (`check`, `df` is the table) that gives it; a question about
 the largest or smallest also carries the row or month that must be named (`row`, with `row_check`). A question
 that cannot be answered says why (`unanswerable`). A follow-up names the question asked before it
-(`context_question`).
+(`context_question`). A dataset written without reading the engine, to measure it on a table its author has not
+seen, says so (`heldout: true`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class EvalDataset:
     shape: dict[str, Any]
     metadata: dict[str, Any]
     questions: tuple[Question, ...]
+    heldout: bool = False
 
     @property
     def id(self) -> str:
@@ -112,6 +114,7 @@ def load_dataset(path: Path) -> EvalDataset:
         shape=spec["shape"],
         metadata=spec["metadata"],
         questions=questions,
+        heldout=bool(spec.get("heldout", False)),
     )
 
 

@@ -292,7 +292,8 @@ def summary(report: Report) -> str:
     lines = [f"{'dataset':36} {'declared shape':30} {'inferred on upload':30} " + " ".join(f"{h:>14}" for h in heads)]
     for dataset in report.datasets:
         inferred = (report.uploads.get(dataset.id) or {}).get("shape")
-        lines.append(_row(dataset.id, report.tally(dataset.id), _shape(dataset.shape), _shape(inferred)))
+        row = _row(dataset.id, report.tally(dataset.id), _shape(dataset.shape), _shape(inferred))
+        lines.append(f"{row}  held-out" if dataset.heldout else row)
     overall = report.tally()
     lines.append(_row("overall", overall))
     goals = (f"≥ {GOALS['exact']:.0%}", f"{GOALS['wrong']:.0%}", f"≥ {GOALS['refused']:.0%}", "0%")
