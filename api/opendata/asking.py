@@ -69,11 +69,12 @@ def ask(
     try:
         result = answers.compute(dataset, frame, plan.query)
     except answers.Unanswerable as reason:
+        # The dataset was the right one: other datasets would read as if this one could not answer at all.
         return _not_answered(
             language,
             reason.english,
             reason.korean,
-            _suggestions(registry, understanding.text, language, base_url, exclude=dataset.id),
+            [],
             dataset=_reference(dataset, language, base_url),
             query=plan.query,
             reason=reason.reason,
@@ -120,9 +121,9 @@ def _compose(session, dataset, version, frame, query, result, language, base_url
     chart_url = _chart(session, dataset, version, frame, query, result, language, base_url)
     lines = [text, *(korean if ko else english for english, korean in notes)]
     reference = _reference(dataset, language, base_url)
-    # The publisher's own page when there is one; never this service's internal address.
-    source = f"{reference.title} — {dataset.source}" + (f" ({dataset.source_url})" if dataset.source_url else "")
-    lines.append(f"{'출처' if ko else 'Source'}: {source}")
+    # The title and publisher only: an address is no use as chat text (the dataset's page link is in `dataset`).
+    publisher = dataset.source if ko else (dataset.source_en or dataset.source)
+    lines.append(f"{'출처' if ko else 'Source'}: {reference.title} — {publisher}")
     if dataset.is_sample:
         lines.append("※ 샘플 데이터라 실제 통계가 아니에요." if ko else "Note: sample data, not official statistics.")
     return QueryOut(

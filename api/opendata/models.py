@@ -25,6 +25,8 @@ class Dataset(Base):
     description_ko: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(200))
+    # The publisher in English, for English answers; empty: `source` is shown as it is.
+    source_en: Mapped[str] = mapped_column(String(200), default="")
     source_url: Mapped[str] = mapped_column(String(500), default="")
     licence: Mapped[str] = mapped_column(String(200))
     update_frequency: Mapped[str] = mapped_column(String(16), default="irregular")

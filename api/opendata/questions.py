@@ -86,7 +86,7 @@ CHART = re.compile(r"그래프|차트|그림으로|도표|\b(?:charts?|graphs?|p
 # A chart of a list's rows shows the largest few, as a chat screen can.
 CHART_ROWS = 10
 # "몇 권", "몇 석": the unit asked for says which measure is meant.
-UNIT_ASKED = re.compile(r"몇\s*([가-힣])(?![가-힣]{2})")
+UNIT_ASKED = re.compile(r"몇\s*([가-힣])")
 # What a question asks for rather than names: none of it is a word the data lacks.
 QUESTION_WORDS = [CHANGE, SHARE, AVERAGE, RANKING, ASCENDING, MAXIMUM, MINIMUM, TREND, YEARLY, COUNT, SUM, TOP_N,
                   CHART, FOLLOW_UP, ALL_ROWS, periods.YOY, periods.MOM, periods.RANGE_WORDS]  # fmt: skip

@@ -40,6 +40,7 @@ class DatasetMetadata(BaseModel):
     description_ko: str | None = None
     description_en: str | None = None
     source: str | None = Field(default=None, max_length=200)
+    source_en: str | None = Field(default=None, max_length=200)
     source_url: str | None = Field(default=None, max_length=500)
     licence: str | None = Field(default=None, max_length=200)
     update_frequency: UpdateFrequency | None = None
@@ -128,6 +129,7 @@ class DatasetOut(DatasetSummary):
     description_ko: str
     description_en: str
     source: str
+    source_en: str
     source_url: str
     licence: str
     keywords_ko: list[str]

@@ -40,6 +40,9 @@ def test_korean_follow_ups_change_only_what_they_name(opendata):
     assert last_year["numbers"][0]["value"] == DMZ.loc["2024-04", "외국인수"] and "2024년 4월" in last_year["answer"]
     assert chart["query"]["aggregation"] == "trend" and chart["chart_url"]
     assert [n["value"] for n in chart["numbers"]] == list(DMZ.loc["2024-01":"2024-12", "외국인수"])
+    # The source is named once, in the reply's language, and no address is shown as text.
+    for answer in (first, foreign, last_year, chart):
+        assert answer["answer"].count("출처:") == 1 and "http" not in answer["answer"]
 
 
 def test_english_follow_ups_keep_the_measure_and_move_the_period(opendata):
@@ -48,6 +51,8 @@ def test_english_follow_ups_keep_the_measure_and_move_the_period(opendata):
     )
     assert earlier["numbers"][0]["value"] == DMZ.loc["2024-04", "총관광객수"] and "April 2024" in earlier["answer"]
     assert foreigners["numbers"][0]["value"] == DMZ.loc["2024-04", "외국인수"]
+    assert "Source: Paju DMZ peace tourism, visitors by month — Public Data Portal" in foreigners["answer"]
+    assert not any("가" <= character <= "힣" for character in foreigners["answer"])
 
 
 def test_a_follow_up_keeps_the_row_and_another_name_replaces_it(opendata):
@@ -96,7 +101,7 @@ def test_a_question_the_data_cannot_answer_gets_no_figure(opendata, question, re
 
 
 def test_a_choice_asks_a_whole_question_that_is_then_answered(opendata):
-    [unclear] = conversation(opendata, "금촌 주차장 몇 면?")
+    [unclear] = conversation(opendata, "금촌 주차장 몇 면이야?")
     [chosen] = conversation(opendata, unclear["choices"][0]["question"])
     assert (
         chosen["answered"]

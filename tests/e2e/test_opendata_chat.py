@@ -62,3 +62,36 @@ def test_parking_near_a_station_named_in_the_message(telegram):
     answer = Chat(fake, 8105).say("금촌역 근처 주차장 알려줘")
     assert "map.kakao.com" in answer
     assert re.search(r"\d+(\.\d)? ?(m|km)", answer)
+
+
+PARKING = pd.read_csv(Path(__file__).resolve().parents[2] / "api/opendata/seed/parking_lots.csv").set_index("name")
+
+
+def _buttons(chat: Chat) -> list[str]:
+    return [
+        b["text"] for m in chat.replies for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+    ]
+
+
+def test_a_follow_up_reuses_the_last_question_and_no_reply_shows_an_internal_address(telegram):
+    fake, _stack = telegram
+    chat = Chat(fake, 8106)
+    first = chat.say("2025년 4월 DMZ 관광객 수")
+    assert f"{_visitors('2025-04', '2025-04'):,}" in first
+    foreign = chat.say("그럼 외국인은?")
+    assert f"{_visitors('2025-04', '2025-04', '외국인수'):,}" in foreign and "2025년 4월" in foreign
+    earlier = chat.say("2024년은?")
+    assert f"{_visitors('2024-04', '2024-04', '외국인수'):,}" in earlier and "2024년 4월" in earlier
+    for reply in (first, foreign, earlier):
+        assert "127.0.0.1" not in reply and "localhost" not in reply and "/api/" not in reply
+        assert reply.count("출처") == 1
+
+
+def test_an_ambiguous_row_is_asked_back_with_buttons_and_a_button_gets_the_figure(telegram):
+    fake, _stack = telegram
+    chat = Chat(fake, 8107)
+    asked = chat.say("금촌 주차장 몇 면이야?")
+    assert not re.search(r"\d", asked.replace("금촌", "")), asked
+    assert _buttons(chat)[:2] == ["금촌역 공영주차장", "금촌전통시장 공영주차장"]
+    answer = chat.press(0)
+    assert f"{PARKING.loc['금촌역 공영주차장', 'spaces']:,}면" in answer
