@@ -73,16 +73,18 @@ run: setup
 	@echo
 	$(VENV)/bin/honcho start -f Procfile
 
+# lint-imports: the contracts in pyproject.toml ([tool.importlinter]) on what may import what.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 rasa-validate: $(RASA_VENV)/.installed
-	$(RASA_VENV)/bin/rasa data validate --domain domain.yml --data data
+	$(RASA_VENV)/bin/rasa data validate --domain domain --data data
 
 rasa-stories: model
 	$(RASA_VENV)/bin/rasa test core --e2e --model models/current.tar.gz --stories tests/stories \

@@ -1,23 +1,26 @@
-"""The action server's one client of the api: typed calls, timeouts and one retry."""
+"""The action server's one client of the api: typed calls over one connection pool, timeouts and one retry."""
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-logger = logging.getLogger(__name__)
 TOUR = "dmz-peace"
 
 
-class ApiUnavailable(Exception):
+class ApiProblem(Exception):
+    """The api did not do what was asked: it refused, or it could not be reached."""
+
+
+class ApiUnavailable(ApiProblem):
     """The api could not be reached or failed; the action tells the citizen politely."""
 
 
-class ApiRefused(Exception):
+class ApiRefused(ApiProblem):
     """The api said no (bad input, sold out, not found): `detail` is its reason in the user's language."""
 
     def __init__(self, status: int, code: str, detail: str) -> None:
@@ -41,6 +44,27 @@ def channel_user(sender_id: str) -> tuple[str, str]:
     return channel, user_id
 
 
+# The process's one pool of connections to the api, made on first use inside the running event loop (each
+# Sanic worker has its own) and closed when the server stops.
+_pool: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
+
+
+def _http() -> httpx.AsyncClient:
+    global _pool
+    loop = asyncio.get_running_loop()
+    if _pool is None or _pool[0] is not loop or _pool[1].is_closed:
+        _pool = (loop, httpx.AsyncClient())
+    return _pool[1]
+
+
+async def close_pool() -> None:
+    """Closes the connections to the api (the action server's shutdown)."""
+    global _pool
+    if _pool is not None:
+        pool, _pool = _pool[1], None
+        await pool.aclose()
+
+
 class ApiClient:
     def __init__(self, base_url: str, service_token: str, timeout: float = 5.0) -> None:
         self._base_url = base_url.rstrip("/")
@@ -58,21 +82,21 @@ class ApiClient:
     async def _request(self, method: str, path: str, language: str = "ko", **kwargs: Any) -> Any:
         headers = {**self._headers, "Accept-Language": language, **kwargs.pop("headers", {})}
         last_error: Exception | None = None
-        async with httpx.AsyncClient(base_url=self._base_url, headers=headers, timeout=self._timeout) as http:
-            for _attempt in range(2):
-                try:
-                    response = await http.request(method, path, **kwargs)
-                except httpx.TransportError as error:
-                    last_error = error
-                    continue
-                if response.status_code >= 500 and not _domain_error(response):
-                    last_error = ApiUnavailable(f"{method} {path} answered {response.status_code}")
-                    continue
-                if response.status_code >= 400:
-                    raise _refusal(response)
-                return response.json()
-        logger.warning("api unavailable: %s %s: %s", method, path, last_error)
-        raise ApiUnavailable(str(last_error))
+        for _attempt in range(2):
+            try:
+                response = await _http().request(
+                    method, self._base_url + path, headers=headers, timeout=self._timeout, **kwargs
+                )
+            except httpx.TransportError as error:
+                last_error = error
+                continue
+            if response.status_code >= 500 and not _domain_error(response):
+                last_error = ApiUnavailable(f"{method} {path} answered {response.status_code}")
+                continue
+            if response.status_code >= 400:
+                raise _refusal(response)
+            return response.json()
+        raise ApiUnavailable(f"{method} {path}: {last_error}")  # the action that asked logs it
 
     async def request_handoff(self, sender_id: str, reason: str, department: str) -> HandoffTicket:
         channel, user_id = channel_user(sender_id)
@@ -91,11 +115,24 @@ class ApiClient:
             next_opening=body.get("next_opening"),
         )
 
+    async def departments(self) -> list[dict[str, Any]]:
+        """The departments a conversation can be handed to; `default` marks where an unguessed one goes."""
+        return await self._request("GET", "/api/conversations/departments")
+
     async def tour(self, language: str) -> dict[str, Any]:
         return await self._request("GET", f"/api/tours/{TOUR}", language)
 
-    async def runs(self, day: str, language: str) -> list[dict[str, Any]]:
-        return await self._request("GET", f"/api/tours/{TOUR}/runs", language, params={"date": day})
+    async def runs(self, day: str, language: str, option: str | None = None) -> list[dict[str, Any]]:
+        params = {"date": day} | ({"option": option} if option else {})
+        return await self._request("GET", f"/api/tours/{TOUR}/runs", language, params=params)
+
+    async def run_choices(
+        self, day: str, seats: int, language: str, option: str | None = None, part_of_day: str | None = None
+    ) -> dict[str, Any]:
+        """The departures of a day the citizen may pick, labelled; refused for a past day or one not open."""
+        params = {"date": day, "seats": seats, "option": option, "part_of_day": part_of_day}
+        params = {key: value for key, value in params.items() if value is not None}
+        return await self._request("GET", f"/api/tours/{TOUR}/runs/choices", language, params=params)
 
     async def available_runs(self, start: str, seats: int, language: str, limit: int = 6) -> list[dict[str, Any]]:
         params = {"from": start, "seats": seats, "limit": limit}
@@ -107,12 +144,13 @@ class ApiClient:
         return (await self._request("POST", "/api/bookings/check", language, json=body))["total_fee"]
 
     async def book(
-        self, sender_id: str, run_id: int, party: dict, name: str, phone: str, key: str, language: str
+        self, sender_id: str, run_id: int, party: dict, name: str, phone: str, language: str
     ) -> dict[str, Any]:
+        """No Idempotency-Key: the api derives one from this chat's answers, so a double tap books once."""
         channel, user_id = channel_user(sender_id)
         body = {"run_id": run_id, "party": party, "name": name, "phone": phone}
         body |= {"channel": channel, "channel_user_id": user_id}
-        return await self._request("POST", "/api/bookings", language, json=body, headers={"Idempotency-Key": key})
+        return await self._request("POST", "/api/bookings", language, json=body)
 
     async def join_waitlist(
         self, sender_id: str, run_id: int, party: dict, name: str, phone: str, language: str
@@ -127,9 +165,9 @@ class ApiClient:
         body = {"channel": channel, "channel_user_id": user_id}
         return await self._request("POST", f"/api/waitlist/{entry_id}/confirm", language, json=body)
 
-    async def bookings_of(self, sender_id: str, language: str) -> list[dict[str, Any]]:
+    async def bookings_of(self, sender_id: str, language: str, status: str | None = None) -> list[dict[str, Any]]:
         channel, user_id = channel_user(sender_id)
-        params = {"channel": channel, "channel_user_id": user_id}
+        params = {"channel": channel, "channel_user_id": user_id} | ({"status": status} if status else {})
         return await self._request("GET", "/api/bookings", language, params=params)
 
     async def find_booking(self, code: str, phone: str, language: str) -> dict[str, Any]:
@@ -177,6 +215,10 @@ class ApiClient:
 
     async def notice(self, notice_id: str, language: str) -> dict[str, Any]:
         return await self._request("GET", f"/api/notices/{notice_id}", language)
+
+    async def notice_categories(self) -> list[dict[str, Any]]:
+        """Each category's code, names in Korean and English, and the words that name it when typed."""
+        return await self._request("GET", "/api/notices/categories")
 
     async def subscriptions(self, sender_id: str, language: str) -> list[dict[str, Any]]:
         channel, user_id = channel_user(sender_id)

@@ -1,4 +1,4 @@
-"""Actions for a citizen's existing bookings: list them, look one up, cancel it after a confirmation."""
+"""Actions for a citizen's existing bookings: list them, look one up, cancel it after a confirmation, change it."""
 
 from __future__ import annotations
 
@@ -9,18 +9,10 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiRefused, ApiUnavailable
-from actions.tours import (
-    OPTION_NAMES,
-    ValidateBookingForm,
-    api,
-    entity,
-    format_day,
-    format_party,
-    format_time,
-    format_won,
-    language_of,
-)
+from actions.api_client import ApiProblem, ApiRefused
+from actions.base import ApiAction, ApiCaller, entity, language_of
+from actions.tours import ValidateBookingForm, format_party, format_won
+from common.payloads import payload
 
 STATUS_NAMES = {
     "ko": {"confirmed": "확정", "cancelled": "취소됨"},
@@ -33,28 +25,28 @@ def booking_summary(booking: dict[str, Any], language: str) -> dict[str, str]:
     run = booking["run"]
     return {
         "code": booking["code"],
-        "day": format_day(run["date"], language),
-        "time": format_time(run["starts_at"]),
-        "option": OPTION_NAMES[language][run["option"]],
+        "day": run[f"day_{language}"],
+        "time": run["time"],
+        "option": run[f"option_{language}"],
         "party": format_party(booking["party"], language),
         "fee": format_won(booking["total_fee"], language),
         "status": STATUS_NAMES[language][booking["status"]],
     }
 
 
-class ActionMyBookings(Action):
+def _forget_lookup() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+
+
+class ActionMyBookings(ApiAction):
     """This messenger user's bookings; without any, a lookup by code and phone."""
 
     def name(self) -> str:
         return "action_my_bookings"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        try:
-            bookings = [b for b in await api().bookings_of(tracker.sender_id, language) if b["status"] == "confirmed"]
-        except (ApiUnavailable, ApiRefused):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        bookings = await self.api.bookings_of(tracker.sender_id, language, status="confirmed")
         if not bookings:
             dispatcher.utter_message(response="utter_no_bookings_here")
             return [SlotSet("manage_intent", "show"), FollowupAction("lookup_form")]
@@ -64,11 +56,11 @@ class ActionMyBookings(Action):
                 buttons=[
                     {
                         "title": "날짜·시간 변경" if language == "ko" else "Change day or time",
-                        "payload": f'/change_booking{{"booking_code":"{booking["code"]}"}}',
+                        "payload": payload("change_booking", booking_code=booking["code"]),
                     },
                     {
                         "title": "예약 취소" if language == "ko" else "Cancel this booking",
-                        "payload": f'/cancel_booking{{"booking_code":"{booking["code"]}"}}',
+                        "payload": payload("cancel_booking", booking_code=booking["code"]),
                     },
                 ],
                 **booking_summary(booking, language),
@@ -92,7 +84,7 @@ class ActionStartChange(Action):
         return [SlotSet("manage_intent", "change"), *(SlotSet(slot, None) for slot in ("tour_date", "run_id", "party"))]
 
 
-class LookupValidation:
+class LookupValidation(ApiCaller):
     """Finding a booking by its code and the booker's phone, shared by the lookup and change forms."""
 
     async def validate_booking_code(
@@ -110,22 +102,24 @@ class LookupValidation:
     ) -> dict[str, Any]:
         mention = entity(tracker, "phone")
         phone = mention["resolved"] if mention else str(slot_value or "")
-        code = tracker.get_slot("booking_code")
-        language = language_of(tracker)
-        try:
-            booking = await api().find_booking(code, phone, language)
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
+
+        def ask_again(problem: ApiProblem) -> dict[str, Any]:
             # A wrong pair may be a wrong code as much as a wrong phone: ask for both again.
-            return {"booker_phone": None, "booking_code": None}
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return {"booker_phone": None}
+            return (
+                {"booker_phone": None, "booking_code": None}
+                if isinstance(problem, ApiRefused)
+                else {"booker_phone": None}
+            )
+
+        return await self.attempt(dispatcher, self._found(phone, dispatcher, tracker), ask_again)
+
+    async def _found(self, phone: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        language = language_of(tracker)
+        booking = await self.api.find_booking(tracker.get_slot("booking_code"), phone, language)
         if tracker.active_loop_name == "change_form":
-            if booking["status"] != "confirmed":
-                dispatcher.utter_message(response="utter_booking_card", **booking_summary(booking, language))
-                return {"booker_phone": None, "booking_code": None}
             dispatcher.utter_message(response="utter_booking_card", **booking_summary(booking, language))
+            if booking["status"] != "confirmed":
+                return {"booker_phone": None, "booking_code": None}
             # The party stays; the new departure must have room for it.
             return {"booker_phone": phone, "party": booking["party"]}
         return {"booker_phone": phone}
@@ -136,44 +130,39 @@ class ValidateLookupForm(LookupValidation, FormValidationAction):
         return "validate_lookup_form"
 
 
-class ActionShowLookedUpBooking(Action):
+class ActionShowLookedUpBooking(ApiAction):
     """After the lookup form: shows the booking, and for a cancellation asks to confirm it."""
 
     def name(self) -> str:
         return "action_show_looked_up_booking"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         code, phone = tracker.get_slot("booking_code"), tracker.get_slot("booker_phone")
-        try:
-            booking = await api().find_booking(code, phone, language)
-        except (ApiUnavailable, ApiRefused):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+        booking = await self.api.find_booking(code, phone, language)
         summary = booking_summary(booking, language)
         if tracker.get_slot("manage_intent") == "cancel" and booking["status"] == "confirmed":
             dispatcher.utter_message(response="utter_ask_cancel_confirm", **summary)
             return [SlotSet("awaiting_cancel_confirm", True)]
         dispatcher.utter_message(response="utter_booking_card", **summary)
-        return [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+        return _forget_lookup()
+
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return _forget_lookup()
 
 
-class ActionCancelBooking(Action):
+class ActionCancelBooking(ApiAction):
     def name(self) -> str:
         return "action_cancel_booking"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        try:
-            booking = await api().cancel(tracker.get_slot("booking_code"), tracker.get_slot("booker_phone"), language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-        else:
-            dispatcher.utter_message(response="utter_booking_cancelled", **booking_summary(booking, language))
-        return [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+        booking = await self.api.cancel(tracker.get_slot("booking_code"), tracker.get_slot("booker_phone"), language)
+        dispatcher.utter_message(response="utter_booking_cancelled", **booking_summary(booking, language))
+        return _forget_lookup()
+
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return _forget_lookup() if isinstance(problem, ApiRefused) else []
 
 
 class ActionKeepBooking(Action):
@@ -184,7 +173,7 @@ class ActionKeepBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         dispatcher.utter_message(response="utter_booking_kept")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *(SlotSet(slot, None) for slot in LOOKUP_SLOTS)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *_forget_lookup()]
 
 
 class ValidateChangeForm(LookupValidation, ValidateBookingForm):
@@ -194,23 +183,24 @@ class ValidateChangeForm(LookupValidation, ValidateBookingForm):
         return "validate_change_form"
 
 
-class ActionChangeBooking(Action):
+CHANGE_SLOTS = (*LOOKUP_SLOTS, "tour_date", "run_id", "party", "part_of_day")
+
+
+class ActionChangeBooking(ApiAction):
     """Moves the found booking to the chosen departure; if that fails the booking keeps its seats."""
 
     def name(self) -> str:
         return "action_change_booking"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         code, phone = tracker.get_slot("booking_code"), tracker.get_slot("booker_phone")
-        try:
-            booking = await api().change(code, phone, int(tracker.get_slot("run_id")), language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+        booking = await self.api.change(code, phone, int(tracker.get_slot("run_id")), language)
+        dispatcher.utter_message(response="utter_booking_changed", **booking_summary(booking, language))
+        return [SlotSet(slot, None) for slot in CHANGE_SLOTS]
+
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        if not isinstance(problem, ApiRefused):
             return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            dispatcher.utter_message(response="utter_booking_kept")
-        else:
-            dispatcher.utter_message(response="utter_booking_changed", **booking_summary(booking, language))
-        return [SlotSet(slot, None) for slot in (*LOOKUP_SLOTS, "tour_date", "run_id", "party", "part_of_day")]
+        dispatcher.utter_message(response="utter_booking_kept")
+        return [SlotSet(slot, None) for slot in CHANGE_SLOTS]

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiClient, ApiUnavailable
+from actions.base import ApiAction, language_of
+from actions.vocabulary import Departments, departments
+from common.calendar import weekday_name
 
-# Which department a conversation most likely needs, from what the citizen asked before.
+# Which department a conversation most likely needs, from what the citizen asked before (the intents are the
+# dialogue's words; the departments, and where the rest go, are the api's).
 DEPARTMENT_OF_INTENT = {
     **dict.fromkeys(
         ["tour_list", "tour_info", "tour_availability", "book_tour", "my_bookings", "cancel_booking", "change_booking",
@@ -21,7 +25,6 @@ DEPARTMENT_OF_INTENT = {
     **dict.fromkeys(["opendata_question", "opendata_catalog", "facility_nearby"], "open_data"),
 }  # fmt: skip
 FALLBACKS_BEFORE_HANDOFF = 2
-WEEKDAYS = {"ko": "월화수목금토일", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 
 
 def _user_intents(tracker: Tracker) -> list[str]:
@@ -35,11 +38,11 @@ def _user_intents(tracker: Tracker) -> list[str]:
     return intents
 
 
-def guess_department(tracker: Tracker) -> str:
+def guess_department(tracker: Tracker, known: Departments) -> str:
     for intent in _user_intents(tracker):
-        if intent in DEPARTMENT_OF_INTENT:
+        if DEPARTMENT_OF_INTENT.get(intent) in known.codes:
             return DEPARTMENT_OF_INTENT[intent]
-    return "civil_affairs"
+    return known.default
 
 
 def fallbacks_in_a_row(tracker: Tracker) -> int:
@@ -54,64 +57,51 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
 def format_opening(iso: str, language: str) -> str:
     opening = datetime.fromisoformat(iso)
     if language == "en":
-        return f"{WEEKDAYS['en'][opening.weekday()]} {opening.day} {opening:%b}, {opening:%H:%M}"
-    return f"{opening.month}월 {opening.day}일({WEEKDAYS['ko'][opening.weekday()]}) {opening:%H:%M}"
+        return f"{weekday_name(opening, 'en')} {opening.day} {opening:%b}, {opening:%H:%M}"
+    return f"{opening.month}월 {opening.day}일({weekday_name(opening, 'ko')}) {opening:%H:%M}"
 
 
-async def hand_off(
-    api: ApiClient, dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
-) -> list[dict[str, Any]]:
+class HandOff(ApiAction):
     """Queues the conversation for a staff member and tells the citizen what happens next.
 
     The dialogue pauses: until staff hand it back, the gateway passes the citizen's messages to
     the staff inbox instead of here.
     """
-    language = tracker.get_slot("language") or "ko"
-    try:
-        ticket = await api.request_handoff(tracker.sender_id, reason=reason, department=guess_department(tracker))
-    except ApiUnavailable:
-        dispatcher.utter_message(response="utter_service_unavailable")
-        return []
-    if ticket.office_open:
-        dispatcher.utter_message(
-            response="utter_handoff_queued",
-            waiting_ahead=ticket.waiting_ahead,
-            expected_wait=max(ticket.expected_wait_minutes or 1, 1),
-        )
-    else:
-        dispatcher.utter_message(
-            response="utter_handoff_after_hours", next_opening=format_opening(ticket.next_opening, language)
-        )
-    return [ConversationPaused()]
+
+    async def hand_off(self, dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        department = guess_department(tracker, await departments(self.api))
+        ticket = await self.api.request_handoff(tracker.sender_id, reason=reason, department=department)
+        if ticket.office_open:
+            dispatcher.utter_message(
+                response="utter_handoff_queued",
+                waiting_ahead=ticket.waiting_ahead,
+                expected_wait=max(ticket.expected_wait_minutes or 1, 1),
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_handoff_after_hours", next_opening=format_opening(ticket.next_opening, language)
+            )
+        return [ConversationPaused()]
 
 
-class ActionRequestHuman(Action):
-    def __init__(self, api: ApiClient | None = None) -> None:
-        self._api = api or ApiClient.from_env()
-
+class ActionRequestHuman(HandOff):
     def name(self) -> str:
         return "action_request_human"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        return await hand_off(self._api, dispatcher, tracker, reason="request_human")
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        return await self.hand_off(dispatcher, tracker, reason="request_human")
 
 
-class ActionNotUnderstood(Action):
+class ActionNotUnderstood(HandOff):
     """The first miss asks again with a menu; the second in a row brings in a person."""
-
-    def __init__(self, api: ApiClient | None = None) -> None:
-        self._api = api or ApiClient.from_env()
 
     def name(self) -> str:
         return "action_not_understood"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         if fallbacks_in_a_row(tracker) < FALLBACKS_BEFORE_HANDOFF:
             dispatcher.utter_message(response="utter_default")
             return []
         dispatcher.utter_message(response="utter_still_not_understood")
-        return await hand_off(self._api, dispatcher, tracker, reason="two_fallbacks")
+        return await self.hand_off(dispatcher, tracker, reason="two_fallbacks")

@@ -6,17 +6,18 @@ place is in Paju at all, is the api's to say.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiRefused, ApiUnavailable, channel_user
-from actions.tours import api, format_won, language_of, pick
+from actions.api_client import ApiProblem, ApiRefused, channel_user
+from actions.base import ApiAction, language_of, pick
+from actions.tours import format_won
+from common.payloads import payload
 
 KIND_NAMES = {
     "ko": {"parking": "주차장", "toilet": "공중화장실"},
@@ -29,6 +30,7 @@ ALSO_SHOW = {
 }
 ALL_DAY = "00:00-24:00"
 MAP_LINK = "https://map.kakao.com/link/map/{name},{lat},{lon}"
+WHERE_SLOTS = ("latitude", "longitude", "facility_place")
 
 
 def format_distance(metres: int) -> str:
@@ -74,17 +76,16 @@ def facility_lines(number: int, facility: dict[str, Any], language: str) -> str:
 
 def also_show_button(kind: str, where: dict[str, Any], language: str) -> dict[str, str]:
     other = OTHER_KIND[kind]
-    payload = json.dumps({"facility_kind": other, **where}, separators=(",", ":"), ensure_ascii=False)
-    return {"title": ALSO_SHOW[language][other], "payload": f"/facility_nearby{payload}"}
+    return {"title": ALSO_SHOW[language][other], "payload": payload("facility_nearby", facility_kind=other, **where)}
 
 
-class ActionFacilityNearby(Action):
+class ActionFacilityNearby(ApiAction):
     """Asks for what is missing (the kind, then the location), else lists the three nearest places."""
 
     def name(self) -> str:
         return "action_facility_nearby"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         kind = tracker.get_slot("facility_kind")
         lat, lon = tracker.get_slot("latitude"), tracker.get_slot("longitude")
@@ -99,14 +100,7 @@ class ActionFacilityNearby(Action):
             response = "utter_ask_location" if channel == "telegram" else "utter_location_on_telegram"
             dispatcher.utter_message(response=response, kinds=KIND_NAMES[language][kind])
             return []
-        try:
-            facilities = await api().facilities_nearby(kind, language, lat=lat, lon=lon, place=place)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:  # outside Paju, or a place it does not know: of no further use
-            dispatcher.utter_message(text=refusal.detail)
-            return [SlotSet("latitude", None), SlotSet("longitude", None), SlotSet("facility_place", None)]
+        facilities = await self.api.facilities_nearby(kind, language, lat=lat, lon=lon, place=place)
         dispatcher.utter_message(
             response="utter_facilities_nearby",
             kinds=KIND_NAMES[language][kind],
@@ -116,9 +110,8 @@ class ActionFacilityNearby(Action):
             ],
         )
         # A later "near me" asks for a fresh location rather than answering for where the citizen was.
-        return [
-            SlotSet("facility_kind", None),
-            SlotSet("latitude", None),
-            SlotSet("longitude", None),
-            SlotSet("facility_place", None),
-        ]
+        return [SlotSet(slot, None) for slot in ("facility_kind", *WHERE_SLOTS)]
+
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        # Refused: outside Paju, or a place it does not know, so the location is of no further use.
+        return [SlotSet(slot, None) for slot in WHERE_SLOTS] if isinstance(problem, ApiRefused) else []

@@ -7,9 +7,8 @@ pick the words out of the message, call the api and lay out its answer.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,45 +17,14 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiRefused, ApiUnavailable
-from actions.tours import SEOUL, api, entity, language_of, pick
-from api.core.privacy import mask_phone
+from actions.api_client import ApiClient, ApiProblem, ApiRefused
+from actions.base import ApiAction, ApiCaller, entity, language_of, pick
+from actions.vocabulary import NoticeCategory, notice_categories
 from common import confidential
+from common.clock import SEOUL
+from common.masking import mask_phone
+from common.payloads import payload
 
-CATEGORIES = ("administration", "tax", "traffic", "culture", "jobs", "welfare", "tourism", "safety")
-CATEGORY_NAMES = {
-    "ko": {
-        "administration": "행정",
-        "tax": "세무",
-        "traffic": "교통·도로",
-        "culture": "문화·행사",
-        "jobs": "일자리",
-        "welfare": "복지",
-        "tourism": "관광",
-        "safety": "안전",
-    },
-    "en": {
-        "administration": "Administration",
-        "tax": "Tax",
-        "traffic": "Traffic and roads",
-        "culture": "Culture and events",
-        "jobs": "Jobs",
-        "welfare": "Welfare",
-        "tourism": "Tourism",
-        "safety": "Safety",
-    },
-}
-# Words that name a category in a typed message ("교통 공지 알림 받을래", "safety notices").
-CATEGORY_WORDS = {
-    "administration": ("행정", "민원", "administration"),
-    "tax": ("세금", "세무", "지방세", "납세", "tax"),
-    "traffic": ("교통", "도로", "traffic", "road"),
-    "culture": ("문화", "행사", "축제", "공연", "culture", "event", "festival"),
-    "jobs": ("일자리", "채용", "취업", "구인", "job"),
-    "welfare": ("복지", "welfare"),
-    "tourism": ("관광", "tourism"),
-    "safety": ("안전", "재난", "safety", "disaster"),
-}
 ALL = "all"
 ALL_WORDS = re.compile(r"전부|모두|전체|다\s*(?:그만|해지|취소)|\ball\b", re.IGNORECASE)
 # What a search request wraps around its keyword ("주차 관련 공지 찾아줘", "find notices about road works").
@@ -78,23 +46,19 @@ LINK_SLOTS = ("link_phone", "link_code", "phone_link_needed")
 UNLOCK_SLOTS = ("otp_code", "identity_code_sent", "personal_notice_id")
 
 
-def payload(intent: str, **entities: str) -> str:
-    return f"/{intent}" + (json.dumps(entities, separators=(",", ":"), ensure_ascii=False) if entities else "")
-
-
-def category_in(tracker: Tracker) -> str | None:
+def category_in(tracker: Tracker, categories: dict[str, NoticeCategory]) -> str | None:
     """The category a button carries, or one named in the typed message."""
     mention = entity(tracker, "notice_category")
-    if mention and mention.get("value") in (*CATEGORIES, ALL):
+    if mention and mention.get("value") in (*categories, ALL):
         return mention["value"]
     text = (tracker.latest_message or {}).get("text") or ""
     if text.startswith("/"):
         return None
     lowered = text.lower()
-    for category, words in CATEGORY_WORDS.items():
+    for category in categories.values():
         # English words at a word's start ("roads", not "broad"); Korean anywhere, particles glued on.
-        if any(re.search(rf"\b{word}", lowered) if word.isascii() else word in lowered for word in words):
-            return category
+        if any(re.search(rf"\b{word}", lowered) if word.isascii() else word in lowered for word in category.words):
+            return category.code
     return None
 
 
@@ -116,8 +80,8 @@ def format_date(iso: str, language: str) -> str:
     return pick(language, f"{local.month}월 {local.day}일", f"{local:%b} {local.day}")
 
 
-def category_buttons(intent: str, language: str, categories: tuple[str, ...] = CATEGORIES) -> list[dict[str, str]]:
-    return [{"title": CATEGORY_NAMES[language][c], "payload": payload(intent, notice_category=c)} for c in categories]
+def category_buttons(intent: str, language: str, categories: list[NoticeCategory]) -> list[dict[str, str]]:
+    return [{"title": c.name(language), "payload": payload(intent, notice_category=c.code)} for c in categories]
 
 
 def read_more(notice: dict[str, Any], language: str) -> dict[str, str]:
@@ -133,7 +97,7 @@ def card(dispatcher: CollectingDispatcher, notice: dict[str, Any], language: str
     summary = (notice["summary_en"] or f"{notice['summary']} (Korean only)") if english else notice["summary"]
     dispatcher.utter_message(
         response="utter_notice_card",
-        category=CATEGORY_NAMES[language][notice["category"]],
+        category=notice["category_name"],
         title=(notice["title_en"] or notice["title"]) if english else notice["title"],
         date=format_date(notice["published_at"], language),
         department=notice["department"],
@@ -152,31 +116,27 @@ def response_text(domain: DomainDict, name: str, language: str, **values: Any) -
     return chosen["text"].format(**values)
 
 
-class ActionNoticeLatest(Action):
+class ActionNoticeLatest(ApiAction):
     """The newest notices (of a category, if one is named), then category buttons to narrow down."""
 
     def name(self) -> str:
         return "action_notice_latest"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        category = category_in(tracker)
-        category = category if category in CATEGORIES else None
-        try:
-            notices = await api().notices(language, category=category)
-        except (ApiUnavailable, ApiRefused):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        categories = await notice_categories(self.api)
+        category = categories.get(category_in(tracker, categories) or "")
+        notices = await self.api.notices(language, category=category and category.code)
         if not notices:
             dispatcher.utter_message(response="utter_no_notices")
         else:
-            name = CATEGORY_NAMES[language][category] if category else None
             dispatcher.utter_message(
-                response="utter_notices_latest_in_category" if name else "utter_notices_latest", category=name
+                response="utter_notices_latest_in_category" if category else "utter_notices_latest",
+                category=category and category.name(language),
             )
             for notice in notices:
                 card(dispatcher, notice, language)
-        others = tuple(c for c in CATEGORIES if c != category)
+        others = [c for c in categories.values() if c != category]
         dispatcher.utter_message(
             response="utter_notice_narrow", buttons=category_buttons("notice_latest", language, others)
         )
@@ -196,20 +156,16 @@ class ValidateNoticeSearchForm(FormValidationAction):
         return {"notice_query": keyword or None}
 
 
-class ActionNoticeSearch(Action):
+class ActionNoticeSearch(ApiAction):
     """The best matches for the keyword as cards; the keyword is forgotten afterwards."""
 
     def name(self) -> str:
         return "action_notice_search"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         query = tracker.get_slot("notice_query") or ""
-        try:
-            notices = await api().notices(language, q=query)
-        except (ApiUnavailable, ApiRefused):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return [SlotSet("notice_query", None)]
+        notices = await self.api.notices(language, q=query)
         if not notices:
             dispatcher.utter_message(
                 response="utter_notice_search_none",
@@ -222,27 +178,23 @@ class ActionNoticeSearch(Action):
             card(dispatcher, notice, language)
         return [SlotSet("notice_query", None)]
 
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return [SlotSet("notice_query", None)]
 
-class ActionNoticeRead(Action):
-    """A notice in full, from its read-more button."""
+
+class ActionNoticeRead(ApiAction):
+    """A notice in full, from its read-more button; withdrawn or expired since the card was sent, the api says so."""
 
     def name(self) -> str:
         return "action_notice_read"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         mention = entity(tracker, "notice_id")
         if not mention or not str(mention.get("value", "")).isdigit():
             dispatcher.utter_message(response="utter_notice_which")
             return []
-        try:
-            notice = await api().notice(str(mention["value"]), language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:  # withdrawn or expired since the card was sent
-            dispatcher.utter_message(text=refusal.detail)
-            return []
+        notice = await self.api.notice(str(mention["value"]), language)
         english = language == "en"
         attachments = "".join(f"\n📎 {a['title']}: {a['url']}" for a in notice["attachments"])
         expires = notice["expires_at"] and pick(
@@ -252,7 +204,7 @@ class ActionNoticeRead(Action):
         )
         dispatcher.utter_message(
             response="utter_notice_full",
-            category=CATEGORY_NAMES[language][notice["category"]],
+            category=notice["category_name"],
             title=(notice["title_en"] or notice["title"]) if english else notice["title"],
             department=notice["department"],
             date=format_date(notice["published_at"], language) + (expires or ""),
@@ -263,21 +215,21 @@ class ActionNoticeRead(Action):
         return []
 
 
-class ActionNoticeSubscribe(Action):
+class ActionNoticeSubscribe(ApiAction):
     """Category buttons; then the consent statement; then, agreed, the subscription with that statement and time."""
 
     def name(self) -> str:
         return "action_notice_subscribe"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        category = category_in(tracker)
-        if category not in CATEGORIES:
-            dispatcher.utter_message(
-                response="utter_ask_notice_subscribe_category", buttons=category_buttons("notice_subscribe", language)
-            )
+        categories = await notice_categories(self.api)
+        category = categories.get(category_in(tracker, categories) or "")
+        if category is None:
+            buttons = category_buttons("notice_subscribe", language, list(categories.values()))
+            dispatcher.utter_message(response="utter_ask_notice_subscribe_category", buttons=buttons)
             return []
-        name = CATEGORY_NAMES[language][category]
+        name = category.name(language)
         consent = entity(tracker, "notice_consent")
         if not consent or consent.get("value") != "yes":
             dispatcher.utter_message(
@@ -286,21 +238,14 @@ class ActionNoticeSubscribe(Action):
                 buttons=[
                     {
                         "title": pick(language, "동의하고 받기", "Agree and subscribe"),
-                        "payload": payload("notice_subscribe", notice_category=category, notice_consent="yes"),
+                        "payload": payload("notice_subscribe", notice_category=category.code, notice_consent="yes"),
                     },
                     {"title": pick(language, "받지 않기", "No, thanks"), "payload": "/deny"},
                 ],
             )
             return []
         statement = response_text(domain, "utter_notice_subscribe_consent", language, category=name)
-        try:
-            await api().subscribe(tracker.sender_id, category, statement, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return []
+        await self.api.subscribe(tracker.sender_id, category.code, statement, language)
         dispatcher.utter_message(
             response="utter_notice_subscribed",
             category=name,
@@ -311,65 +256,54 @@ class ActionNoticeSubscribe(Action):
         return []
 
 
-class ActionNoticeUnsubscribe(Action):
+class ActionNoticeUnsubscribe(ApiAction):
     """Stops the named category (or all); without one, offers the citizen's subscriptions as buttons."""
 
     def name(self) -> str:
         return "action_notice_unsubscribe"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        category = category_in(tracker)
+        categories = await notice_categories(self.api)
+        category = category_in(tracker, categories)
         text = (tracker.latest_message or {}).get("text") or ""
         if category is None and ALL_WORDS.search(text):
             category = ALL
-        try:
-            current = [s["category"] for s in await api().subscriptions(tracker.sender_id, language)]
-            if not current:
-                dispatcher.utter_message(
-                    response="utter_no_subscriptions",
-                    buttons=[
-                        {
-                            "title": pick(language, "공지 알림 받기", "Subscribe to notices"),
-                            "payload": "/notice_subscribe",
-                        }
-                    ],
-                )
-                return []
-            if category is None:
-                buttons = category_buttons("notice_unsubscribe", language, tuple(current))
-                if len(current) > 1:
-                    title = pick(language, "모두 그만 받기", "Stop them all")
-                    buttons.append({"title": title, "payload": payload("notice_unsubscribe", notice_category=ALL)})
-                dispatcher.utter_message(response="utter_notice_unsubscribe_which", buttons=buttons)
-                return []
-            stopped = current if category == ALL else [c for c in current if c == category]
-            if not stopped:
-                dispatcher.utter_message(response="utter_not_subscribed", category=CATEGORY_NAMES[language][category])
-                return []
-            await api().unsubscribe(tracker.sender_id, None if category == ALL else category, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
+        current = await self.api.subscriptions(tracker.sender_id, language)
+        if not current:
+            subscribe = {
+                "title": pick(language, "공지 알림 받기", "Subscribe to notices"),
+                "payload": "/notice_subscribe",
+            }
+            dispatcher.utter_message(response="utter_no_subscriptions", buttons=[subscribe])
             return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
+        if category is None:
+            buttons = [
+                {"title": s["category_name"], "payload": payload("notice_unsubscribe", notice_category=s["category"])}
+                for s in current
+            ]
+            if len(current) > 1:
+                title = pick(language, "모두 그만 받기", "Stop them all")
+                buttons.append({"title": title, "payload": payload("notice_unsubscribe", notice_category=ALL)})
+            dispatcher.utter_message(response="utter_notice_unsubscribe_which", buttons=buttons)
             return []
-        names = ", ".join(CATEGORY_NAMES[language][c] for c in stopped)
+        stopped = [s for s in current if category in (ALL, s["category"])]
+        if not stopped:
+            dispatcher.utter_message(response="utter_not_subscribed", category=categories[category].name(language))
+            return []
+        await self.api.unsubscribe(tracker.sender_id, None if category == ALL else category, language)
+        names = ", ".join(s["category_name"] for s in stopped)
         dispatcher.utter_message(response="utter_notice_unsubscribed", categories=names)
         return []
 
 
-class ActionMySubscriptions(Action):
+class ActionMySubscriptions(ApiAction):
     def name(self) -> str:
         return "action_my_subscriptions"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        try:
-            subscriptions = await api().subscriptions(tracker.sender_id, language)
-        except (ApiUnavailable, ApiRefused):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        subscriptions = await self.api.subscriptions(tracker.sender_id, language)
         subscribe = {"title": pick(language, "공지 알림 받기", "Subscribe to notices"), "payload": "/notice_subscribe"}
         if not subscriptions:
             dispatcher.utter_message(response="utter_no_subscriptions", buttons=[subscribe])
@@ -377,8 +311,8 @@ class ActionMySubscriptions(Action):
         lines = [
             pick(
                 language,
-                f"• {CATEGORY_NAMES[language][s['category']]} ({format_date(s['consented_at'], language)} 동의)",
-                f"• {CATEGORY_NAMES[language][s['category']]} (agreed {format_date(s['consented_at'], language)})",
+                f"• {s['category_name']} ({format_date(s['consented_at'], language)} 동의)",
+                f"• {s['category_name']} (agreed {format_date(s['consented_at'], language)})",
             )
             for s in subscriptions
         ]
@@ -397,15 +331,16 @@ def open_button(notice: dict[str, Any], language: str) -> dict[str, str]:
     return {"title": title, "payload": payload("notice_open", personal_notice_id=str(notice["id"]))}
 
 
-async def list_personal_notices(dispatcher: CollectingDispatcher, tracker: Tracker, language: str) -> bool:
+async def list_personal_notices(
+    api: ApiClient, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
+) -> bool:
     """Lists the citizen's certified notices; False when no phone is linked to this chat yet."""
     try:
-        notices = await api().personal_notices(tracker.sender_id, language)
+        notices = await api.personal_notices(tracker.sender_id, language)
     except ApiRefused as refusal:
         if refusal.code == "phone_not_linked":
             return False
-        dispatcher.utter_message(text=refusal.detail)
-        return True
+        raise
     if not notices:
         dispatcher.utter_message(response="utter_my_notices_none")
         return True
@@ -424,25 +359,24 @@ async def list_personal_notices(dispatcher: CollectingDispatcher, tracker: Track
     return True
 
 
-class ActionMyNotices(Action):
+class ActionMyNotices(ApiAction):
     """The citizen's certified notices, read and unread; without a linked phone, linking starts."""
 
     def name(self) -> str:
         return "action_my_notices"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        language = language_of(tracker)
-        try:
-            linked = await list_personal_notices(dispatcher, tracker, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return [SlotSet("phone_link_needed", False)]
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        linked = await list_personal_notices(self.api, dispatcher, tracker, language_of(tracker))
         if not linked:
             dispatcher.utter_message(response="utter_phone_link_needed")
         return [SlotSet("phone_link_needed", not linked), SlotSet("link_phone", None), SlotSet("link_code", None)]
 
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        forget = [SlotSet("link_phone", None), SlotSet("link_code", None)] if isinstance(problem, ApiRefused) else []
+        return [SlotSet("phone_link_needed", False), *forget]
 
-class ValidatePhoneLinkForm(FormValidationAction):
+
+class ValidatePhoneLinkForm(ApiCaller, FormValidationAction):
     """The phone (a code is sent to it), then the code; a dead end fills the code slot with "failed"."""
 
     def name(self) -> str:
@@ -453,17 +387,21 @@ class ValidatePhoneLinkForm(FormValidationAction):
     ) -> dict[str, Any]:
         mention = entity(tracker, "phone")
         phone = mention["resolved"] if mention else str(slot_value or "")
-        language = language_of(tracker)
-        try:
-            sent = await api().start_phone_link(tracker.sender_id, phone, language)
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return {"link_phone": None}
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return {"link_phone": phone, "link_code": "failed"}
-        dispatcher.utter_message(response="utter_code_sent", phone=sent["phone"])
-        return {"link_phone": phone}
+
+        async def send_code() -> dict[str, Any]:
+            sent = await self.api.start_phone_link(tracker.sender_id, phone, language_of(tracker))
+            dispatcher.utter_message(response="utter_code_sent", phone=sent["phone"])
+            return {"link_phone": phone}
+
+        def otherwise(problem: ApiProblem) -> dict[str, Any]:
+            # A refused number is asked again; without the api, the form ends.
+            return (
+                {"link_phone": None}
+                if isinstance(problem, ApiRefused)
+                else {"link_phone": phone, "link_code": "failed"}
+            )
+
+        return await self.attempt(dispatcher, send_code(), otherwise)
 
     async def validate_link_code(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -474,51 +412,42 @@ class ValidatePhoneLinkForm(FormValidationAction):
         if code is None:
             dispatcher.utter_message(response="utter_invalid_code_format")
             return {"link_code": None}
-        confirming = api().confirm_phone_link(tracker.sender_id, code, language_of(tracker))
-        return await _code_checked(dispatcher, "link_code", confirming)
+        confirming = self.api.confirm_phone_link(tracker.sender_id, code, language_of(tracker))
+        return await self.attempt(dispatcher, _code_ok("link_code", confirming), _code_verdict("link_code"))
 
 
-class ActionPhoneLinked(Action):
+class ActionPhoneLinked(ApiAction):
     """After the phone form: the notices waiting for that number, or how to try again."""
 
     def name(self) -> str:
         return "action_phone_linked"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        language = language_of(tracker)
-        cleared = [SlotSet(slot, None) for slot in LINK_SLOTS]
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         if tracker.get_slot("link_code") != "ok":
             dispatcher.utter_message(response="utter_phone_link_failed")
-            return cleared
+            return _forget(LINK_SLOTS)
         dispatcher.utter_message(response="utter_phone_linked", phone=mask_phone(tracker.get_slot("link_phone") or ""))
-        try:
-            await list_personal_notices(dispatcher, tracker, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-        return cleared
+        await list_personal_notices(self.api, dispatcher, tracker, language_of(tracker))
+        return _forget(LINK_SLOTS)
+
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return _forget(LINK_SLOTS)
 
 
-class ActionNoticeOpen(Action):
+class ActionNoticeOpen(ApiAction):
     """A certified notice's open button: a code goes to the citizen's phone, and the code form follows."""
 
     def name(self) -> str:
         return "action_notice_open"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         mention = entity(tracker, "personal_notice_id")
         notice_id = str(mention["value"]) if mention else tracker.get_slot("personal_notice_id")
         if not notice_id or not notice_id.isdigit():
             dispatcher.utter_message(response="utter_notice_which")
             return [SlotSet("identity_code_sent", False)]
-        try:
-            sent = await api().request_notice_code(tracker.sender_id, notice_id, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return [SlotSet("identity_code_sent", False)]
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return [SlotSet("identity_code_sent", False)]
+        sent = await self.api.request_notice_code(tracker.sender_id, notice_id, language)
         dispatcher.utter_message(response="utter_identity_code_sent", phone=sent["phone"])
         return [
             SlotSet("personal_notice_id", notice_id),
@@ -526,8 +455,11 @@ class ActionNoticeOpen(Action):
             SlotSet("identity_code_sent", True),
         ]
 
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return [SlotSet("identity_code_sent", False)]
 
-class ValidateNoticeUnlockForm(FormValidationAction):
+
+class ValidateNoticeUnlockForm(ApiCaller, FormValidationAction):
     def name(self) -> str:
         return "validate_notice_unlock_form"
 
@@ -539,8 +471,8 @@ class ValidateNoticeUnlockForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_code_format")
             return {"otp_code": None}
         notice_id = tracker.get_slot("personal_notice_id")
-        confirming = api().confirm_notice_code(tracker.sender_id, notice_id, code, language_of(tracker))
-        return await _code_checked(dispatcher, "otp_code", confirming)
+        confirming = self.api.confirm_notice_code(tracker.sender_id, notice_id, code, language_of(tracker))
+        return await self.attempt(dispatcher, _code_ok("otp_code", confirming), _code_verdict("otp_code"))
 
 
 class ActionShowPersonalNotice(Action):
@@ -556,7 +488,7 @@ class ActionShowPersonalNotice(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         notice_id = tracker.get_slot("personal_notice_id")
-        cleared = [SlotSet(slot, None) for slot in UNLOCK_SLOTS]
+        cleared = _forget(UNLOCK_SLOTS)
         if tracker.get_slot("otp_code") != "ok":
             again = {
                 "title": pick(language, "인증번호 다시 받기", "Send a new code"),
@@ -576,18 +508,27 @@ class ActionStopNoticeFlow(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         dispatcher.utter_message(response="utter_notice_flow_stopped")
-        slots = (*NOTICE_SLOTS, *LINK_SLOTS, *UNLOCK_SLOTS)
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *(SlotSet(slot, None) for slot in slots)]
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *_forget((*NOTICE_SLOTS, *LINK_SLOTS, *UNLOCK_SLOTS)),
+        ]
 
 
-async def _code_checked(dispatcher: CollectingDispatcher, slot: str, confirming: Awaitable[Any]) -> dict[str, Any]:
-    """The api's verdict on a one-time code: "ok", asked again (None), or "failed" when retrying cannot help."""
-    try:
-        await confirming
-    except ApiRefused as refusal:
-        dispatcher.utter_message(text=refusal.detail)
-        return {slot: "failed" if refusal.code in CODE_DEAD_ENDS else None}
-    except ApiUnavailable:
-        dispatcher.utter_message(response="utter_service_unavailable")
-        return {slot: "failed"}
+def _forget(slots: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in slots]
+
+
+async def _code_ok(slot: str, confirming: Awaitable[Any]) -> dict[str, Any]:
+    await confirming
     return {slot: "ok"}
+
+
+def _code_verdict(slot: str) -> Callable[[ApiProblem], dict[str, Any]]:
+    """A one-time code the api did not accept: asked again (None), or "failed" when retrying cannot help."""
+
+    def verdict(problem: ApiProblem) -> dict[str, Any]:
+        retry = isinstance(problem, ApiRefused) and problem.code not in CODE_DEAD_ENDS
+        return {slot: None if retry else "failed"}
+
+    return verdict

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,24 +9,23 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiUnavailable
-from actions.tours import api, language_of, pick
+from actions.base import ApiAction, language_of, pick
+from common.payloads import payload
 
 EXPLANATION = "opendata_explanation"
 # The query of the last answered question: a follow-up ("작년은?", "in 2024?") is asked in its context.
 CONTEXT = "opendata_context"
 # A choice button carries the complete question to ask instead (a row or measure the citizen picks).
 CHOICE = "opendata_choice"
-TOPIC_BUTTON = '/opendata_catalog{{"topic":"{topic}"}}'
 
 
-class ActionOpendataAnswer(Action):
+class ActionOpendataAnswer(ApiAction):
     """Sends the citizen's own words to the api's question parser: a dataset uploaded today answers today."""
 
     def name(self) -> str:
         return "action_opendata_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         choice = next(tracker.get_latest_entity_values(CHOICE), None)
         if choice:
@@ -35,11 +33,7 @@ class ActionOpendataAnswer(Action):
             question, context = str(choice), None
         else:
             question, context = (tracker.latest_message or {}).get("text") or "", tracker.get_slot(CONTEXT)
-        try:
-            answer = await api().ask(question, language, context)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        answer = await self.api.ask(question, language, context)
         buttons = [_choice_button(option) for option in answer.get("choices") or []]
         if not answer["answered"]:
             # The api's answer already says why and names the closest datasets or the choices.
@@ -71,26 +65,22 @@ class ActionOpendataExplain(Action):
         return []
 
 
-class ActionOpendataCatalog(Action):
+class ActionOpendataCatalog(ApiAction):
     """The datasets by topic: first the topics as buttons, then one topic's datasets."""
 
     def name(self) -> str:
         return "action_opendata_catalog"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         wanted = next(tracker.get_latest_entity_values("topic"), None)
-        try:
-            topics = await api().opendata_catalog(language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        topics = await self.api.opendata_catalog(language)
         chosen = next((topic for topic in topics if topic["topic"] == wanted), None)
         if chosen is None:
             buttons = [
                 {
                     "title": f"{_label(topic, language)} ({len(topic['datasets'])})",
-                    "payload": TOPIC_BUTTON.format(topic=topic["topic"]),
+                    "payload": payload("opendata_catalog", topic=topic["topic"]),
                 }
                 for topic in topics
             ]
@@ -115,11 +105,7 @@ def _label(topic: dict[str, Any], language: str) -> str:
 
 
 def _choice_button(choice: dict[str, str]) -> dict[str, str]:
-    # json.dumps, so quotes or braces in the question cannot break the payload Rasa parses.
-    return {
-        "title": choice["title"],
-        "payload": "/opendata_question" + json.dumps({CHOICE: choice["question"]}, ensure_ascii=False),
-    }
+    return {"title": choice["title"], "payload": payload("opendata_question", **{CHOICE: choice["question"]})}
 
 
 def _catalog_button(language: str) -> dict[str, str]:

@@ -20,6 +20,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import api_client
+
 logger = logging.getLogger(__name__)
 
 # Liveness probes (the test stack, a container orchestrator) carry no secret; /health says nothing else.
@@ -64,6 +66,10 @@ def create_app(token: str, action_package: str = "actions") -> Sanic:
             return None
         logger.warning("refused %s %s: no or wrong ACTIONS_TOKEN", request.method, request.path)
         return response.json({"error": "missing or wrong action server token"}, status=401)
+
+    @app.listener("after_server_stop")
+    async def close_api_connections(_app: Sanic, _loop: object) -> None:
+        await api_client.close_pool()
 
     return app
 

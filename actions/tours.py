@@ -1,14 +1,13 @@
-"""Actions of the DMZ tour conversation: catalogue, availability, the booking form, my bookings, cancel.
+"""Actions of the DMZ tour conversation: catalogue, availability, the booking form, the waitlist.
 
-They translate between the conversation and the api; every rule (seats, fares, windows, party limits,
-phone and name formats) is the api's, and its refusals come back as the reason to show the citizen.
+They render what the api answers; every rule (which departures may be picked, past and unopened days, seats,
+fares, party limits, phone and name formats, one booking per double tap) is the api's, and its refusals come
+back as the reason to show the citizen.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -16,44 +15,19 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiClient, ApiRefused, ApiUnavailable
-from api.core.privacy import mask_phone
-from common import clock
-from common.clock import SEOUL
+from actions.api_client import ApiProblem, ApiRefused, ApiUnavailable
+from actions.base import ApiAction, ApiCaller, entity, language_of, pick
+from common.masking import mask_phone
+from common.payloads import payload
 
 BOOKING_SLOTS = ("tour_date", "run_id", "party", "consent", "booker_name", "booker_phone", "booking_confirmed")
 FARE_NAMES = {
     "ko": {"adult": "어른", "youth": "청소년", "child": "어린이", "senior": "경로", "resident": "파주시민"},
     "en": {"adult": "adult", "youth": "youth", "child": "child", "senior": "senior", "resident": "Paju resident"},
 }
-OPTION_NAMES = {"ko": {"walk": "도보", "monorail": "모노레일"}, "en": {"walk": "on foot", "monorail": "monorail"}}
-WEEKDAYS = {"ko": "월화수목금토일", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
-
-
-def language_of(tracker: Tracker) -> str:
-    return "en" if tracker.get_slot("language") == "en" else "ko"
-
-
-def pick(language: str, ko: str, en: str) -> str:
-    return en if language == "en" else ko
-
-
-def entity(tracker: Tracker, name: str) -> dict[str, Any] | None:
-    """The last entity of that name in the citizen's latest message."""
-    found = [e for e in (tracker.latest_message or {}).get("entities", []) if e.get("entity") == name]
-    return found[-1] if found else None
-
-
-def format_day(day: str, language: str) -> str:
-    parsed = date.fromisoformat(day)
-    weekday = WEEKDAYS[language][parsed.weekday()]
-    return (
-        f"{parsed:%b} {parsed.day} ({weekday})" if language == "en" else f"{parsed.month}월 {parsed.day}일({weekday})"
-    )
-
-
-def format_time(starts_at: str) -> str:
-    return datetime.fromisoformat(starts_at.replace("Z", "+00:00")).astimezone(SEOUL).strftime("%H:%M")
+# The day the citizen named is refused for a reason the domain words better than a sentence of the api.
+DAY_REFUSALS = {"past_date": "utter_past_date"}
+SEATS_GONE = ("sold_out", "daily_limit_reached")
 
 
 def format_party(party: dict[str, int], language: str) -> str:
@@ -66,25 +40,15 @@ def format_won(amount: int, language: str) -> str:
     return f"{amount:,} KRW" if language == "en" else f"{amount:,}원"
 
 
-def run_label(run: dict[str, Any], language: str) -> str:
-    option = OPTION_NAMES[language][run["option"]]
-    seats = pick(language, f"{run['seats_left']}석", f"{run['seats_left']} seats")
-    return f"{format_time(run['starts_at'])} {option} · {seats}"
-
-
 def run_buttons(runs: list[dict[str, Any]], language: str, with_date: bool = False) -> list[dict[str, str]]:
+    """The departures as the api labels them, each a button that picks its day and run."""
     buttons = []
     for run in runs:
-        title = run_label(run, language)
+        title = run[f"label_{language}"]
         if with_date:
-            title = f"{format_day(run['date'], language)} {title}"
-        payload = json.dumps({"tour_date": run["date"], "run_id": str(run["id"])}, separators=(",", ":"))
-        buttons.append({"title": title, "payload": f"/inform{payload}"})
+            title = f"{run[f'day_{language}']} {title}"
+        buttons.append({"title": title, "payload": payload("inform", tour_date=run["date"], run_id=str(run["id"]))})
     return buttons
-
-
-def api() -> ApiClient:
-    return ApiClient.from_env()
 
 
 def party_seats(tracker: Tracker) -> int:
@@ -93,24 +57,13 @@ def party_seats(tracker: Tracker) -> int:
     return sum(party.values()) if isinstance(party, dict) else 1
 
 
-async def _tour_or_apology(dispatcher: CollectingDispatcher, language: str) -> dict[str, Any] | None:
-    """The tour's details, or None after telling the citizen the city's system can't be reached."""
-    try:
-        return await api().tour(language)
-    except (ApiUnavailable, ApiRefused):
-        dispatcher.utter_message(response="utter_service_unavailable")
-        return None
-
-
-class ActionTourList(Action):
+class ActionTourList(ApiAction):
     def name(self) -> str:
         return "action_tour_list"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        tour = await _tour_or_apology(dispatcher, language)
-        if tour is None:
-            return []
+        tour = await self.api.tour(language)
         dispatcher.utter_message(
             response="utter_tour_list",
             tour_name=tour[f"name_{language}"],
@@ -120,15 +73,13 @@ class ActionTourList(Action):
         return []
 
 
-class ActionTourInfo(Action):
+class ActionTourInfo(ApiAction):
     def name(self) -> str:
         return "action_tour_info"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        tour = await _tour_or_apology(dispatcher, language)
-        if tour is None:
-            return []
+        tour = await self.api.tour(language)
         fares = {(f["option"], f["fare_type"]): f["amount_won"] for f in tour["fares"]}
         lines = [
             f"{FARE_NAMES[language][kind]}: "
@@ -148,43 +99,41 @@ class ActionTourInfo(Action):
         return []
 
 
-class ActionTourAvailability(Action):
-    """Runs with seats on the asked day, as buttons that start a booking on that run."""
+class ActionTourAvailability(ApiAction):
+    """Departures with seats on the asked day, as buttons that start a booking on that run."""
+
+    refusal_responses = DAY_REFUSALS
 
     def name(self) -> str:
         return "action_tour_availability"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         mention = entity(tracker, "date")
         day = mention.get("resolved") if mention else None
         if not day:
             dispatcher.utter_message(response="utter_ask_availability_date")
             return []
-        try:
-            runs = [r for r in await api().runs(day, language) if r["seats_left"] > 0]
-            if not runs:
-                runs = await api().available_runs(day, 1, language)
-                dispatcher.utter_message(
-                    response="utter_no_seats_that_day",
-                    day=format_day(day, language),
-                    buttons=run_buttons(runs, language, with_date=True),
-                )
-                return []
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
+        choices = await self.api.run_choices(day, 1, language)
+        if not choices["runs"]:
+            dispatcher.utter_message(
+                response="utter_no_seats_that_day",
+                day=choices[f"day_{language}"],
+                buttons=run_buttons(choices["nearest"], language, with_date=True),
+            )
             return []
         dispatcher.utter_message(
-            response="utter_runs_with_seats", day=format_day(day, language), buttons=run_buttons(runs, language)
+            response="utter_runs_with_seats",
+            day=choices[f"day_{language}"],
+            buttons=run_buttons(choices["runs"], language),
         )
         return []
 
 
-class ValidateBookingForm(FormValidationAction):
+class ValidateBookingForm(ApiCaller, FormValidationAction):
     """Checks each answer of the booking form with the api, re-asking with its reason when refused."""
+
+    refusal_responses = DAY_REFUSALS
 
     def name(self) -> str:
         return "validate_booking_form"
@@ -196,53 +145,39 @@ class ValidateBookingForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != "run_id" or not tracker.get_slot("tour_date"):
             return {}
         mention = entity(tracker, "time") or entity(tracker, "date")
-        clock = mention and (mention.get("resolved") if mention["entity"] == "time" else mention.get("resolved_time"))
-        if not clock:
+        said = mention and (mention.get("resolved") if mention["entity"] == "time" else mention.get("resolved_time"))
+        if not said:
             return {}
-        option_mention = entity(tracker, "tour_option")
+        option = (entity(tracker, "tour_option") or {}).get("resolved")
         try:
-            runs = await api().runs(tracker.get_slot("tour_date"), language_of(tracker))
-        except (ApiUnavailable, ApiRefused):
-            return {}
-        matching = [
-            r
-            for r in runs
-            if format_time(r["starts_at"]) == clock
-            and (not option_mention or r["option"] == option_mention["resolved"])
-        ]
+            runs = await self.api.runs(tracker.get_slot("tour_date"), language_of(tracker), option)
+        except ApiProblem:
+            return {}  # an extraction says nothing: the departure is asked for again, and that speaks
+        matching = [run for run in runs if run["time"] == said]
         return {"run_id": str(matching[0]["id"])} if len(matching) == 1 else {}
 
     async def validate_tour_date(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        language = language_of(tracker)
         day = _resolved_date(tracker, slot_value)
         if day is None:
             dispatcher.utter_message(response="utter_invalid_date")
             return {"tour_date": None}
-        if day < clock.today().isoformat():
-            dispatcher.utter_message(response="utter_past_date")
+        return await self.attempt(
+            dispatcher, self._day_with_room(day, dispatcher, tracker), lambda _: {"tour_date": None}
+        )
+
+    async def _day_with_room(self, day: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        language = language_of(tracker)
+        choices = await self.api.run_choices(day, party_seats(tracker), language)
+        if choices["closed"]:
+            dispatcher.utter_message(response="utter_closed_day", day=choices[f"day_{language}"])
             return {"tour_date": None}
-        try:
-            runs = await api().runs(day, language)
-            if not runs:
-                dispatcher.utter_message(response="utter_closed_day", day=format_day(day, language))
-                return {"tour_date": None}
-            await api().check(language, run_id=runs[0]["id"])  # booking window and cut-off rules
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return {"tour_date": None}
-        except ApiRefused as refusal:
-            if refusal.code != "sold_out":
-                dispatcher.utter_message(text=refusal.detail)
-                return {"tour_date": None}
-        seats = party_seats(tracker)
-        if not any(r["seats_left"] >= seats for r in runs):
-            nearest = await api().available_runs(day, seats, language)
+        if not choices["runs"]:
             dispatcher.utter_message(
                 response="utter_no_seats_that_day",
-                day=format_day(day, language),
-                buttons=run_buttons(nearest, language, with_date=True),
+                day=choices[f"day_{language}"],
+                buttons=run_buttons(choices["nearest"], language, with_date=True),
             )
             return {"tour_date": None}
         slots: dict[str, Any] = {"tour_date": day}
@@ -265,8 +200,7 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_party")
             return {"party": None}
         run_id = _as_int(tracker.get_slot("run_id"))
-        result = await self._checked("party", party, tracker, dispatcher, party=party, run_id=run_id)
-        return result
+        return await self._checked("party", party, tracker, dispatcher, party=party, run_id=run_id)
 
     async def validate_booker_name(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -305,15 +239,13 @@ class ValidateBookingForm(FormValidationAction):
     async def _checked(
         self, slot: str, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher, **parts: Any
     ) -> dict[str, Any]:
-        try:
-            await api().check(language_of(tracker), **parts)
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return {slot: None}
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return {slot: None}
-        return {slot: value}
+        """The answer kept once the api finds nothing wrong with it; else asked again with the api's reason."""
+
+        async def check() -> dict[str, Any]:
+            await self.api.check(language_of(tracker), **parts)
+            return {slot: value}
+
+        return await self.attempt(dispatcher, check(), lambda _: {slot: None})
 
 
 def _resolved_date(tracker: Tracker, slot_value: Any) -> str | None:
@@ -334,76 +266,60 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-class ActionAskRunId(Action):
-    """Asks for the departure with buttons: runs of the chosen day with seats, narrowed by what was said."""
+class ActionAskRunId(ApiAction):
+    """Asks for the departure with buttons: the ones of the chosen day the api offers for the party, narrowed to
+    the option and part of the day the citizen named."""
+
+    refusal_responses = DAY_REFUSALS
 
     def name(self) -> str:
         return "action_ask_run_id"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        day = tracker.get_slot("tour_date")
-        seats = party_seats(tracker)
-        try:
-            runs = [r for r in await api().runs(day, language) if r["seats_left"] >= seats and r["status"] == "open"]
-        except (ApiUnavailable, ApiRefused):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        option = entity(tracker, "tour_option")
-        if option:
-            runs = [r for r in runs if r["option"] == option["resolved"]] or runs
-        part = tracker.get_slot("part_of_day")
-        if part:
-            afternoon = [r for r in runs if format_time(r["starts_at"]) >= "12:00"]
-            morning = [r for r in runs if format_time(r["starts_at"]) < "12:00"]
-            runs = (afternoon if part == "afternoon" else morning) or runs
+        option = (entity(tracker, "tour_option") or {}).get("resolved")
+        choices = await self.api.run_choices(
+            tracker.get_slot("tour_date"), party_seats(tracker), language, option, tracker.get_slot("part_of_day")
+        )
         dispatcher.utter_message(
-            response="utter_ask_run_id", day=format_day(day, language), buttons=run_buttons(runs, language)
+            response="utter_ask_run_id",
+            day=choices[f"day_{language}"],
+            buttons=run_buttons(choices["runs"], language) or run_buttons(choices["nearest"], language, with_date=True),
         )
         return []
 
 
-class ActionAskConsent(Action):
+class ActionAskConsent(ApiAction):
     """Asks for consent with the keeping period the api applies (BOOKER_RETENTION_DAYS), never a number of its own."""
 
     def name(self) -> str:
         return "action_ask_consent"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        tour = await _tour_or_apology(dispatcher, language_of(tracker))
-        if tour is None:
-            return []
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        tour = await self.api.tour(language_of(tracker))
         dispatcher.utter_message(response="utter_ask_consent", retention_days=tour["booker_retention_days"])
         return []
 
 
-class ActionAskBookingConfirmed(Action):
+class ActionAskBookingConfirmed(ApiAction):
     """Shows the whole booking with its fee and asks for the final yes."""
 
     def name(self) -> str:
         return "action_ask_booking_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
-        party = tracker.get_slot("party")
-        try:
-            fee = await api().check(language, run_id=_as_int(tracker.get_slot("run_id")), party=party)
-            run = next(
-                r
-                for r in await api().runs(tracker.get_slot("tour_date"), language)
-                if str(r["id"]) == str(tracker.get_slot("run_id"))
-            )
-        except (ApiUnavailable, StopIteration):
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return [SlotSet("run_id", None)]
+        party, run_id = tracker.get_slot("party"), str(tracker.get_slot("run_id"))
+        fee = await self.api.check(language, run_id=_as_int(run_id), party=party)
+        runs = await self.api.runs(tracker.get_slot("tour_date"), language)
+        run = next((r for r in runs if str(r["id"]) == run_id), None)
+        if run is None:
+            raise ApiUnavailable(f"run {run_id} is not in the timetable of its day")
         dispatcher.utter_message(
             response="utter_ask_booking_confirmed",
-            day=format_day(run["date"], language),
-            time=format_time(run["starts_at"]),
-            option=OPTION_NAMES[language][run["option"]],
+            day=run[f"day_{language}"],
+            time=run["time"],
+            option=run[f"option_{language}"],
             party=format_party(party, language),
             name=tracker.get_slot("booker_name"),
             phone=mask_phone(tracker.get_slot("booker_phone") or ""),
@@ -411,35 +327,35 @@ class ActionAskBookingConfirmed(Action):
         )
         return []
 
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return [SlotSet("run_id", None)] if isinstance(problem, ApiRefused) else []
 
-class ActionSubmitBooking(Action):
+
+class ActionSubmitBooking(ApiAction):
     def name(self) -> str:
         return "action_submit_booking"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         run_id, party = _as_int(tracker.get_slot("run_id")), tracker.get_slot("party")
         name, phone = tracker.get_slot("booker_name"), tracker.get_slot("booker_phone")
-        # The same answers submitted twice (a double tap on "confirm") make one booking.
-        key = hashlib.sha256(json.dumps([tracker.sender_id, run_id, party, phone], sort_keys=True).encode()).hexdigest()
         try:
-            booking = await api().book(tracker.sender_id, run_id, party, name, phone, key[:40], language)
-            tour = await api().tour(language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+            booking = await self.api.book(tracker.sender_id, run_id, party, name, phone, language)
         except ApiRefused as refusal:
+            if refusal.code not in SEATS_GONE:
+                raise
             dispatcher.utter_message(text=refusal.detail)
-            if refusal.code in ("sold_out", "daily_limit_reached"):
-                nearest = await api().available_runs(tracker.get_slot("tour_date"), sum(party.values()), language)
-                dispatcher.utter_message(
-                    response="utter_offer_other_runs_or_waitlist",
-                    buttons=[*run_buttons(nearest, language, with_date=True), _waitlist_button(run_id, language)],
-                )
-                return [SlotSet("run_id", None), SlotSet("booking_confirmed", None)]
-            return _reset_booking()
-        utter_booking_done(dispatcher, booking, tour, language)
+            nearest = await self.api.available_runs(tracker.get_slot("tour_date"), sum(party.values()), language)
+            dispatcher.utter_message(
+                response="utter_offer_other_runs_or_waitlist",
+                buttons=[*run_buttons(nearest, language, with_date=True), _waitlist_button(run_id, language)],
+            )
+            return [SlotSet("run_id", None), SlotSet("booking_confirmed", None)]
+        utter_booking_done(dispatcher, booking, await self.api.tour(language), language)
         return _reset_booking()
+
+    def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        return _reset_booking() if isinstance(problem, ApiRefused) else []
 
 
 def utter_booking_done(
@@ -449,9 +365,9 @@ def utter_booking_done(
     dispatcher.utter_message(
         response="utter_booking_done",
         code=booking["code"],
-        day=format_day(run["date"], language),
-        time=format_time(run["starts_at"]),
-        option=OPTION_NAMES[language][run["option"]],
+        day=run[f"day_{language}"],
+        time=run["time"],
+        option=run[f"option_{language}"],
         party=format_party(booking["party"], language),
         fee=format_won(booking["total_fee"], language),
         meeting_point=tour[f"meeting_point_{language}"],
@@ -459,59 +375,45 @@ def utter_booking_done(
     )
 
 
-class ActionConfirmWaitlist(Action):
+class ActionConfirmWaitlist(ApiAction):
     """The citizen pressed "confirm" on a waitlist offer: the seats held for them become their booking."""
 
     def name(self) -> str:
         return "action_confirm_waitlist"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         entry_id = next(tracker.get_latest_entity_values("waitlist_id"), None)
         if entry_id is None:
             dispatcher.utter_message(response="utter_waitlist_offer_gone")
             return []
-        try:
-            booking = await api().confirm_waitlist(tracker.sender_id, str(entry_id), language)
-            tour = await api().tour(language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:  # expired, already taken, or not this citizen's offer
-            dispatcher.utter_message(text=refusal.detail)
-            return []
-        utter_booking_done(dispatcher, booking, tour, language)
+        # A refusal says why: expired, already taken, or not this citizen's offer.
+        booking = await self.api.confirm_waitlist(tracker.sender_id, str(entry_id), language)
+        utter_booking_done(dispatcher, booking, await self.api.tour(language), language)
         return []
 
 
 def _waitlist_button(run_id: int, language: str) -> dict[str, str]:
     title = pick(language, "이 회차 대기 신청", "Join the waitlist for this departure")
-    return {"title": title, "payload": f'/join_waitlist{{"run_id":"{run_id}"}}'}
+    return {"title": title, "payload": payload("join_waitlist", run_id=str(run_id))}
 
 
 def _reset_booking() -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in (*BOOKING_SLOTS, "part_of_day")]
 
 
-class ActionJoinWaitlist(Action):
+class ActionJoinWaitlist(ApiAction):
     def name(self) -> str:
         return "action_join_waitlist"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         run_id = _as_int((entity(tracker, "run_id") or {}).get("value"))
         party, name, phone = (tracker.get_slot(s) for s in ("party", "booker_name", "booker_phone"))
         if not (run_id and party and name and phone):
             dispatcher.utter_message(response="utter_waitlist_needs_booking_details")
             return []
-        try:
-            entry = await api().join_waitlist(tracker.sender_id, run_id, party, name, phone, language)
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        except ApiRefused as refusal:
-            dispatcher.utter_message(text=refusal.detail)
-            return []
+        entry = await self.api.join_waitlist(tracker.sender_id, run_id, party, name, phone, language)
         dispatcher.utter_message(response="utter_waitlist_joined", position=entry["position"])
         return _reset_booking()
 

@@ -13,7 +13,7 @@ from api.conversations.router import router as conversations_router
 from api.core.database import make_engine, make_sessionmaker
 from api.core.errors import install_error_handlers
 from api.core.json_bodies import RefuseUnstorableText
-from api.core.logging import configure_logging, route_of
+from api.core.logging import route_of
 from api.core.rate_limits import count_request, install_rate_limits
 from api.core.settings import Settings, get_settings
 from api.notices.router import router as notices_router
@@ -23,6 +23,7 @@ from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
 from api.training.router import router as training_router
 from api.web.app import install_console
+from common.log_format import configure_logging
 from common.request_limits import BodyLimit
 
 logger = logging.getLogger("api")
@@ -99,6 +100,8 @@ def body_limits(settings: Settings) -> dict[str, int]:
         "POST /api/personal-notices": longer,
         "POST /api/training/examples": longer,
         # The gateway records whole transcripts' worth of text: a long message, a notice read out in full.
+        "POST /api/conversations/turns": longer,
+        "POST /api/conversations/turns/{message_id}/end": longer,
         "POST /api/conversations/messages": longer,
         "POST /api/conversations/messages/{message_id}/replies": longer,
         "POST /api/training/inbox": longer,

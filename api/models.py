@@ -2,15 +2,8 @@
 
 from api.automation.models import DailyReport, JobRun, JobState
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
-from api.notices.models import (
-    Notice,
-    NoticeSubscription,
-    NoticeTerm,
-    PersonalNotice,
-    PhoneLink,
-    SmsMessage,
-    VerificationCode,
-)
+from api.identity.models import PhoneLink, SmsMessage, VerificationCode
+from api.notices.models import Notice, NoticeSubscription, NoticeTerm, PersonalNotice
 from api.opendata.models import Chart, Dataset, DatasetColumn, DatasetVersion
 from api.staff.models import AuditEntry, ConsoleSession, SignInChallenge, StaffPermission, StaffSession, StaffUser
 from api.tours.models import Booking, Closure, Course, DayQuota, Fare, Run, WaitlistEntry

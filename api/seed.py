@@ -7,12 +7,12 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from api.core.database import make_engine, make_sessionmaker
-from api.core.logging import configure_logging
 from api.core.settings import Settings, get_settings, public_holidays
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.staff.service import ensure_admin
 from api.tours.seed import seed_tours
+from common.log_format import configure_logging
 
 logger = logging.getLogger("api.seed")
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-INPUTS = ["config.yml", "domain.yml", "data", "bot/nlu", "bot/language.py", "common", "requirements/rasa.txt"]
+INPUTS = ["config.yml", "domain", "data", "bot/nlu", "common", "requirements/rasa.txt"]
 
 
 def fingerprint(root: Path = ROOT) -> str:

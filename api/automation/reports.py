@@ -1,6 +1,6 @@
 """The figures staff read each morning and on the dashboard: bookings, visitors, handoff waits, the bot's fallbacks.
 
-Read-only counts over the tours, conversations and training tables, grouped by calendar day in Asia/Seoul.
+Each figure is read through the service of the domain that owns it, grouped here by calendar day in Asia/Seoul.
 """
 
 import statistics
@@ -8,18 +8,18 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.automation.models import DailyReport
-from api.automation.schedule import SEOUL
-from api.conversations.models import Handoff
+from api.conversations import handoffs
 from api.core.errors import NotFound
 from api.opendata import service as opendata
 from api.opendata.errors import DatasetNotFound
-from api.tours.models import Booking, Course, Run
-from api.training.models import InboxItem, InboxSighting
+from api.tours import service as tours
+from api.training import inbox
+from common.clock import SEOUL
 
 DMZ_DATASET = "dmz-peace-tourism-monthly"
 DMZ_COLUMNS = {"month": "통계연월", "total": "총관광객수", "korean": "내국인수", "foreign": "외국인수"}
@@ -40,14 +40,6 @@ def seoul_date(moment: datetime) -> date:
     return moment.astimezone(SEOUL).date()
 
 
-def handoff_wait_seconds(handoff: Handoff) -> float | None:
-    """From joining the queue that it was claimed from (else from the request) to the claim; None if unclaimed."""
-    if handoff.claimed_at is None:
-        return None
-    start = handoff.queued_at if handoff.queued_at <= handoff.claimed_at else handoff.requested_at
-    return max(0.0, (handoff.claimed_at - start).total_seconds())
-
-
 # --- one day -------------------------------------------------------------------------------------
 
 
@@ -64,26 +56,12 @@ def daily_figures(session: Session, day: date) -> dict[str, Any]:
 
 def _bookings(session: Session, day: date) -> dict[str, Any]:
     """Bookings made that day, and visitors: seats of confirmed bookings on the day's departures; by course."""
-    start, end = day_bounds(day)
     courses: dict[str, dict[str, int]] = defaultdict(lambda: {"bookings": 0, "seats": 0, "visitors": 0})
-    made = session.execute(
-        select(Course.name_ko, Booking.seats)
-        .join(Run, Booking.run_id == Run.id)
-        .join(Course, Run.course_id == Course.id)
-        .where(Booking.created_at >= start, Booking.created_at < end)
-    )
-    for course, seats in made:
+    for course, _made_at, seats in tours.bookings_made_between(session, *day_bounds(day)):
         courses[course]["bookings"] += 1
         courses[course]["seats"] += seats
-    visited = session.execute(
-        select(Course.name_ko, func.sum(Booking.seats))
-        .join(Run, Booking.run_id == Run.id)
-        .join(Course, Run.course_id == Course.id)
-        .where(Run.date == day, Booking.status == "confirmed")
-        .group_by(Course.name_ko)
-    )
-    for course, seats in visited:
-        courses[course]["visitors"] += int(seats or 0)
+    for course, visitors in tours.visitors_by_course(session, day).items():
+        courses[course]["visitors"] += visitors
     by_course = [{"course": name, **counts} for name, counts in sorted(courses.items())]
     return {
         "count": sum(c["bookings"] for c in by_course),
@@ -94,49 +72,32 @@ def _bookings(session: Session, day: date) -> dict[str, Any]:
 
 
 def _cancellations(session: Session, day: date) -> dict[str, int]:
-    start, end = day_bounds(day)
-    count, seats = session.execute(
-        select(func.count(Booking.id), func.coalesce(func.sum(Booking.seats), 0)).where(
-            Booking.status == "cancelled", Booking.cancelled_at >= start, Booking.cancelled_at < end
-        )
-    ).one()
-    return {"count": count, "seats": int(seats)}
+    count, seats = tours.cancellations_between(session, *day_bounds(day))
+    return {"count": count, "seats": seats}
 
 
 def _handoffs(session: Session, day: date) -> dict[str, Any]:
     """Handoffs requested that day and, of those claimed, how long citizens waited."""
-    start, end = day_bounds(day)
-    handoffs = list(session.scalars(select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end)))
-    waits = [w for w in map(handoff_wait_seconds, handoffs) if w is not None]
+    requested = handoffs.requested_between(session, *day_bounds(day))
+    waits = [wait for _at, _department, wait in requested if wait is not None]
     return {
-        "count": len(handoffs),
+        "count": len(requested),
         "claimed": len(waits),
         "median_wait_seconds": round(statistics.median(waits)) if waits else None,
         "max_wait_seconds": round(max(waits)) if waits else None,
-        "by_department": dict(sorted(Counter(h.department for h in handoffs).items())),
+        "by_department": dict(sorted(Counter(department for _at, department, _wait in requested).items())),
     }
 
 
 def _nlu(session: Session, day: date) -> dict[str, Any]:
     """The share of parsed messages the bot did not understand, and those most often misunderstood (masked)."""
     start, end = day_bounds(day)
-    in_day = (InboxSighting.seen_at >= start, InboxSighting.seen_at < end)
-    parsed = session.scalar(select(func.count(InboxSighting.id)).where(*in_day))
-    fallbacks = session.scalar(select(func.count(InboxSighting.id)).where(*in_day, InboxSighting.fallback))
-    times = func.count(InboxSighting.id).label("times")
-    top = session.execute(
-        select(InboxItem.text, InboxItem.language, times)
-        .join(InboxSighting, InboxSighting.item_id == InboxItem.id)
-        .where(*in_day, InboxSighting.fallback)
-        .group_by(InboxItem.id, InboxItem.text, InboxItem.language)
-        .order_by(times.desc(), InboxItem.id)
-        .limit(TOP_MISUNDERSTOOD)
-    )
+    parsed, fallbacks = inbox.parse_counts(session, start, end)
     return {
         "parsed": parsed,
         "fallbacks": fallbacks,
         "fallback_rate": round(fallbacks / parsed, 4) if parsed else None,
-        "misunderstood": [{"text": text, "language": language, "count": n} for text, language, n in top],
+        "misunderstood": inbox.most_misunderstood(session, start, end, TOP_MISUNDERSTOOD),
     }
 
 
@@ -208,46 +169,34 @@ def days_back(today: date, count: int) -> list[date]:
     return [today - timedelta(days=n) for n in range(count - 1, -1, -1)]
 
 
+def _span(days: list[date]) -> tuple[datetime, datetime]:
+    return day_bounds(days[0])[0], day_bounds(days[-1])[1]
+
+
 def bookings_per_day(session: Session, days: list[date]) -> dict[str, list[int]]:
     """Bookings made per day, per course (Korean name)."""
-    start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
     index = {day: n for n, day in enumerate(days)}
     per_course: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
-    rows = session.execute(
-        select(Course.name_ko, Booking.created_at)
-        .join(Run, Booking.run_id == Run.id)
-        .join(Course, Run.course_id == Course.id)
-        .where(Booking.created_at >= start, Booking.created_at < end)
-    )
-    for course, created_at in rows:
-        per_course[course][index[seoul_date(created_at)]] += 1
+    for course, made_at, _seats in tours.bookings_made_between(session, *_span(days)):
+        per_course[course][index[seoul_date(made_at)]] += 1
     return dict(sorted(per_course.items()))
 
 
 def seats_per_day(session: Session, days: list[date]) -> tuple[list[int], list[int]]:
     """Seats sold and seats offered on the days' departures (cancelled runs left out)."""
-    index = {day: n for n, day in enumerate(days)}
-    sold, capacity = [0] * len(days), [0] * len(days)
-    rows = session.execute(
-        select(Run.date, func.sum(Run.seats_sold), func.sum(Run.capacity))
-        .where(Run.date >= days[0], Run.date <= days[-1], Run.status != "cancelled")
-        .group_by(Run.date)
-    )
-    for day, seats_sold, seats in rows:
-        sold[index[day]], capacity[index[day]] = int(seats_sold or 0), int(seats or 0)
-    return sold, capacity
+    seats = tours.seats_by_day(session, days[0], days[-1])
+    sold_and_offered = [seats.get(day, (0, 0)) for day in days]
+    return [sold for sold, _offered in sold_and_offered], [offered for _sold, offered in sold_and_offered]
 
 
 def handoffs_per_day(session: Session, days: list[date]) -> tuple[list[int], list[float | None]]:
     """Handoffs requested per day, and the median wait (minutes) of those claimed."""
-    start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
     index = {day: n for n, day in enumerate(days)}
     counts = [0] * len(days)
     waits: list[list[float]] = [[] for _ in days]
-    for handoff in session.scalars(select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end)):
-        n = index[seoul_date(handoff.requested_at)]
+    for requested_at, _department, wait in handoffs.requested_between(session, *_span(days)):
+        n = index[seoul_date(requested_at)]
         counts[n] += 1
-        wait = handoff_wait_seconds(handoff)
         if wait is not None:
             waits[n].append(wait / 60)
     return counts, [round(statistics.median(w), 1) if w else None for w in waits]
@@ -255,15 +204,9 @@ def handoffs_per_day(session: Session, days: list[date]) -> tuple[list[int], lis
 
 def fallback_rate_per_day(session: Session, days: list[date]) -> list[float | None]:
     """Percent of parsed messages that were fallbacks, per day; None on a day with none parsed."""
-    start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
     index = {day: n for n, day in enumerate(days)}
     parsed, fallbacks = [0] * len(days), [0] * len(days)
-    rows = session.execute(
-        select(InboxSighting.seen_at, InboxSighting.fallback).where(
-            InboxSighting.seen_at >= start, InboxSighting.seen_at < end
-        )
-    )
-    for seen_at, fallback in rows:
+    for seen_at, fallback in inbox.sightings_between(session, *_span(days)):
         n = index[seoul_date(seen_at)]
         parsed[n] += 1
         fallbacks[n] += 1 if fallback else 0

@@ -7,29 +7,32 @@ request is lost when a process restarts. Of two staff acting on one handoff at o
 every change is a conditional UPDATE on the state that was read.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from api.conversations import outbox
+from api.conversations.departments import DEFAULT_DEPARTMENT, DEPARTMENTS
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
 from api.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from api.core.public_holidays import PublicHolidays
 from api.core.settings import Settings, public_holidays
 from api.staff import permissions
-from api.staff.models import StaffUser
 from api.staff.service import audit
 from common.clock import SEOUL, utcnow
 
-DEPARTMENTS = {"tourism": "관광", "civil_affairs": "민원", "open_data": "공공데이터"}
-DEFAULT_DEPARTMENT = "civil_affairs"
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.staff.models import StaffUser
+
 STAFF_INITIATED = "staff_initiated"
 # The wait per person ahead is the median of this many recent claims, once there are enough.
 RECENT_CLAIMS = 20
@@ -82,7 +85,7 @@ class OfficeHours:
     holidays: PublicHolidays = field(default_factory=PublicHolidays)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "OfficeHours":
+    def from_settings(cls, settings: Settings) -> OfficeHours:
         weekdays = frozenset(settings.office_weekdays)
         return cls(settings.office_opens, settings.office_closes, weekdays, public_holidays(settings))
 
@@ -127,6 +130,21 @@ def ticket(
     if office_open and waiting:
         expected = max(1, math.ceil(minutes_per_person(session, hours, default_minutes, now) * (ahead + 1)))
     return QueueTicket(handoff, ahead, office_open, expected, None if office_open else hours.next_opening(now))
+
+
+def wait_seconds(handoff: Handoff) -> float | None:
+    """From joining the queue that it was claimed from (else from the request) to the claim; None if unclaimed."""
+    if handoff.claimed_at is None:
+        return None
+    start = handoff.queued_at if handoff.queued_at <= handoff.claimed_at else handoff.requested_at
+    return max(0.0, (handoff.claimed_at - start).total_seconds())
+
+
+def requested_between(session: Session, start: datetime, end: datetime) -> list[tuple[datetime, str, float | None]]:
+    """The handoffs requested in [start, end): when, for which department, and how long the citizen waited for a
+    person (None while unclaimed)."""
+    found = session.scalars(select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end))
+    return [(handoff.requested_at, handoff.department, wait_seconds(handoff)) for handoff in found]
 
 
 def waiting_ahead(session: Session, handoff: Handoff) -> int:

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from api.conversations.departments import DEFAULT_DEPARTMENT
 from api.core.database import Base, UTCDateTime
 from api.staff.models import StaffUser
 from common.clock import utcnow
@@ -89,7 +90,7 @@ class Handoff(Base):
     # waiting → claimed → closed; waiting → cancelled (by the citizen); claimed → waiting (transferred)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     reason: Mapped[str] = mapped_column(String(64))
-    department: Mapped[str] = mapped_column(String(20), default="civil_affairs")  # tourism, civil_affairs, open_data
+    department: Mapped[str] = mapped_column(String(20), default=DEFAULT_DEPARTMENT)  # a code of departments.py
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When it joined its department's queue (requested or transferred), and how many were waiting ahead:
     # recent claims measured from here give the expected wait per person.

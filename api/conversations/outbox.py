@@ -32,7 +32,13 @@ def language_of(conversation: Conversation) -> str:
     return conversation.preferred_language or conversation.language or "ko"
 
 
-def enqueue(
+def enqueue(session: Session, conversation: Conversation, **message: Any) -> OutboxMessage:
+    """Add a message for the citizen to the caller's transaction (the caller commits); its fields are
+    `enqueue_once`'s. With a `dedupe_key` already written, the existing message is returned and nothing is added."""
+    return enqueue_once(session, conversation, **message)[0]
+
+
+def enqueue_once(
     session: Session,
     conversation: Conversation,
     *,
@@ -42,16 +48,18 @@ def enqueue(
     dedupe_key: str | None = None,
     extra: dict[str, Any] | None = None,
     not_before: datetime | None = None,
-) -> OutboxMessage:
-    """Add a message for the citizen to the caller's transaction (the caller commits).
+) -> tuple[OutboxMessage, bool]:
+    """Add a message for the citizen to the caller's transaction (the caller commits); returns it and whether it
+    was written now.
 
-    With a `dedupe_key` already written, the existing message is returned and nothing is added.
-    With `not_before` (quiet hours) it is held until then; later messages to the citizen do not wait for it.
+    With a `dedupe_key` already written (by an earlier run or a concurrent transaction), the existing message is
+    returned with False and nothing is added. With `not_before` (quiet hours) it is held until then; later
+    messages to the citizen do not wait for it.
     """
     if dedupe_key:
         existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing:
-            return existing
+            return existing, False
     payload = {"kind": kind, **(extra or {})}
     if buttons:
         payload["buttons"] = buttons
@@ -69,9 +77,9 @@ def enqueue(
             session.add_all([message, outbox])
     except IntegrityError:
         # The same dedupe key was written by a concurrent transaction.
-        return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)), False
     conversation.last_message_at = utcnow()
-    return outbox
+    return outbox, True
 
 
 @dataclass

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from api.core.privacy import erase_masked_phones, erase_phones
+from common.masking import erase_masked_phones, erase_phones
 
 # Rasa's table as its SQLTrackerStore creates it; only read and written here, never created.
 EVENTS = Table(
@@ -47,7 +47,7 @@ EVENTS = Table(
     Column("data", Text),
 )
 # Slots whose values are personal: the booker's name and phone, the phone being linked, one-time codes,
-# booking codes (with the phone they open a booking) and a shared location (domain.yml).
+# booking codes (with the phone they open a booking) and a shared location (domain/).
 PERSONAL_SLOTS = frozenset(
     {"booker_name", "booker_phone", "link_phone", "link_code", "otp_code", "booking_code", "latitude", "longitude"}
 )

@@ -6,7 +6,7 @@ from sqlalchemy import Select, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from api.conversations.models import Conversation, Message, OutboxMessage
-from api.core.privacy import erase_masked_phones, erase_phones
+from common.masking import erase_masked_phones, erase_phones
 
 
 def delete_messages_before(session: Session, cutoff: datetime) -> int:

@@ -1,20 +1,17 @@
 """HTTP routes of the conversations domain, used by the gateway and the action server."""
 
-from typing import Annotated
+from fastapi import APIRouter, Request, Response, status
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from api.conversations import handoffs, service
+from api.conversations import handoffs, service, turns
 from api.conversations import outbox as outbox_service
-from api.conversations.models import OutboxMessage
+from api.conversations.departments import DEFAULT_DEPARTMENT, DEPARTMENTS
 from api.conversations.schemas import (
     Channel,
     ClaimedMessage,
     ClaimRequest,
     CollectRequest,
     DeliveryResult,
+    DepartmentOut,
     HandoffOut,
     HandoffRequest,
     IncomingMessage,
@@ -25,13 +22,44 @@ from api.conversations.schemas import (
     OutboxOut,
     RecordedIncoming,
     RepliesIn,
+    TurnBegun,
+    TurnEnd,
 )
-from api.core.auth import require_service
-from api.core.database import get_session
 from api.core.ids import Id
+from api.deps import LanguageDep, ServiceDep, SessionDep
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"], dependencies=[Depends(require_service)])
-SessionDep = Annotated[Session, Depends(get_session)]
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], dependencies=[ServiceDep])
+
+
+def _recorded_out(recorded: service.Recorded) -> dict:
+    return {
+        "message_id": recorded.message.id,
+        "conversation_id": recorded.conversation.id,
+        "mode": recorded.conversation.mode,
+        "duplicate": recorded.duplicate,
+        "replies": [MessageOut.model_validate(m) for m in recorded.replies],
+        "button_offered": recorded.button_offered,
+        "button": recorded.button,
+        "preferred_language": recorded.conversation.preferred_language,
+        "reset_bot": recorded.reset_bot,
+        "retry": recorded.retry,
+        "in_progress": recorded.in_progress,
+    }
+
+
+@router.post("/turns", response_model=TurnBegun, status_code=status.HTTP_201_CREATED)
+def begin_turn(incoming: IncomingMessage, session: SessionDep, response: Response) -> TurnBegun:
+    """The gateway's one call before Rasa: record the message, hold it for this delivery, say who answers it."""
+    begun = turns.begin(session, incoming)
+    if begun.recorded.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return TurnBegun(**_recorded_out(begun.recorded), handoff_taken=begun.handoff_taken)
+
+
+@router.post("/turns/{message_id}/end", response_model=list[MessageOut], status_code=201)
+def end_turn(message_id: Id, body: TurnEnd, session: SessionDep) -> list[MessageOut]:
+    """The gateway's one call after Rasa: record the replies, release the message, and what else the turn did."""
+    return [MessageOut.model_validate(m) for m in turns.end(session, message_id, body)]
 
 
 @router.post("/messages", response_model=RecordedIncoming, status_code=status.HTTP_201_CREATED)
@@ -39,19 +67,7 @@ def record_incoming(incoming: IncomingMessage, session: SessionDep, response: Re
     recorded = service.record_incoming(session, incoming)
     if recorded.duplicate:
         response.status_code = status.HTTP_200_OK
-    return RecordedIncoming(
-        message_id=recorded.message.id,
-        conversation_id=recorded.conversation.id,
-        mode=recorded.conversation.mode,
-        duplicate=recorded.duplicate,
-        replies=[MessageOut.model_validate(m) for m in recorded.replies],
-        button_offered=recorded.button_offered,
-        button=recorded.button,
-        preferred_language=recorded.conversation.preferred_language,
-        reset_bot=recorded.reset_bot,
-        retry=recorded.retry,
-        in_progress=recorded.in_progress,
-    )
+    return RecordedIncoming(**_recorded_out(recorded))
 
 
 @router.post("/messages/{message_id}/replies", response_model=list[MessageOut], status_code=201)
@@ -75,11 +91,6 @@ def choose_language(channel: Channel, channel_user_id: str, body: LanguageChoice
     service.choose_language(session, channel, channel_user_id, body.language)
 
 
-@router.post("/{channel}/{channel_user_id}/bot-reset", status_code=204)
-def bot_reset_done(channel: Channel, channel_user_id: str, session: SessionDep) -> None:
-    service.bot_reset_done(session, channel, channel_user_id)
-
-
 def _handoff_out(ticket: handoffs.QueueTicket) -> HandoffOut:
     handoff = ticket.handoff
     return HandoffOut(
@@ -94,6 +105,22 @@ def _handoff_out(ticket: handoffs.QueueTicket) -> HandoffOut:
         next_opening=ticket.next_opening,
         transcript_url=f"/console/conversations/{handoff.conversation_id}",
     )
+
+
+@router.get("/departments", response_model=list[DepartmentOut])
+def departments(language: LanguageDep) -> list[DepartmentOut]:
+    """The departments a handoff can go to, named in the caller's language and in both; `default` is where a
+    request without a department goes."""
+    return [
+        DepartmentOut(
+            code=d.code,
+            name=d.name(language),
+            name_ko=d.name_ko,
+            name_en=d.name_en,
+            default=d.code == DEFAULT_DEPARTMENT,
+        )
+        for d in DEPARTMENTS.values()
+    ]
 
 
 @router.post("/handoffs", response_model=HandoffOut, status_code=201)
@@ -121,20 +148,17 @@ def cancel_handoff(channel: Channel, channel_user_id: str, session: SessionDep, 
     return _handoff_out(handoffs.ticket(session, handoff, hours, settings.handoff_minutes_per_person))
 
 
-outbox_router = APIRouter(prefix="/api/outbox", tags=["outbox"], dependencies=[Depends(require_service)])
+outbox_router = APIRouter(prefix="/api/outbox", tags=["outbox"], dependencies=[ServiceDep])
 
 
 @outbox_router.post("", response_model=OutboxOut, status_code=201)
 def enqueue(body: OutboxIn, session: SessionDep, response: Response) -> OutboxOut:
     conversation = service.existing_conversation(session, body.channel, body.channel_user_id)
-    before = body.dedupe_key and session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == body.dedupe_key)
-    )
-    outbox = outbox_service.enqueue(
+    outbox, written = outbox_service.enqueue_once(
         session, conversation, text=body.text, kind=body.kind, buttons=body.buttons, dedupe_key=body.dedupe_key
     )
     session.commit()
-    if before:
+    if not written:
         response.status_code = status.HTTP_200_OK
     return OutboxOut.model_validate(outbox)
 

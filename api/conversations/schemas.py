@@ -5,6 +5,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.conversations.departments import DEPARTMENT_CODES
+from api.training.schemas import ParseIn
+
 Channel = Literal["telegram", "web", "kakao"]
 ChannelUserId = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")
 ChannelMessageId = Field(default=None, min_length=1, max_length=128)
@@ -76,7 +79,34 @@ class RecordedIncoming(BaseModel):
     in_progress: bool = False
 
 
-Department = Literal["tourism", "civil_affairs", "open_data"]
+class TurnBegun(RecordedIncoming):
+    """The message recorded and held for the caller's turn, and who answers it: mode `bot`, the assistant; mode
+    `human`, the staff inbox, and the message is already marked answered (the caller sends nothing)."""
+
+    # The citizen pressed "stop waiting for a person", but a person has taken the conversation already.
+    handoff_taken: bool = False
+
+
+class TurnEnd(RepliesIn):
+    """How the caller's turn on a message ended: its replies, and what else the turn did or learnt."""
+
+    # The assistant's dialogue was restarted in this turn (the conversation came back from a person).
+    bot_reset: bool = False
+    # The citizen chose the language to be answered in; `auto`: the language of each message again.
+    language_choice: Literal["ko", "en", "auto"] | None = None
+    # What Rasa made of the message, for the NLU inbox; none when the assistant did not see it.
+    parse: ParseIn | None = None
+
+
+Department = Literal[DEPARTMENT_CODES]
+
+
+class DepartmentOut(BaseModel):
+    code: Department
+    name: str  # in the caller's language
+    name_ko: str
+    name_en: str
+    default: bool  # where a request goes without one
 
 
 class HandoffRequest(BaseModel):

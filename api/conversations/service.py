@@ -1,5 +1,6 @@
 """Rules of the conversations domain: recording messages exactly once, answering each once, transcripts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.conversations import messaging, outbox
-from api.conversations.button_keys import button_key
 from api.conversations.models import Conversation, Message
 from api.conversations.schemas import IncomingMessage, Reply
 from api.core.errors import NotFound
 from common import confidential
+from common.button_keys import button_key
 from common.clock import utcnow
 
 
@@ -52,6 +53,35 @@ def _find_conversation(session: Session, channel: str, channel_user_id: str) -> 
     return session.scalar(
         select(Conversation).where(Conversation.channel == channel, Conversation.channel_user_id == channel_user_id)
     )
+
+
+def conversation_of(session: Session, channel: str | None, channel_user_id: str | None) -> Conversation | None:
+    """The citizen's messenger conversation, to write to on the city's own initiative; None when they have none."""
+    if not channel or not channel_user_id:
+        return None
+    return _find_conversation(session, channel, channel_user_id)
+
+
+def tell(
+    session: Session,
+    channel: str | None,
+    channel_user_id: str | None,
+    *,
+    kind: str,
+    dedupe_key: str,
+    compose: Callable[[str], tuple[str, list[dict[str, str]] | None]],
+) -> bool | None:
+    """Writes a message the city sends on its own (a reminder, an offer) to the citizen's messenger once per
+    `dedupe_key`; `compose(language)` gives its text and buttons. True when written now, False when written
+    before, None when the citizen has no messenger conversation."""
+    conversation = conversation_of(session, channel, channel_user_id)
+    if conversation is None:
+        return None
+    text, buttons = compose(outbox.language_of(conversation))
+    _message, written = outbox.enqueue_once(
+        session, conversation, text=text, kind=kind, buttons=buttons, dedupe_key=dedupe_key
+    )
+    return written
 
 
 def existing_conversation(session: Session, channel: str, channel_user_id: str) -> Conversation:
@@ -199,13 +229,6 @@ def _offered_button(session: Session, conversation_id: int, payload: str | None,
 def choose_language(session: Session, channel: str, channel_user_id: str, language: str | None) -> None:
     conversation = get_or_create_conversation(session, channel, channel_user_id)
     conversation.preferred_language = language
-    session.commit()
-
-
-def bot_reset_done(session: Session, channel: str, channel_user_id: str) -> None:
-    """The gateway restarted the assistant's dialogue after a person handed the conversation back."""
-    conversation = existing_conversation(session, channel, channel_user_id)
-    conversation.bot_reset_pending = False
     session.commit()
 
 

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # A certified personal notice not read within this many days is flagged for paper mail.
     personal_notice_paper_mail_days: int = Field(default=3, gt=0)
     # How one-time codes reach phones. "log" (development): the log and the sms_outbox table, phone and code
-    # masked, so the code reaches nobody. "http": a provider's HTTP API (api/notices/sms.py says its shape).
+    # masked, so the code reaches nobody. "http": a provider's HTTP API (api/identity/sms.py says its shape).
     sms_sender: Literal["log", "http"] = "log"
     sms_api_url: str = ""
     sms_api_key: SecretStr = SecretStr("")
@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     # Training (api/training). Every Rasa replica a model is loaded into, as JSON; empty: RASA_URL alone.
     rasa_urls: list[str] = []
     rasa_load_timeout_seconds: float = Field(default=300, gt=0)
-    # The project Rasa learns from (config, domain.yml, data/) and the folder its models go to.
+    # The project Rasa learns from (config, domain/, data/) and the folder its models go to.
     training_project_dir: Path = PROJECT_ROOT
     training_models_dir: Path = PROJECT_ROOT / "models"
     # The Rasa config of console trainings, relative to the project folder (tests pass a tiny one).

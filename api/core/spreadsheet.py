@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from api.core.privacy import PHONE_PATTERN
+from common.masking import PHONE_PATTERN
 
 # What makes Excel, LibreOffice and Google Sheets read a cell as a formula (OWASP "CSV injection"): a tab or a
 # carriage return first hides the character after it in some of them.

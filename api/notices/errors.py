@@ -25,39 +25,6 @@ class PersonalNoticeNotFound(NotFound):
     code = "personal_notice_not_found"
 
 
-class PhoneNotLinked(Conflict):
-    code = "phone_not_linked"
-
-
-class NoCodeRequested(Conflict):
-    code = "code_not_requested"
-
-
-class CodeExpired(InvalidInput):
-    code = "code_expired"
-
-
-class WrongCode(InvalidInput):
-    code = "wrong_code"
-
-
-class CodeLocked(DomainError):
-    status_code = 429
-    code = "code_locked"
-
-
-class TooManyCodes(DomainError):
-    status_code = 429
-    code = "too_many_codes"
-
-
 class IdentityNotConfirmed(DomainError):
     status_code = 403
     code = "identity_not_confirmed"
-
-
-class SmsNotSent(DomainError):
-    """The SMS provider could not be reached or refused the message: no code was issued."""
-
-    status_code = 503
-    code = "sms_not_sent"

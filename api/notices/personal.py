@@ -1,46 +1,37 @@
-"""Certified personal notices (공인알림 style): a phone number linked to a messenger by a one-time code, the
-"a notice is waiting" message, identity confirmed by code before the content is shown, the delivery
-certificate, and paper mail for notices left unread."""
+"""Certified personal notices (공인알림 style): the "a notice is waiting" message to the messenger the phone is
+linked to (api/identity links it by a one-time code), identity confirmed by code before the content is shown,
+the delivery certificate, and paper mail for notices left unread."""
+
+from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.conversations import outbox
-from api.conversations.models import Conversation
-from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
-from api.core.errors import DomainError
-from api.core.privacy import mask_phone
-from api.notices.errors import (
-    CodeExpired,
-    CodeLocked,
-    IdentityNotConfirmed,
-    NoCodeRequested,
-    PersonalNoticeNotFound,
-    PhoneNotLinked,
-    TooManyCodes,
-    WrongCode,
-)
-from api.notices.models import PersonalNotice, PhoneLink, VerificationCode
+from api.conversations.service import existing_conversation
+from api.identity import service as identity
+from api.identity.errors import PhoneNotLinked
+from api.notices.errors import IdentityNotConfirmed, PersonalNoticeNotFound
+from api.notices.models import PersonalNotice
 from api.notices.schemas import PersonalNoticeIn
 from api.notices.service import VERIFIED_HEADER, QuietHours
-from api.notices.sms import SmsSender
 from api.staff import permissions
-from api.staff.models import StaffUser
 from api.staff.service import audit
-from api.tours.service import normalize_phone
 from common.clock import utcnow
+from common.masking import mask_phone
+from common.payloads import payload
 
-CODE_LIFETIME = timedelta(minutes=5)
-MAX_WRONG_CODES = 5
-# Codes sent to one number per hour: a stranger cannot flood someone's phone with them.
-MAX_CODES_PER_HOUR = 10
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.conversations.models import Conversation
+    from api.identity.models import PhoneLink, VerificationCode
+    from api.identity.sms import SmsSender
+    from api.staff.models import StaffUser
+
 # After a correct code the content may be shown for this long (the citizen reads, scrolls back).
 UNLOCKED_FOR = timedelta(minutes=10)
 CONTENT_HASHED = "SHA-256 of the UTF-8 JSON object {department, title, body}, keys sorted, no spaces"
@@ -57,7 +48,7 @@ def content_sha256(department: str, title: str, body: str) -> str:
 
 
 def open_payload(notice_id: int) -> str:
-    return "/notice_open" + json.dumps({"personal_notice_id": str(notice_id)}, separators=(",", ":"))
+    return payload("notice_open", personal_notice_id=str(notice_id))
 
 
 def waiting_message(notice: PersonalNotice, language: str) -> tuple[str, list[dict[str, str]]]:
@@ -75,182 +66,20 @@ def waiting_message(notice: PersonalNotice, language: str) -> tuple[str, list[di
     return text, [{"title": "본인 확인하고 열기", "payload": open_payload(notice.id)}]
 
 
-# --- one-time codes -----------------------------------------------------------------------------------------
-
-
-def _hash(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
-
-
-def _issue_code(
-    session: Session,
-    conversation: Conversation,
-    phone: str,
-    purpose: str,
-    sender: SmsSender,
-    now: datetime,
-    personal_notice_id: int | None = None,
-) -> VerificationCode:
-    """A new 6-digit code for `purpose`, sent by SMS; it replaces any earlier one of the same purpose."""
-    sent_lately = session.scalar(
-        select(func.count())
-        .select_from(VerificationCode)
-        .where(VerificationCode.phone == phone, VerificationCode.created_at > now - timedelta(hours=1))
-    )
-    if sent_lately >= MAX_CODES_PER_HOUR:
-        raise TooManyCodes(
-            "Too many codes were sent to this number; try again in an hour.",
-            "이 번호로 인증번호를 너무 많이 보냈어요. 한 시간 뒤에 다시 시도해 주세요.",
-        )
-    code = f"{secrets.randbelow(10**6):06d}"
-    salt = secrets.token_hex(8)
-    issued = VerificationCode(
-        conversation_id=conversation.id,
-        phone=phone,
-        purpose=purpose,
-        personal_notice_id=personal_notice_id,
-        salt=salt,
-        code_hash=_hash(salt, code),
-        created_at=now,
-        expires_at=now + CODE_LIFETIME,
-    )
-    session.add(issued)
-    # Written before the SMS goes: a database refusal then costs no message the citizen cannot use.
-    session.flush()
-    sender.send(
-        session,
-        phone,
-        f"[파주시] 인증번호 {code} (5분 안에 입력해 주세요. 다른 사람에게 알려 주지 마세요.) "
-        f"Paju City code: {code}, valid for 5 minutes.",
-        code,
-    )
-    return issued
-
-
-def _check_code(
-    session: Session,
-    conversation: Conversation,
-    purpose: str,
-    code: str,
-    now: datetime,
-    personal_notice_id: int | None = None,
-) -> VerificationCode:
-    """The latest code of this purpose, if `code` is it; a wrong one counts, and is committed, before refusing."""
-    latest = session.scalar(
-        select(VerificationCode)
-        .where(
-            VerificationCode.conversation_id == conversation.id,
-            VerificationCode.purpose == purpose,
-            VerificationCode.personal_notice_id.is_(None)
-            if personal_notice_id is None
-            else VerificationCode.personal_notice_id == personal_notice_id,
-        )
-        .order_by(VerificationCode.id.desc())
-        .limit(1)
-    )
-    closed = _why_closed(latest, now)
-    if closed:
-        raise closed
-    if hmac.compare_digest(_hash(latest.salt, code.strip()), latest.code_hash):
-        if _spend(session, latest, now, used_at=now) is not None:
-            return latest
-    else:
-        attempts = _spend(session, latest, now, attempts=VerificationCode.attempts + 1)
-        if attempts is not None:
-            session.commit()
-            raise _wrong_code(MAX_WRONG_CODES - attempts)
-    # Another request used the code or its last try after we read it: answer as if ours came after that one.
-    session.rollback()
-    return _check_code(session, conversation, purpose, code, now, personal_notice_id)
-
-
-def _why_closed(latest: VerificationCode | None, now: datetime) -> DomainError | None:
-    """Why this code can no longer be tried, or None while it can."""
-    if latest is None or latest.used_at is not None:
-        return NoCodeRequested("Ask for a code first.", "먼저 인증번호를 요청해 주세요.")
-    if latest.expires_at <= now:
-        return CodeExpired(
-            "The code has expired; ask for a new one.",
-            "인증번호의 유효 시간(5분)이 지났어요. 새 인증번호를 요청해 주세요.",
-        )
-    if latest.attempts >= MAX_WRONG_CODES:
-        return CodeLocked(
-            "Too many wrong codes; ask for a new one.", "인증번호를 여러 번 틀렸어요. 새 인증번호를 요청해 주세요."
-        )
-    return None
-
-
-def _spend(session: Session, latest: VerificationCode, now: datetime, **values: object) -> int | None:
-    """Writes `values` to a code only while it can still be tried; returns its wrong tries after the write,
-    or None when it could no longer be tried.
-
-    Like a seat claim, the check and the write are one conditional UPDATE and the row stays locked until
-    commit: concurrent guesses are counted one after another, so no more than five are ever judged, and
-    a right code entered twice at once is used once.
-    """
-    attempts = session.execute(
-        update(VerificationCode)
-        .where(
-            VerificationCode.id == latest.id,
-            VerificationCode.used_at.is_(None),
-            VerificationCode.expires_at > now,
-            VerificationCode.attempts < MAX_WRONG_CODES,
-        )
-        .values(**values)
-        .returning(VerificationCode.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    session.expire(latest)
-    return attempts
-
-
-def _wrong_code(left: int) -> DomainError:
-    if left == 0:
-        return CodeLocked(
-            "Wrong code, five times; ask for a new one.", "인증번호를 5번 틀렸어요. 새 인증번호를 요청해 주세요."
-        )
-    return WrongCode(
-        f"That code is not right; you can try {left} more times.",
-        f"인증번호가 맞지 않아요. {left}번 더 입력할 수 있어요.",
-    )
-
-
-# --- linking a phone to the messenger --------------------------------------------------------------------------
-
-
-def start_link(
-    session: Session, channel: str, channel_user_id: str, phone: str, sender: SmsSender, now: datetime | None = None
-) -> VerificationCode:
-    """Sends a code to the phone; entering it in this conversation proves the number is the citizen's."""
-    now = now or utcnow()
-    phone = normalize_phone(phone)
-    conversation = get_or_create_conversation(session, channel, channel_user_id)
-    issued = _issue_code(session, conversation, phone, "link_phone", sender, now)
-    session.commit()
-    return issued
+# --- a phone linked: its waiting notices ----------------------------------------------------------------------
 
 
 def confirm_link(
     session: Session, channel: str, channel_user_id: str, code: str, now: datetime | None = None
 ) -> tuple[PhoneLink, int]:
-    """Links the phone the code went to; notices already waiting for it are announced here at once.
+    """Links the phone the code went to (api/identity); notices already waiting for it are announced here at once.
 
     Returns the link and how many of the phone's notices are unread.
     """
     now = now or utcnow()
     conversation = existing_conversation(session, channel, channel_user_id)
-    checked = _check_code(session, conversation, "link_phone", code, now)
-    session.execute(
-        delete(PhoneLink).where(PhoneLink.conversation_id == conversation.id, PhoneLink.phone != checked.phone)
-    )
-    link = session.get(PhoneLink, checked.phone)
-    if link is None:
-        link = PhoneLink(phone=checked.phone, conversation_id=conversation.id, linked_at=now)
-        session.add(link)
-    else:
-        link.conversation_id, link.linked_at = conversation.id, now
-    session.flush()
-    unread = _unread(session, checked.phone)
+    link = identity.link_phone(session, conversation, code, now)
+    unread = _unread(session, link.phone)
     for notice in unread:
         if notice.notification_id is None:
             _notify(session, notice, conversation, now, not_before=None)
@@ -266,19 +95,6 @@ def _unread(session: Session, phone: str) -> list[PersonalNotice]:
             .order_by(PersonalNotice.id)
         )
     )
-
-
-def _linked_conversation(session: Session, channel: str, channel_user_id: str) -> tuple[Conversation, str]:
-    try:
-        conversation = existing_conversation(session, channel, channel_user_id)
-    except ConversationNotFound:
-        conversation = None
-    link = conversation and session.scalar(select(PhoneLink).where(PhoneLink.conversation_id == conversation.id))
-    if not link:
-        raise PhoneNotLinked(
-            "Link your mobile number to this chat first.", "먼저 휴대폰 번호를 이 대화에 연결해 주세요."
-        )
-    return conversation, link.phone
 
 
 # --- sending and reading ------------------------------------------------------------------------------------------
@@ -315,7 +131,7 @@ def send(
     quiet = quiet or QuietHours()
     if user is not None:
         permissions.require(user, permissions.PERSONAL_NOTICES_SEND)
-    phone = normalize_phone(fields.phone)
+    phone = identity.normalize_phone(fields.phone)
     notice = PersonalNotice(
         phone=phone,
         recipient_name=fields.recipient_name,
@@ -328,9 +144,9 @@ def send(
     )
     session.add(notice)
     session.flush()
-    link = session.get(PhoneLink, phone)
-    if link is not None:
-        _notify(session, notice, link.conversation, now, quiet.hold_until(now))
+    linked = identity.linked_conversation(session, phone)
+    if linked is not None:
+        _notify(session, notice, linked, now, quiet.hold_until(now))
     if user is not None:
         audit(session, user, "send_personal_notice", f"personal_notice:{notice.id}")
     session.commit()
@@ -339,7 +155,7 @@ def send(
 
 def notices_of(session: Session, channel: str, channel_user_id: str) -> list[PersonalNotice]:
     """The notices addressed to the phone linked to this conversation, newest first, read and unread."""
-    _conversation, phone = _linked_conversation(session, channel, channel_user_id)
+    _conversation, phone = identity.linked_phone(session, channel, channel_user_id)
     return list(
         session.scalars(
             select(PersonalNotice).where(PersonalNotice.phone == phone).order_by(PersonalNotice.sent_at.desc())
@@ -350,7 +166,7 @@ def notices_of(session: Session, channel: str, channel_user_id: str) -> list[Per
 def _own_notice(
     session: Session, notice_id: int, channel: str, channel_user_id: str
 ) -> tuple[Conversation, PersonalNotice]:
-    conversation, phone = _linked_conversation(session, channel, channel_user_id)
+    conversation, phone = identity.linked_phone(session, channel, channel_user_id)
     notice = session.get(PersonalNotice, notice_id)
     if notice is None or notice.phone != phone:
         raise PersonalNoticeNotFound(f"No notice {notice_id} for you.", "찾는 공인알림이 없어요.")
@@ -372,7 +188,7 @@ def request_identity_code(
     """Sends a code to the notice's phone; the citizen enters it here before the content is shown."""
     now = now or utcnow()
     conversation, notice = _own_notice(session, notice_id, channel, channel_user_id)
-    issued = _issue_code(session, conversation, notice.phone, "open_notice", sender, now, notice.id)
+    issued = identity.issue_code(session, conversation, notice.phone, identity.OPEN_NOTICE, sender, now, notice.id)
     session.commit()
     return issued
 
@@ -382,7 +198,7 @@ def confirm_identity(
 ) -> PersonalNotice:
     now = now or utcnow()
     conversation, notice = _own_notice(session, notice_id, channel, channel_user_id)
-    _check_code(session, conversation, "open_notice", code, now, notice.id)
+    identity.check_code(session, conversation, identity.OPEN_NOTICE, code, now, notice.id)
     notice.identity_confirmed_at = notice.identity_confirmed_at or now
     notice.unlocked_until = now + UNLOCKED_FOR
     session.commit()
@@ -413,17 +229,7 @@ def _unlocked_in(session: Session, notice: PersonalNotice, conversation: Convers
     """
     if notice.unlocked_until is None or notice.unlocked_until <= now:
         return False
-    entered_here = session.scalar(
-        select(VerificationCode.id)
-        .where(
-            VerificationCode.personal_notice_id == notice.id,
-            VerificationCode.purpose == "open_notice",
-            VerificationCode.conversation_id == conversation.id,
-            VerificationCode.used_at > now - UNLOCKED_FOR,
-        )
-        .limit(1)
-    )
-    return entered_here is not None
+    return identity.code_entered_since(session, notice.id, conversation, identity.OPEN_NOTICE, now - UNLOCKED_FOR)
 
 
 # --- staff: the record, the certificate, paper mail -------------------------------------------------------------

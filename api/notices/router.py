@@ -3,19 +3,18 @@ personal notices for the action server and the gateway (service token)."""
 
 import json
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from api.core.auth import require_service
-from api.core.database import get_session
-from api.core.errors import preferred_language
 from api.core.ids import Id
-from api.core.privacy import mask_phone
 from api.core.rate_limits import RateLimits, RateLimitsDep
+from api.deps import LanguageDep, ServiceCallDep, ServiceDep, SessionDep, SmsDep, StaffDep
+from api.identity import service as identity
 from api.notices import personal, service
-from api.notices.models import CATEGORIES, Notice, PersonalNotice
+from api.notices.categories import CATEGORIES
+from api.notices.models import Notice, PersonalNotice
 from api.notices.schemas import (
     Category,
     CategoryOut,
@@ -35,23 +34,13 @@ from api.notices.schemas import (
     SubscriptionIn,
     SubscriptionOut,
 )
-from api.notices.sms import SmsSender, sms_sender
 from api.staff import permissions
-from api.staff.models import StaffUser
-from api.staff.router import StaffDep
-from api.tours.service import normalize_phone
+from common.masking import mask_phone
+
+if TYPE_CHECKING:
+    from api.staff.models import StaffUser
 
 router = APIRouter(prefix="/api", tags=["notices"])
-SessionDep = Annotated[Session, Depends(get_session)]
-Language = Annotated[str, Depends(preferred_language)]
-SERVICE_ONLY = [Depends(require_service)]
-
-
-def get_sms_sender(request: Request) -> SmsSender:
-    return sms_sender(request.app.state.settings)
-
-
-SmsDep = Annotated[SmsSender, Depends(get_sms_sender)]
 
 
 def quiet_hours(request: Request) -> service.QuietHours:
@@ -88,7 +77,7 @@ def notice_out(notice: Notice, language: str) -> NoticeOut:
 def notices(
     session: SessionDep,
     response: Response,
-    language: Language,
+    language: LanguageDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
     category: Category | None = None,
     date_from: Annotated[date | None, Query(alias="from", description="published on or after, YYYY-MM-DD")] = None,
@@ -103,16 +92,23 @@ def notices(
     return [notice_out(n, language) for n in found]
 
 
-@router.get("/notices/categories", response_model=list[CategoryOut])
-def categories(language: Language) -> list[CategoryOut]:
+@router.get("/notices/categories", response_model=list[CategoryOut], response_model_exclude_none=True)
+def categories(language: LanguageDep, service_call: ServiceCallDep) -> list[CategoryOut]:
+    """The categories, named in the caller's language; the action server (service token) also gets both names and
+    the words that name each category in a typed message."""
     return [
-        CategoryOut(code=c, name=service.category_name(c, language), urgent=c in service.URGENT_CATEGORIES)
-        for c in CATEGORIES
+        CategoryOut(
+            code=c.code,
+            name=c.name(language),
+            urgent=c.urgent,
+            **({"name_ko": c.name_ko, "name_en": c.name_en, "words": list(c.words)} if service_call else {}),
+        )
+        for c in CATEGORIES.values()
     ]
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut)
-def notice(notice_id: Id, session: SessionDep, language: Language) -> NoticeOut:
+def notice(notice_id: Id, session: SessionDep, language: LanguageDep) -> NoticeOut:
     return notice_out(service.get_public(session, notice_id), language)
 
 
@@ -121,7 +117,7 @@ def notice(notice_id: Id, session: SessionDep, language: Language) -> NoticeOut:
 
 @router.post("/notices", response_model=Published, status_code=201, tags=["staff"])
 def create_notice(
-    body: NoticeCreate, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
+    body: NoticeCreate, session: SessionDep, user: StaffDep, language: LanguageDep, quiet: QuietDep
 ) -> Published:
     """With `publish`, it needs the notices.publish permission: without it not even the draft is written."""
     if body.publish:
@@ -134,13 +130,13 @@ def create_notice(
 
 
 @router.patch("/notices/{notice_id}", response_model=NoticeOut, tags=["staff"])
-def edit_notice(notice_id: Id, body: NoticeIn, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
+def edit_notice(notice_id: Id, body: NoticeIn, session: SessionDep, user: StaffDep, language: LanguageDep) -> NoticeOut:
     return notice_out(service.update(session, notice_id, body), language)
 
 
 @router.post("/notices/{notice_id}/publish", response_model=Published, tags=["staff"])
 def publish_notice(
-    notice_id: Id, session: SessionDep, user: StaffDep, language: Language, quiet: QuietDep
+    notice_id: Id, session: SessionDep, user: StaffDep, language: LanguageDep, quiet: QuietDep
 ) -> Published:
     """Publishes and messages the category's subscribers; safe to retry (nobody gets a second message).
     Needs the notices.publish permission."""
@@ -149,7 +145,7 @@ def publish_notice(
 
 
 @router.post("/notices/{notice_id}/withdraw", response_model=NoticeOut, tags=["staff"])
-def withdraw_notice(notice_id: Id, session: SessionDep, user: StaffDep, language: Language) -> NoticeOut:
+def withdraw_notice(notice_id: Id, session: SessionDep, user: StaffDep, language: LanguageDep) -> NoticeOut:
     return notice_out(service.withdraw(session, notice_id), language)
 
 
@@ -164,23 +160,23 @@ def _subscription_out(subscription, language: str) -> SubscriptionOut:
     )
 
 
-@router.get("/notice-subscriptions", response_model=list[SubscriptionOut], dependencies=SERVICE_ONLY)
+@router.get("/notice-subscriptions", response_model=list[SubscriptionOut], dependencies=[ServiceDep])
 def subscriptions(
-    session: SessionDep, language: Language, channel: str, channel_user_id: Annotated[str, Query(max_length=128)]
+    session: SessionDep, language: LanguageDep, channel: str, channel_user_id: Annotated[str, Query(max_length=128)]
 ) -> list[SubscriptionOut]:
     return [_subscription_out(s, language) for s in service.subscriptions_of(session, channel, channel_user_id)]
 
 
-@router.post("/notice-subscriptions", response_model=SubscriptionOut, status_code=201, dependencies=SERVICE_ONLY)
-def subscribe(body: SubscriptionIn, session: SessionDep, language: Language) -> SubscriptionOut:
+@router.post("/notice-subscriptions", response_model=SubscriptionOut, status_code=201, dependencies=[ServiceDep])
+def subscribe(body: SubscriptionIn, session: SessionDep, language: LanguageDep) -> SubscriptionOut:
     subscription = service.subscribe(session, body.channel, body.channel_user_id, body.category, body.consent_text)
     return _subscription_out(subscription, language)
 
 
-@router.delete("/notice-subscriptions", response_model=list[SubscriptionOut], dependencies=SERVICE_ONLY)
+@router.delete("/notice-subscriptions", response_model=list[SubscriptionOut], dependencies=[ServiceDep])
 def unsubscribe(
     session: SessionDep,
-    language: Language,
+    language: LanguageDep,
     channel: str,
     channel_user_id: Annotated[str, Query(max_length=128)],
     category: Category | None = None,
@@ -202,20 +198,20 @@ def _count_sms_code(limits: RateLimits, asking: ChannelUser, phone: str | None) 
     limits.hit(*checks)
 
 
-@router.post("/phone-links", response_model=CodeSent, status_code=202, dependencies=SERVICE_ONLY)
+@router.post("/phone-links", response_model=CodeSent, status_code=202, dependencies=[ServiceDep])
 def start_phone_link(body: PhoneLinkStart, session: SessionDep, sms: SmsDep, limits: RateLimitsDep) -> CodeSent:
-    _count_sms_code(limits, body, normalize_phone(body.phone))
-    issued = personal.start_link(session, body.channel, body.channel_user_id, body.phone, sms)
+    _count_sms_code(limits, body, identity.normalize_phone(body.phone))
+    issued = identity.start_link(session, body.channel, body.channel_user_id, body.phone, sms)
     return CodeSent(phone=mask_phone(issued.phone), expires_at=issued.expires_at)
 
 
-@router.post("/phone-links/confirm", response_model=PhoneLinked, dependencies=SERVICE_ONLY)
+@router.post("/phone-links/confirm", response_model=PhoneLinked, dependencies=[ServiceDep])
 def confirm_phone_link(body: CodeIn, session: SessionDep) -> PhoneLinked:
     link, unread = personal.confirm_link(session, body.channel, body.channel_user_id, body.code)
     return PhoneLinked(phone=mask_phone(link.phone), linked_at=link.linked_at, unread=unread)
 
 
-@router.get("/personal-notices", response_model=list[PersonalNoticeListed], dependencies=SERVICE_ONLY)
+@router.get("/personal-notices", response_model=list[PersonalNoticeListed], dependencies=[ServiceDep])
 def my_personal_notices(
     session: SessionDep, channel: str, channel_user_id: Annotated[str, Query(max_length=128)]
 ) -> list[PersonalNoticeListed]:
@@ -232,7 +228,7 @@ def my_personal_notices(
     ]
 
 
-@router.post("/personal-notices/{notice_id}/code", response_model=CodeSent, status_code=202, dependencies=SERVICE_ONLY)
+@router.post("/personal-notices/{notice_id}/code", response_model=CodeSent, status_code=202, dependencies=[ServiceDep])
 def request_identity_code(
     notice_id: Id, body: ChannelUser, session: SessionDep, sms: SmsDep, limits: RateLimitsDep
 ) -> CodeSent:
@@ -241,7 +237,7 @@ def request_identity_code(
     return CodeSent(phone=mask_phone(issued.phone), expires_at=issued.expires_at)
 
 
-@router.post("/personal-notices/{notice_id}/confirm", response_model=PersonalNoticeListed, dependencies=SERVICE_ONLY)
+@router.post("/personal-notices/{notice_id}/confirm", response_model=PersonalNoticeListed, dependencies=[ServiceDep])
 def confirm_identity(notice_id: Id, body: CodeIn, session: SessionDep) -> PersonalNoticeListed:
     n = personal.confirm_identity(session, notice_id, body.channel, body.channel_user_id, body.code)
     return PersonalNoticeListed(
@@ -249,7 +245,7 @@ def confirm_identity(notice_id: Id, body: CodeIn, session: SessionDep) -> Person
     )
 
 
-@router.post("/personal-notices/{notice_id}/read", response_model=PersonalNoticeContent, dependencies=SERVICE_ONLY)
+@router.post("/personal-notices/{notice_id}/read", response_model=PersonalNoticeContent, dependencies=[ServiceDep])
 def read_personal_notice(notice_id: Id, body: ChannelUser, session: SessionDep) -> PersonalNoticeContent:
     """The content, for the gateway to show the citizen (it never passes through Rasa): only in the conversation
     where the identity code was entered, and only shortly after (else 403)."""
@@ -290,7 +286,7 @@ def personal_notice_status(notice_id: Id, session: SessionDep, user: StaffDep) -
     return personal_status(session, personal.read_record(session, notice_id, user))
 
 
-def certificate_response(session: Session, notice_id: int, user: StaffUser) -> Response:
+def certificate_response(session: Session, notice_id: int, user: "StaffUser") -> Response:
     """The certificate as a JSON file to download."""
     document = personal.certificate(session, notice_id, user)
     return Response(

@@ -6,8 +6,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from api.conversations.schemas import Channel, ChannelUserId
+from api.notices.categories import CATEGORY_CODES
 
-Category = Literal["administration", "tax", "traffic", "culture", "jobs", "welfare", "tourism", "safety"]
+Category = Literal[CATEGORY_CODES]
 
 
 class Attachment(BaseModel):
@@ -76,8 +77,12 @@ class Published(BaseModel):
 
 class CategoryOut(BaseModel):
     code: Category
-    name: str
+    name: str  # in the caller's language
     urgent: bool
+    # For the action server (service token) only: both names, and the words that name the category when typed.
+    name_ko: str | None = None
+    name_en: str | None = None
+    words: list[str] | None = None
 
 
 class ChannelUser(BaseModel):

@@ -1,38 +1,32 @@
 """Rules of city notices: writing, publishing with a message to every subscriber, withdrawing, finding;
 and the citizens' subscriptions to categories."""
 
-import json
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from api.conversations import outbox
-from api.conversations.models import Conversation
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
 from api.core.settings import Settings
 from api.notices import search
+from api.notices.categories import CATEGORIES
 from api.notices.errors import InvalidNotice, NoticeNotFound, NoticeWithdrawn, UnknownCategory
-from api.notices.models import CATEGORIES, Notice, NoticeSubscription
+from api.notices.models import Notice, NoticeSubscription
 from api.notices.schemas import NoticeIn
 from api.staff import permissions
-from api.staff.models import StaffUser
 from api.staff.service import audit
 from common.clock import SEOUL, utcnow
+from common.payloads import payload
 
-CATEGORY_NAMES = {
-    "administration": {"ko": "행정", "en": "Administration"},
-    "tax": {"ko": "세무", "en": "Tax"},
-    "traffic": {"ko": "교통·도로", "en": "Traffic and roads"},
-    "culture": {"ko": "문화·행사", "en": "Culture and events"},
-    "jobs": {"ko": "일자리", "en": "Jobs"},
-    "welfare": {"ko": "복지", "en": "Welfare"},
-    "tourism": {"ko": "관광", "en": "Tourism"},
-    "safety": {"ko": "안전", "en": "Safety"},
-}
-# Notices of these categories reach subscribers at once, also in quiet hours.
-URGENT_CATEGORIES = frozenset({"safety"})
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.conversations.models import Conversation
+    from api.staff.models import StaffUser
+
 # The first line of every message the city sends on its own (subscriber notices, certified notices). The
 # assistant's replies never carry it, so citizens can trust it as the sign of the city as sender.
 VERIFIED_HEADER = "✅ 파주시 공식 알림 | Paju City verified"
@@ -49,7 +43,7 @@ class QuietHours:
     end: time = time(8, 0)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "QuietHours":
+    def from_settings(cls, settings: Settings) -> QuietHours:
         return cls(settings.notice_quiet_start, settings.notice_quiet_end)
 
     def hold_until(self, now: datetime) -> datetime | None:
@@ -65,11 +59,11 @@ class QuietHours:
 
 
 def category_name(category: str, language: str) -> str:
-    return CATEGORY_NAMES[category]["en" if language == "en" else "ko"]
+    return CATEGORIES[category].name(language)
 
 
 def is_urgent(notice: Notice) -> bool:
-    return notice.category in URGENT_CATEGORIES
+    return CATEGORIES[notice.category].urgent
 
 
 def summary_of(notice: Notice, language: str = "ko") -> str:
@@ -82,7 +76,7 @@ def summary_of(notice: Notice, language: str = "ko") -> str:
 
 
 def read_more_payload(notice_id: int) -> str:
-    return "/notice_read" + json.dumps({"notice_id": str(notice_id)}, separators=(",", ":"))
+    return payload("notice_read", notice_id=str(notice_id))
 
 
 def _check_category(category: str) -> str:
@@ -173,25 +167,21 @@ def publish(
         .where(NoticeSubscription.category == notice.category, NoticeSubscription.withdrawn_at.is_(None))
         .order_by(NoticeSubscription.id)
     ).all()
-    already = outbox.dedupe_keys(session, f"notice:{notice.id}:")
     written = 0
     for subscription in subscriptions:
         conversation = subscription.conversation
-        dedupe_key = f"notice:{notice.id}:conversation:{conversation.id}"
-        if dedupe_key in already:
-            continue
         text, buttons = subscriber_message(notice, outbox.language_of(conversation))
-        outbox.enqueue(
+        _message, written_now = outbox.enqueue_once(
             session,
             conversation,
             text=text,
             kind="notice",
             buttons=buttons,
-            dedupe_key=dedupe_key,
+            dedupe_key=f"notice:{notice.id}:conversation:{conversation.id}",
             extra={"notice_id": notice.id},
             not_before=not_before,
         )
-        written += 1
+        written += written_now
     if by is not None:
         audit(session, by, "publish_notice", f"notice:{notice.id}")
     session.commit()

@@ -11,16 +11,16 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.opendata import answers, charts, csv_import, periods, questions, refusals, service
+from api.opendata import charts, computing, csv_import, parsing, periods, planning, refusals, service, wording
 from api.opendata.errors import ChartFontMissing, ChartNotFound, DatasetNotFound, QueryNotComputable
-from api.opendata.models import Chart, Dataset, DatasetVersion
+from api.opendata.models import Chart, Dataset, DatasetVersion, columns_of
 from api.opendata.periods import label as period_label
 from api.opendata.schemas import AskOut, Choice, DatasetRef, QueryOut, StructuredQuery
 from common.clock import SEOUL
 
 logger = logging.getLogger(__name__)
 SUGGESTIONS = 3
-_vocabularies: dict[tuple, questions.Vocabulary] = {}
+_vocabularies: dict[tuple, parsing.Vocabulary] = {}
 _vocabularies_lock = Lock()
 
 
@@ -32,16 +32,14 @@ def ask(
     base_url: str,
     context: StructuredQuery | None = None,
 ) -> AskOut:
-    language = language or questions.detect_language(question)
+    language = language or parsing.detect_language(question)
     registry = _registry(session)
-    understanding = questions.understand(
-        question, [(dataset, words) for dataset, _, _, words in registry], now, language
-    )
+    understanding = parsing.understand(question, [(dataset, words) for dataset, _, _, words in registry], now, language)
     base = context if context is not None and any(entry[0].id == context.dataset for entry in registry) else None
-    if base is not None and questions.is_follow_up(understanding, base):
+    if base is not None and planning.is_follow_up(understanding, base):
         entry = next(entry for entry in registry if entry[0].id == base.dataset)
         reading = next((r for r in understanding.readings if r.dataset.id == base.dataset), None)
-        reading = reading or questions.read(entry[0], entry[3], understanding.mentions.remainder, understanding.text)
+        reading = reading or parsing.read(entry[0], entry[3], understanding.mentions.remainder, understanding.text)
     elif understanding.readings:
         base, reading = None, understanding.readings[0]
     else:
@@ -54,8 +52,8 @@ def ask(
         )
     dataset, version, frame, _ = next(entry for entry in registry if entry[0].id == reading.dataset.id)
     try:
-        plan = questions.plan(understanding, reading, frame, version.number, base=base)
-    except questions.Unclear as unclear:
+        plan = planning.plan(understanding, reading, frame, version.number, base=base)
+    except planning.Unclear as unclear:
         text, choices = refusals.say(unclear, dataset, frame, understanding)
         return _not_answered(
             language,
@@ -67,8 +65,8 @@ def ask(
             choices=choices,
         )
     try:
-        result = answers.compute(dataset, frame, plan.query)
-    except answers.Unanswerable as reason:
+        result = computing.compute(dataset, frame, plan.query)
+    except computing.Unanswerable as reason:
         # The dataset was the right one: other datasets would read as if this one could not answer at all.
         return _not_answered(
             language,
@@ -102,8 +100,8 @@ def run_query(session: Session, query: StructuredQuery, language: str, base_url:
     version, frame = _version_frame(session, dataset, query.version)
     query = query.model_copy(update={"version": version.number})
     try:
-        result = answers.compute(dataset, frame, query)
-    except answers.Unanswerable as reason:
+        result = computing.compute(dataset, frame, query)
+    except computing.Unanswerable as reason:
         raise QueryNotComputable(reason.english, reason.korean) from None
     return _compose(session, dataset, version, frame, query, result, language, base_url, [])
 
@@ -117,7 +115,7 @@ def chart_png(session: Session, chart_id: str) -> bytes:
 
 def _compose(session, dataset, version, frame, query, result, language, base_url, notes) -> QueryOut:
     ko = language == "ko"
-    text = answers.answer_text(dataset, frame, query, result, language)
+    text = wording.answer_text(dataset, frame, query, result, language)
     chart_url = _chart(session, dataset, version, frame, query, result, language, base_url)
     lines = [text, *(korean if ko else english for english, korean in notes)]
     reference = _reference(dataset, language, base_url)
@@ -129,15 +127,15 @@ def _compose(session, dataset, version, frame, query, result, language, base_url
     return QueryOut(
         language=language,
         answer="\n".join(lines),
-        numbers=answers.figures(dataset, frame, query, result, language),
+        numbers=wording.figures(dataset, frame, query, result, language),
         dataset=reference,
         query=query,
-        explanation=answers.explanation(dataset, version.number, query, result, language),
+        explanation=wording.explanation(dataset, version.number, query, result, language),
         chart_url=chart_url,
     )
 
 
-def _registry(session: Session) -> list[tuple[Dataset, DatasetVersion, pd.DataFrame, questions.Vocabulary]]:
+def _registry(session: Session) -> list[tuple[Dataset, DatasetVersion, pd.DataFrame, parsing.Vocabulary]]:
     entries = []
     for dataset in service.list_datasets(session):
         try:
@@ -148,7 +146,7 @@ def _registry(session: Session) -> list[tuple[Dataset, DatasetVersion, pd.DataFr
         with _vocabularies_lock:
             terms = _vocabularies.get(key)
         if terms is None:
-            terms = questions.vocabulary(dataset, frame)
+            terms = parsing.vocabulary(dataset, frame)
             with _vocabularies_lock:
                 _vocabularies[key] = terms
         entries.append((dataset, version, frame, terms))
@@ -170,7 +168,7 @@ def _version_frame(session: Session, dataset: Dataset, number: int | None) -> tu
     return version, csv_import.read_stored(version.content, {c.name: c.type for c in dataset.columns})
 
 
-def _partly_past(query: StructuredQuery, result: answers.Computation, now: datetime) -> tuple[str, str] | None:
+def _partly_past(query: StructuredQuery, result: computing.Computation, now: datetime) -> tuple[str, str] | None:
     """The months the figure covers, when the period asked goes past them into months already over: a total of
     "2024" from data that stops in June 2024 is not a figure for 2024. A period not over yet ("올해") is counted
     so far, and says so."""
@@ -209,7 +207,7 @@ def _partial_refusal(dataset, understanding, query, covered, language) -> tuple[
     return text, Choice(title=f"See {have_en}", question=f"{rest} {have_en}")
 
 
-def _coverage_notes(dataset: Dataset, plan: questions.Plan, result: answers.Computation) -> list[tuple[str, str]]:
+def _coverage_notes(dataset: Dataset, plan: planning.Plan, result: computing.Computation) -> list[tuple[str, str]]:
     notes = []
     query = plan.query
     if plan.assumed_year and result.covered:
@@ -247,9 +245,9 @@ def _chart(session, dataset, version, frame, query, result, language, base_url) 
     if query.aggregation not in ("trend", "ranking") or len(result.points) < 2:
         return None
     ko = language == "ko"
-    columns = questions.columns_of(dataset)
+    columns = columns_of(dataset)
     measure = columns[query.measure]
-    figures = answers.figures(dataset, frame, query, result, language)
+    figures = wording.figures(dataset, frame, query, result, language)
     labels = [figure.label for figure in figures]
     values = [float(point.value) for point in result.points]
     measure_label = measure.label_ko if ko else measure.label_en
@@ -304,7 +302,7 @@ def _suggestions(registry, text: str, language: str, base_url: str, exclude: str
 
 
 def _bigrams(text: str) -> set[str]:
-    compact = re.sub(r"[\s\W_]+", "", questions.normalise(text))
+    compact = re.sub(r"[\s\W_]+", "", parsing.normalise(text))
     return {compact[i : i + 2] for i in range(len(compact) - 1)}
 
 

@@ -8,13 +8,12 @@ import math
 from functools import cache
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from api.core.auth import require_service
-from api.core.database import get_session
 from api.core.errors import InvalidInput
+from api.deps import ServiceDep, SessionDep
 from api.opendata import csv_import, service
 from api.opendata.places import find_place, places
 from api.opendata.schemas import PlaceOut
@@ -120,13 +119,13 @@ def nearest(
     return [NEARBY_MODELS[kind](**facility.model_dump(), distance_m=metres) for metres, facility in measured[:limit]]
 
 
-router = APIRouter(prefix="/api/facilities", tags=["facilities"], dependencies=[Depends(require_service)])
+router = APIRouter(prefix="/api/facilities", tags=["facilities"], dependencies=[ServiceDep])
 
 
 @router.get("/nearby", response_model=list[NearbyParkingLot | NearbyPublicToilet])
 def nearby(
     kind: Kind,
-    session: Annotated[Session, Depends(get_session)],
+    session: SessionDep,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     place: Annotated[str | None, Query(min_length=1, max_length=100, description="금촌역, Imjingak, …")] = None,

@@ -119,3 +119,12 @@ class Chart(Base):
     png: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     query: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def columns_of(dataset: Dataset) -> dict[str, DatasetColumn]:
+    return {column.name: column for column in dataset.columns}
+
+
+def time_column_of(dataset: Dataset) -> DatasetColumn | None:
+    """The dataset's time axis (the column whose role is "time"), or None for a table without one."""
+    return next((column for column in dataset.columns if column.role == "time"), None)

@@ -7,10 +7,11 @@ import re
 
 import pandas as pd
 
-from api.opendata.answers import display_value, josa, plural
-from api.opendata.models import Dataset
-from api.opendata.questions import WHOLE, Unclear, Understanding, columns_of
+from api.opendata.models import Dataset, columns_of
+from api.opendata.parsing import Understanding
+from api.opendata.planning import WHOLE, Unclear
 from api.opendata.schemas import Choice
+from api.opendata.wording import display_value, josa, plural
 
 MAX_CHOICES = 5
 

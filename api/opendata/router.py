@@ -6,11 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
-from api.core.auth import require_service
-from api.core.database import get_session
 from api.core.spreadsheet import csv_download
+from api.deps import AdminDep, ServiceDep, SessionDep
 from api.opendata import asking, service
 from api.opendata.errors import InvalidMetadata, MalformedFile
 from api.opendata.models import Dataset, DatasetVersion
@@ -26,13 +24,10 @@ from api.opendata.schemas import (
     StructuredQuery,
     TopicOut,
 )
-from api.staff.models import StaffUser
-from api.staff.router import require_admin
 from api.staff.service import audit
 from common import clock
 
 router = APIRouter(prefix="/api", tags=["opendata"])
-SessionDep = Annotated[Session, Depends(get_session)]
 ROW_PARAMETERS = {"format", "limit", "offset", "sort"}
 DEFAULT_PAGE, MAX_PAGE = 100, 1000
 
@@ -117,7 +112,7 @@ def dataset_rows(
 def upload_dataset(
     request: Request,
     session: SessionDep,
-    admin: Annotated[StaffUser, Depends(require_admin)],
+    admin: AdminDep,
     file: Annotated[UploadFile, File(description="The CSV file: UTF-8, UTF-8 with BOM, or CP949")],
     metadata: Annotated[str, Form(description="The registry entry as JSON (DatasetMetadata)")],
 ) -> DatasetOut:
@@ -141,7 +136,7 @@ def correct_shape(
     correction: ShapeIn,
     request: Request,
     session: SessionDep,
-    admin: Annotated[StaffUser, Depends(require_admin)],
+    admin: AdminDep,
 ) -> DatasetOut:
     """An admin's correction of what the table is (the column naming its rows, its time axis, its total row)."""
     dataset = service.set_shape(session, service.get_dataset(session, dataset_id), correction)
@@ -156,12 +151,12 @@ def catalog(request: Request, session: SessionDep) -> list[TopicOut]:
     return service.catalog(session, _base_url(request))
 
 
-@router.post("/opendata/ask", response_model=AskOut, dependencies=[Depends(require_service)])
+@router.post("/opendata/ask", response_model=AskOut, dependencies=[ServiceDep])
 def ask(body: AskIn, request: Request, session: SessionDep, now: Annotated[datetime, Depends(current_time)]) -> AskOut:
     return asking.ask(session, body.question, body.language, now, _base_url(request), context=body.context)
 
 
-@router.post("/opendata/query", response_model=QueryOut, dependencies=[Depends(require_service)])
+@router.post("/opendata/query", response_model=QueryOut, dependencies=[ServiceDep])
 def run_query(
     query: StructuredQuery, request: Request, session: SessionDep, language: Literal["ko", "en"] = "ko"
 ) -> QueryOut:

@@ -1,20 +1,13 @@
-"""Sign-in for city staff (bearer tokens for the REST api) and the dependencies that guard staff routes."""
+"""Sign-in for city staff: bearer tokens for the REST api (api/deps.py guards the staff routes with them)."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from api.core.database import get_session
 from api.core.rate_limits import RateLimits, RateLimitsDep, client_address
+from api.deps import BearerDep, SessionDep, StaffDep
 from api.staff import service
-from api.staff.models import StaffUser
 
 router = APIRouter(prefix="/api/auth", tags=["staff"])
-SessionDep = Annotated[Session, Depends(get_session)]
-_bearer = HTTPBearer(auto_error=False)
 
 
 class SignIn(BaseModel):
@@ -28,26 +21,6 @@ class SignedIn(BaseModel):
     token: str
     role: str
     name: str
-
-
-def current_staff(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> StaffUser:
-    user = credentials and service.user_for_token(session, credentials.credentials)
-    if not user:
-        raise HTTPException(401, "sign in as a staff member", {"WWW-Authenticate": "Bearer"})
-    return user
-
-
-def require_admin(user: Annotated[StaffUser, Depends(current_staff)]) -> StaffUser:
-    if user.role != "admin":
-        raise HTTPException(403, "admins only")
-    return user
-
-
-StaffDep = Annotated[StaffUser, Depends(current_staff)]
 
 
 def count_sign_in(request: Request, limits: RateLimits, email: str) -> None:
@@ -68,9 +41,5 @@ def sign_in(body: SignIn, session: SessionDep, request: Request, limits: RateLim
 
 
 @router.post("/sign-out", status_code=204)
-def sign_out(
-    session: SessionDep,
-    user: StaffDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
+def sign_out(session: SessionDep, user: StaffDep, credentials: BearerDep) -> None:
     service.sign_out(session, credentials.credentials)

@@ -41,16 +41,18 @@ class BookingClosed(InvalidInput):
     code = "booking_closed"
 
 
+class PastDate(InvalidInput):
+    """A day before today: no booking can be for it."""
+
+    code = "past_date"
+
+
 class GroupBookingRequired(InvalidInput):
     code = "group_booking_required"
 
 
 class InvalidParty(InvalidInput):
     code = "invalid_party"
-
-
-class InvalidPhone(InvalidInput):
-    code = "invalid_phone"
 
 
 class InvalidName(InvalidInput):

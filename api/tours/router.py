@@ -1,18 +1,14 @@
 """HTTP routes of the tours domain: the tour catalogue, departures, bookings and the waitlist."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Header, Query, Request
 
-from api.core.auth import is_service_call, require_service
-from api.core.database import get_session
 from api.core.ids import Id
-from api.core.privacy import mask_name, mask_phone
 from api.core.rate_limits import RateLimits, RateLimitsDep, asker
-from api.staff.router import StaffDep
-from api.tours import service
+from api.deps import ServiceCallDep, ServiceDep, SessionDep, StaffDep
+from api.tours import messaging, service
 from api.tours.models import Booking
 from api.tours.schemas import (
     BookingChange,
@@ -23,9 +19,11 @@ from api.tours.schemas import (
     BookingOut,
     CourseOut,
     CourseSummary,
+    DayChoices,
     Manifest,
     ManifestLine,
     Option,
+    PartOfDay,
     RunOut,
     TourKey,
     WaitlistConfirm,
@@ -33,10 +31,9 @@ from api.tours.schemas import (
     WaitlistOut,
 )
 from common.clock import utcnow
+from common.masking import mask_name, mask_phone
 
 router = APIRouter(prefix="/api", tags=["tours"])
-SessionDep = Annotated[Session, Depends(get_session)]
-ServiceCall = Annotated[bool, Depends(is_service_call)]
 
 
 def _booking_out(booking: Booking) -> BookingOut:
@@ -104,6 +101,29 @@ def available_runs(
     return [RunOut.model_validate(r) for r in found]
 
 
+@router.get("/tours/{tour_id}/runs/choices", response_model=DayChoices)
+def run_choices(
+    tour_id: TourKey,
+    session: SessionDep,
+    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, in Asia/Seoul")],
+    seats: Annotated[int, Query(ge=1, le=10)] = 1,
+    option: Option | None = None,
+    part_of_day: PartOfDay | None = None,
+) -> DayChoices:
+    """The departures of a day a citizen may pick for a party, labelled in Korean and English: 422 `past_date` for a
+    day gone by, 422 `booking_closed` for one not open for booking yet or closed for the day."""
+    course = service.get_course(session, tour_id)
+    found = service.day_choices(session, course, day, seats, utcnow(), option, part_of_day)
+    return DayChoices(
+        date=day,
+        day_ko=messaging.day_label(day, "ko"),
+        day_en=messaging.day_label(day, "en"),
+        closed=found.closed,
+        runs=[RunOut.model_validate(r) for r in found.runs],
+        nearest=[RunOut.model_validate(r) for r in found.nearest],
+    )
+
+
 @router.post("/bookings/check", response_model=BookingCheckOut)
 def check_booking(body: BookingCheck, session: SessionDep) -> BookingCheckOut:
     return BookingCheckOut(total_fee=service.check(session, body.run_id, body.party, body.name, body.phone))
@@ -114,23 +134,30 @@ def create_booking(
     body: BookingIn,
     request: Request,
     session: SessionDep,
-    service_call: ServiceCall,
+    service_call: ServiceCallDep,
     limits: RateLimitsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=128, description="without one, a chat's booking gets one derived from its answers"),
+    ] = None,
 ) -> BookingOut:
     booker = f"{body.channel}:{body.channel_user_id}" if body.channel_user_id else f"phone:{body.phone}"
     limits.hit(("booking_create_per_client", asker(request, service_call, booker)))
-    booking, _created = service.book(session, body.run_id, body.party, _booker(body, service_call), idempotency_key)
+    booker_of_chat = _booker(body, service_call)
+    key = idempotency_key or service.chat_booking_key(booker_of_chat, body.run_id, body.party)
+    booking, _created = service.book(session, body.run_id, body.party, booker_of_chat, key)
     return _booking_out(booking)
 
 
-@router.get("/bookings", response_model=list[BookingOut], dependencies=[Depends(require_service)])
+@router.get("/bookings", response_model=list[BookingOut], dependencies=[ServiceDep])
 def bookings_of_user(
     session: SessionDep,
     channel: str,
     channel_user_id: Annotated[str, Query(max_length=128)],
+    status: Literal["confirmed", "cancelled"] | None = None,
 ) -> list[BookingOut]:
-    return [_booking_out(b) for b in service.bookings_of_channel_user(session, channel, channel_user_id)]
+    found = service.bookings_of_channel_user(session, channel, channel_user_id, status)
+    return [_booking_out(b) for b in found]
 
 
 @router.get("/bookings/{code}", response_model=BookingOut)
@@ -139,7 +166,7 @@ def booking(
     phone: Annotated[str, Query(max_length=40)],
     session: SessionDep,
     request: Request,
-    service_call: ServiceCall,
+    service_call: ServiceCallDep,
     limits: RateLimitsDep,
 ) -> BookingOut:
     _count_booking_lookup(request, limits, service_call, code, phone)
@@ -152,7 +179,7 @@ def cancel_booking(
     body: BookingLookup,
     session: SessionDep,
     request: Request,
-    service_call: ServiceCall,
+    service_call: ServiceCallDep,
     limits: RateLimitsDep,
 ) -> BookingOut:
     _count_booking_lookup(request, limits, service_call, code, body.phone)
@@ -165,7 +192,7 @@ def change_booking(
     body: BookingChange,
     session: SessionDep,
     request: Request,
-    service_call: ServiceCall,
+    service_call: ServiceCallDep,
     limits: RateLimitsDep,
 ) -> BookingOut:
     _count_booking_lookup(request, limits, service_call, code, body.phone)
@@ -173,7 +200,7 @@ def change_booking(
 
 
 @router.post("/runs/{run_id}/waitlist", response_model=WaitlistOut, status_code=201)
-def join_waitlist(run_id: Id, body: WaitlistIn, session: SessionDep, service_call: ServiceCall) -> WaitlistOut:
+def join_waitlist(run_id: Id, body: WaitlistIn, session: SessionDep, service_call: ServiceCallDep) -> WaitlistOut:
     entry = service.join_waitlist(session, run_id, body.party, _booker(body, service_call))
     return WaitlistOut(
         id=entry.id,
@@ -184,7 +211,7 @@ def join_waitlist(run_id: Id, body: WaitlistIn, session: SessionDep, service_cal
     )
 
 
-@router.post("/waitlist/{entry_id}/confirm", response_model=BookingOut, dependencies=[Depends(require_service)])
+@router.post("/waitlist/{entry_id}/confirm", response_model=BookingOut, dependencies=[ServiceDep])
 def confirm_waitlist_offer(entry_id: Id, body: WaitlistConfirm, session: SessionDep) -> BookingOut:
     """A citizen pressed "confirm" on a waitlist offer (the automation job sent it): the held seats become a booking."""
     booking = service.confirm_offer_of(session, entry_id, body.channel, body.channel_user_id, utcnow())

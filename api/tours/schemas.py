@@ -3,14 +3,17 @@
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from api.conversations.schemas import Channel
 from api.core.ids import Id
+from api.tours import messaging
+from api.tours.service import part_of_day as part_of_day_of
 
 Option = Literal["walk", "monorail"]
 FareType = Literal["adult", "youth", "child", "senior", "resident"]
 Party = dict[FareType, int]
+PartOfDay = Literal["morning", "afternoon"]
 # A tour by its id or its code ("dmz-peace"). Tried in that order, so a number no id can be is a code, found nowhere.
 TourKey = Annotated[Id | Annotated[str, Field(min_length=1, max_length=32)], Field(union_mode="left_to_right")]
 
@@ -64,6 +67,58 @@ class RunOut(BaseModel):
     capacity: int
     seats_left: int
     status: Literal["open", "closed", "cancelled"]
+
+    # What a chat shows of a departure, so no client words it again.
+    @computed_field(description="departure time in Asia/Seoul, HH:MM")
+    @property
+    def time(self) -> str:
+        return messaging.departure_time(self.starts_at)
+
+    @computed_field(description="morning: before noon in Asia/Seoul; afternoon: from noon")
+    @property
+    def part_of_day(self) -> PartOfDay:
+        return part_of_day_of(self.starts_at)
+
+    @computed_field
+    @property
+    def day_ko(self) -> str:
+        return messaging.day_label(self.date, "ko")
+
+    @computed_field
+    @property
+    def day_en(self) -> str:
+        return messaging.day_label(self.date, "en")
+
+    @computed_field
+    @property
+    def option_ko(self) -> str:
+        return messaging.option_name(self.option, "ko")
+
+    @computed_field
+    @property
+    def option_en(self) -> str:
+        return messaging.option_name(self.option, "en")
+
+    @computed_field(description='a choice button\'s title, e.g. "14:40 도보 · 40석"')
+    @property
+    def label_ko(self) -> str:
+        return messaging.run_label(self.starts_at, self.option, self.seats_left, "ko")
+
+    @computed_field(description='e.g. "14:40 on foot · 40 seats"')
+    @property
+    def label_en(self) -> str:
+        return messaging.run_label(self.starts_at, self.option, self.seats_left, "en")
+
+
+class DayChoices(BaseModel):
+    """The departures of a day a citizen may pick, with the day's label; none when the day is closed or full."""
+
+    date: date
+    day_ko: str
+    day_en: str
+    closed: bool = Field(description="no tour that day (Mondays and public holidays)")
+    runs: list[RunOut] = Field(description="bookable for the party, narrowed to the option and part of day asked")
+    nearest: list[RunOut] = Field(description="when `runs` is empty: the nearest departures with room from that day")
 
 
 class BookingIn(BaseModel):

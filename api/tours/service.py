@@ -1,9 +1,14 @@
 """Rules of the tours domain: seats, fares, bookings, changes, cancellations and the waitlist."""
 
+from __future__ import annotations
+
+import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -11,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from api.core.errors import InvalidInput
 from api.core.public_holidays import PublicHolidays
+from api.identity.errors import InvalidPhone
+from api.identity.service import normalize_phone
 from api.staff import permissions
-from api.staff.models import StaffUser
 from api.staff.service import audit
 from api.tours.errors import (
     AlreadyCancelled,
@@ -23,7 +29,7 @@ from api.tours.errors import (
     IdempotencyKeyReused,
     InvalidName,
     InvalidParty,
-    InvalidPhone,
+    PastDate,
     RunNotFound,
     RunNotOpen,
     SoldOut,
@@ -32,12 +38,16 @@ from api.tours.errors import (
 from api.tours.models import FARE_TYPES, Booking, Course, DayQuota, Fare, Run, WaitlistEntry
 from common.clock import SEOUL, utcnow
 
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.staff.models import StaffUser
+
 MAX_INDIVIDUAL_PARTY = 10
 WAITLIST_OFFER_MINUTES = 30
 # Booking codes avoid letters and digits people confuse (0/O, 1/I).
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
-_MOBILE = re.compile(r"^01[016789]\d{7,8}$")
+# "오전" is a departure before noon in Asia/Seoul, "오후" one from noon on.
+NOON = time(12, 0)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'-][^\W\d_]+)*\.?$")
 
 
@@ -50,18 +60,6 @@ class Booker:
 
 
 # --- validation ---------------------------------------------------------------------------------
-
-
-def normalize_phone(phone: str) -> str:
-    digits = re.sub(r"[\s.\-()]", "", phone or "")
-    if digits.startswith("+82"):
-        digits = "0" + digits[3:]
-    if not _MOBILE.match(digits):
-        raise InvalidPhone(
-            "Please give a Korean mobile number such as 010-1234-5678.",
-            "휴대전화 번호를 010-1234-5678 형식으로 알려 주세요.",
-        )
-    return digits
 
 
 def validate_name(name: str) -> str:
@@ -118,12 +116,29 @@ def _check_bookable(run: Run, course: Course, now: datetime) -> None:
             f"이 회차는 출발 {course.booking_cutoff_minutes}분 전에 예약이 마감되었어요.",
         )
     if run.date > booking_window_end(now):
-        # A month's dates open on the 1st of the month before.
-        opens = (run.date.replace(day=1) - timedelta(days=1)).replace(day=1)
-        raise BookingClosed(
-            f"Bookings for {run.date:%B %Y} open on {opens:%B} 1, {opens.year}.",
-            f"{run.date.year}년 {run.date.month}월 예약은 {opens.month}월 1일부터 열려요.",
-        )
+        raise _not_open_yet(run.date)
+
+
+def _not_open_yet(day: date) -> BookingClosed:
+    # A month's dates open on the 1st of the month before.
+    opens = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return BookingClosed(
+        f"Bookings for {day:%B %Y} open on {opens:%B} 1, {opens.year}.",
+        f"{day.year}년 {day.month}월 예약은 {opens.month}월 1일부터 열려요.",
+    )
+
+
+def check_day(day: date, now: datetime) -> None:
+    """Refuses a day no booking can be for: one already past, or one beyond the booking window."""
+    if day < now.astimezone(SEOUL).date():
+        raise PastDate("That day has passed.", "이미 지난 날짜예요.")
+    if day > booking_window_end(now):
+        raise _not_open_yet(day)
+
+
+def part_of_day(starts_at: datetime) -> str:
+    """A departure before noon in Asia/Seoul is in the "morning", one from noon on in the "afternoon"."""
+    return "morning" if starts_at.astimezone(SEOUL).time() < NOON else "afternoon"
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -183,15 +198,14 @@ def find_booking(session: Session, code: str, phone: str) -> Booking:
     return booking
 
 
-def bookings_of_channel_user(session: Session, channel: str, channel_user_id: str) -> list[Booking]:
-    return list(
-        session.scalars(
-            select(Booking)
-            .where(Booking.channel == channel, Booking.channel_user_id == channel_user_id)
-            .order_by(Booking.created_at.desc())
-            .limit(20)
-        )
-    )
+def bookings_of_channel_user(
+    session: Session, channel: str, channel_user_id: str, status: str | None = None
+) -> list[Booking]:
+    """A messenger user's latest bookings, newest first; only those in `status` when given."""
+    query = select(Booking).where(Booking.channel == channel, Booking.channel_user_id == channel_user_id)
+    if status:
+        query = query.where(Booking.status == status)
+    return list(session.scalars(query.order_by(Booking.created_at.desc()).limit(20)))
 
 
 # --- seats --------------------------------------------------------------------------------------
@@ -558,9 +572,18 @@ def erase_bookers(session: Session, before: date) -> int:
     return erased
 
 
+def chat_booking_key(booker: Booker, run_id: int, party: dict[str, int]) -> str | None:
+    """The Idempotency-Key of a booking made in a chat that sent none: the same answers from the same messenger user
+    (a double tap on "confirm", a retry after a timeout) make one booking. None outside a chat."""
+    if not booker.channel_user_id:
+        return None
+    answers = [f"{booker.channel}:{booker.channel_user_id}", run_id, party, booker.phone]
+    return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:40]
+
+
 def forget_idempotency_keys(session: Session, before: datetime) -> int:
-    """Clears the Idempotency-Keys of bookings made before `before`: the actions derive them from the phone, and
-    they only need to outlive a double tap; the caller commits."""
+    """Clears the Idempotency-Keys of bookings made before `before`: a chat's key is derived from the phone
+    (`chat_booking_key`), and they only need to outlive a double tap; the caller commits."""
     return session.execute(
         update(Booking)
         .where(Booking.created_at < before, Booking.idempotency_key.is_not(None))
@@ -608,16 +631,23 @@ def check(
 
 
 def runs_with_seats(
-    session: Session, course: Course, start: date, seats: int, now: datetime, limit: int = 6
+    session: Session,
+    course: Course,
+    start: date,
+    seats: int,
+    now: datetime,
+    limit: int | None = 6,
+    until: date | None = None,
 ) -> list[Run]:
-    """The next bookable runs from `start` with room for `seats`, soonest first."""
+    """The next bookable runs from `start` (to `until`, if given) with room for `seats`, soonest first."""
+    last = min(until, booking_window_end(now)) if until else booking_window_end(now)
     query = (
         select(Run)
         .join(DayQuota, (DayQuota.course_id == Run.course_id) & (DayQuota.date == Run.date))
         .where(
             Run.course_id == course.id,
             Run.date >= start,
-            Run.date <= booking_window_end(now),
+            Run.date <= last,
             Run.status == "open",
             Run.starts_at > now + timedelta(minutes=course.booking_cutoff_minutes),
             Run.capacity - Run.seats_sold >= seats,
@@ -627,6 +657,49 @@ def runs_with_seats(
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class DayChoices:
+    """The departures of one day a citizen may pick, or why there are none."""
+
+    day: date
+    closed: bool  # no tour that day (Mondays, public holidays)
+    runs: list[Run]
+    # When `runs` is empty: the nearest departures from that day with room for the party.
+    nearest: list[Run]
+
+
+def day_choices(
+    session: Session,
+    course: Course,
+    day: date,
+    seats: int = 1,
+    now: datetime | None = None,
+    option: str | None = None,
+    part: str | None = None,
+) -> DayChoices:
+    """The departures of `day` bookable for `seats` people, narrowed to the option and the part of the day the
+    citizen named unless that leaves none. Refuses a past day, one not open for booking yet, and a day whose
+    departures have all passed their cut-off."""
+    now = now or utcnow()
+    check_day(day, now)
+    timetable = list_runs(session, course, day)
+    cutoff = now + timedelta(minutes=course.booking_cutoff_minutes)
+    if timetable and all(run.starts_at <= cutoff for run in timetable):
+        minutes = course.booking_cutoff_minutes
+        raise BookingClosed(
+            f"Booking for {day:%B} {day.day} has closed ({minutes} minutes before each departure).",
+            f"{day.month}월 {day.day}일 예약은 마감되었어요 (출발 {minutes}분 전 마감).",
+        )
+    bookable = runs_with_seats(session, course, day, seats, now, limit=None, until=day)
+    if not bookable:
+        return DayChoices(day, not timetable, [], runs_with_seats(session, course, day, seats, now))
+    if option:
+        bookable = [run for run in bookable if run.option == option] or bookable
+    if part:
+        bookable = [run for run in bookable if part_of_day(run.starts_at) == part] or bookable
+    return DayChoices(day, False, bookable, [])
 
 
 def manifest(
@@ -656,3 +729,50 @@ def close_run(session: Session, run_id: int, by: StaffUser) -> Run:
     audit(session, by, "close_run", f"run:{run.id}")
     session.commit()
     return run
+
+
+# --- figures for the daily report -----------------------------------------------------------------------------
+
+
+def bookings_made_between(session: Session, start: datetime, end: datetime) -> list[tuple[str, datetime, int]]:
+    """The bookings made in [start, end): their course (Korean name), when they were made and their seats."""
+    return list(
+        session.execute(
+            select(Course.name_ko, Booking.created_at, Booking.seats)
+            .join(Run, Booking.run_id == Run.id)
+            .join(Course, Run.course_id == Course.id)
+            .where(Booking.created_at >= start, Booking.created_at < end)
+        ).tuples()
+    )
+
+
+def visitors_by_course(session: Session, day: date) -> dict[str, int]:
+    """Seats of the confirmed bookings on the day's departures, by course (Korean name)."""
+    visited = session.execute(
+        select(Course.name_ko, func.sum(Booking.seats))
+        .join(Run, Booking.run_id == Run.id)
+        .join(Course, Run.course_id == Course.id)
+        .where(Run.date == day, Booking.status == "confirmed")
+        .group_by(Course.name_ko)
+    )
+    return {course: int(seats or 0) for course, seats in visited}
+
+
+def cancellations_between(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """How many bookings were cancelled in [start, end), and their seats."""
+    count, seats = session.execute(
+        select(func.count(Booking.id), func.coalesce(func.sum(Booking.seats), 0)).where(
+            Booking.status == "cancelled", Booking.cancelled_at >= start, Booking.cancelled_at < end
+        )
+    ).one()
+    return count, int(seats)
+
+
+def seats_by_day(session: Session, first: date, last: date) -> dict[date, tuple[int, int]]:
+    """Seats sold and seats offered on each day's departures from `first` to `last` (cancelled runs left out)."""
+    rows = session.execute(
+        select(Run.date, func.sum(Run.seats_sold), func.sum(Run.capacity))
+        .where(Run.date >= first, Run.date <= last, Run.status != "cancelled")
+        .group_by(Run.date)
+    )
+    return {day: (int(sold or 0), int(capacity or 0)) for day, sold, capacity in rows}

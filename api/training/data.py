@@ -23,7 +23,7 @@ import yaml
 from api.core.settings import Settings
 from api.training import texts
 from api.training.errors import DuplicateExample, ExampleNotRemovable, InvalidExample, InvalidIntent
-from bot.language import SUPPORTED, detect_language
+from common.language import SUPPORTED, detect_language
 
 ADMIN_FILE = "admin.yml"
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")

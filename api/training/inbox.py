@@ -6,10 +6,12 @@ to a person (by asking, by the button, or after misunderstandings) marks the las
 before the handoff as "ended in a handoff".
 """
 
+from __future__ import annotations
+
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,14 +19,16 @@ from sqlalchemy.orm import Session
 
 from api.conversations import handoffs
 from api.conversations import service as conversations
-from api.conversations.models import Message
 from api.core.settings import Settings
-from api.staff.models import StaffUser
 from api.training import data, texts
 from api.training.errors import DuplicateExample, InboxItemNotFound, InvalidExample
 from api.training.models import InboxItem, InboxSighting
-from bot.language import SUPPORTED, detect_language
 from common.clock import utcnow
+from common.language import SUPPORTED, detect_language
+
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.conversations.models import Message
+    from api.staff.models import StaffUser
 
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
@@ -256,3 +260,39 @@ def _set_status(session: Session, item: InboxItem, status: str, user: StaffUser,
     item.labelled_at = utcnow()
     session.commit()
     return item
+
+
+# --- figures for the daily report -----------------------------------------------------------------------------
+
+
+def parse_counts(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """How many messages were parsed in [start, end), and how many of them the bot did not understand."""
+    in_time = (InboxSighting.seen_at >= start, InboxSighting.seen_at < end)
+    parsed = session.scalar(select(func.count(InboxSighting.id)).where(*in_time))
+    fallbacks = session.scalar(select(func.count(InboxSighting.id)).where(*in_time, InboxSighting.fallback))
+    return parsed, fallbacks
+
+
+def sightings_between(session: Session, start: datetime, end: datetime) -> list[tuple[datetime, bool]]:
+    """When each message parsed in [start, end) was seen, and whether the bot did not understand it."""
+    return list(
+        session.execute(
+            select(InboxSighting.seen_at, InboxSighting.fallback).where(
+                InboxSighting.seen_at >= start, InboxSighting.seen_at < end
+            )
+        ).tuples()
+    )
+
+
+def most_misunderstood(session: Session, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+    """The masked texts the bot most often did not understand in [start, end), with how often."""
+    times = func.count(InboxSighting.id).label("times")
+    top = session.execute(
+        select(InboxItem.text, InboxItem.language, times)
+        .join(InboxSighting, InboxSighting.item_id == InboxItem.id)
+        .where(InboxSighting.seen_at >= start, InboxSighting.seen_at < end, InboxSighting.fallback)
+        .group_by(InboxItem.id, InboxItem.text, InboxItem.language)
+        .order_by(times.desc(), InboxItem.id)
+        .limit(limit)
+    )
+    return [{"text": text, "language": language, "count": n} for text, language, n in top]

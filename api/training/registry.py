@@ -6,6 +6,8 @@ store, so none is dropped), and `models/current.tar.gz` is pointed at it so a re
 and `models/recorded.txt` the files scripts/train-model must not prune.
 """
 
+from __future__ import annotations
+
 import importlib.util
 import json
 import logging
@@ -15,7 +17,7 @@ import tarfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
@@ -24,12 +26,14 @@ from sqlalchemy.orm import Session
 
 from api.core.settings import PROJECT_ROOT, Settings
 from api.staff import service as staff_service
-from api.staff.models import StaffUser
 from api.training import data
 from api.training.errors import ActivationFailed, ModelFileMissing, ModelNotFound
 from api.training.models import ModelActivation, TrainedModel
 from common.clock import utcnow
 from common.rasa_auth import rasa_authorization
+
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.staff.models import StaffUser
 
 logger = logging.getLogger(__name__)
 CURRENT_LINK = "current.tar.gz"

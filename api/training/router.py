@@ -2,14 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query, Request, status
 
-from api.core.auth import require_service
-from api.core.database import get_session
 from api.core.ids import MAX_ID, Id
-from api.staff.models import StaffUser
-from api.staff.router import require_admin
+from api.deps import AdminDep, ServiceDep, SessionDep
 from api.training import data, inbox, registry, runs
 from api.training.errors import NoEarlierModel
 from api.training.schemas import (
@@ -31,11 +27,9 @@ from api.training.schemas import (
 )
 
 router = APIRouter(prefix="/api/training", tags=["training"])
-SessionDep = Annotated[Session, Depends(get_session)]
-AdminDep = Annotated[StaffUser, Depends(require_admin)]
 
 
-@router.post("/inbox", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(require_service)])
+@router.post("/inbox", status_code=status.HTTP_202_ACCEPTED, dependencies=[ServiceDep])
 def report_parse(body: ParseReportIn, session: SessionDep) -> dict[str, int | None]:
     item = inbox.record(session, inbox.Parse(**body.model_dump()))
     return {"item_id": item.id if item else None}

@@ -8,6 +8,8 @@ live model through Rasa's `/model/parse`. The processes run at low priority (`ni
 assistant keeps answering while a model trains.
 """
 
+from __future__ import annotations
+
 import codecs
 import hashlib
 import json
@@ -22,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import select, update
@@ -30,11 +32,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.settings import PROJECT_ROOT, Settings
-from api.staff.models import StaffUser
 from api.training import data, metrics, registry, texts
 from api.training.errors import RunNotFound, TrainingBusy
 from api.training.models import TrainedModel, TrainingRun
 from common.clock import utcnow
+
+if TYPE_CHECKING:  # types only: other domains' tables are not read here
+    from api.staff.models import StaffUser
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
@@ -138,21 +142,17 @@ def take_snapshot(settings: Settings, directory: Path) -> Snapshot:
     project = settings.training_project_dir
     root = directory / "project"
     shutil.rmtree(root, ignore_errors=True)
-    (root / "domain").mkdir(parents=True)
+    root.mkdir(parents=True)
     with data.data_lock(settings):
         shutil.copyfile(project / settings.training_config, root / "config.yml")
-        domain = project / "domain.yml"
-        if domain.is_dir():
-            shutil.copytree(domain, root / "domain", dirs_exist_ok=True)
-        else:
-            shutil.copyfile(domain, root / "domain" / "domain.yml")
+        shutil.copytree(project / "domain", root / "domain")
         shutil.copytree(project / "data", root / "data", ignore=shutil.ignore_patterns(".*"))
     training_data = data.load_dir(root / "data", root)
     known = set()
     for path in (root / "domain").rglob("*.yml"):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         known |= {next(iter(i)) if isinstance(i, dict) else str(i) for i in content.get("intents") or []}
-    # An intent admins created has no place in domain.yml yet: Rasa must know it to keep it in a conversation.
+    # An intent admins created has no place in domain/ yet: Rasa must know it to keep it in a conversation.
     new_intents = sorted(set(training_data.intents()) - known)
     if new_intents:
         (root / "domain" / "admin_intents.yml").write_text(

@@ -10,10 +10,9 @@ from api.core.ids import Id
 Language = Literal["ko", "en"]
 
 
-class ParseReportIn(BaseModel):
+class ParseIn(BaseModel):
     """What Rasa made of one citizen message, reported by the gateway after it answered."""
 
-    message_id: Id
     # False for button presses, commands and locations: no parse, but a handoff may follow them.
     typed: bool = True
     text: str | None = Field(default=None, max_length=16_384)
@@ -23,6 +22,12 @@ class ParseReportIn(BaseModel):
     entities: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
     fallback: bool = False
     model_id: str | None = Field(default=None, max_length=64)
+
+
+class ParseReportIn(ParseIn):
+    """A parse reported on its own (the gateway sends it with the turn's replies: conversations.TurnEnd)."""
+
+    message_id: Id
 
 
 class InboxItemOut(BaseModel):

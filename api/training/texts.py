@@ -4,7 +4,7 @@ import hashlib
 import re
 import unicodedata
 
-from api.core.privacy import redact_phones
+from common.masking import redact_phones
 
 # Korean resident registration numbers (YYMMDD-NNNNNNN): never stored, not even partly.
 RESIDENT_NUMBER = re.compile(r"(?<!\d)\d{6}[- ]?[1-8]\d{6}(?!\d)")

@@ -3,14 +3,13 @@ factor), the audit log, and canned replies."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from api.conversations import handoffs
-from api.core.database import get_session
 from api.core.errors import DomainError
 from api.core.ids import Id
+from api.deps import SessionDep
 from api.staff import second_factor
 from api.staff import service as staff_service
 from api.staff.permissions import PERMISSIONS
@@ -18,7 +17,6 @@ from api.web.auth import AdminForm, AdminPage
 from api.web.pages import error_page, render
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 USERS = "/console/admin/users"
 CANNED = "/console/admin/canned"
 Text = Annotated[str, Form(max_length=handoffs.MAX_TEXT_CHARS)]

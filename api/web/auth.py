@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.core.database import get_session
 from api.core.errors import DomainError
 from api.core.rate_limits import RateLimited, RateLimitsDep
+from api.deps import SessionDep
 from api.staff import second_factor
 from api.staff import service as staff_service
 from api.staff.models import StaffUser
@@ -32,7 +32,6 @@ HOME = "/console/queue"
 CSRF_REFUSED = "보안 토큰이 맞지 않아 요청을 처리하지 않았어요. 페이지를 새로 고친 뒤 다시 시도해 주세요."
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from api.automation import scheduler
-from api.core.database import get_session
 from api.core.errors import DomainError
-from api.core.privacy import mask_name, mask_phone
 from api.core.spreadsheet import csv_download, spreadsheet_phone
+from api.deps import SessionDep
 from api.notices import personal
 from api.web.auth import AdminForm, AdminPage, ConsolePage
 from api.web.pages import error_page, render, seoul
 from common.clock import utcnow
+from common.masking import mask_name, mask_phone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 JOBS = "/console/admin/jobs"
 
 

@@ -12,21 +12,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.conversations import handoffs
+from api.conversations.departments import DEFAULT_DEPARTMENT, DEPARTMENTS, department_names
 from api.conversations.models import Conversation, Handoff, Message
 from api.conversations.outbox import language_of
-from api.core.database import get_session
 from api.core.errors import DomainError, InvalidInput
 from api.core.ids import MAX_ID, Id
-from api.core.privacy import mask_name, mask_phone, redact_phones
+from api.deps import SessionDep
 from api.staff import service as staff_service
 from api.staff.models import StaffUser
 from api.tours import service as tours_service
 from api.web.auth import ConsoleForm, ConsolePage, Signed, stream_user
 from api.web.pages import STATUSES, error_page, render, seoul
 from common.clock import utcnow
+from common.masking import mask_name, mask_phone, redact_phones
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 MAX_REASON_CHARS = 300
 # A comment line this often lets the server notice a closed browser tab even when nothing happens.
 KEEP_ALIVE_SECONDS = 15
@@ -47,8 +47,8 @@ def queue_page(request: Request, session: SessionDep, signed: ConsolePage) -> HT
     waiting = handoffs.waiting_queue(session)
     context = {
         "signed": signed,
-        "departments": handoffs.DEPARTMENTS,
-        "queue": {code: [h for h in waiting if h.department == code] for code in handoffs.DEPARTMENTS},
+        "departments": department_names("ko"),
+        "queue": {code: [h for h in waiting if h.department == code] for code in DEPARTMENTS},
         "mine": handoffs.claimed_by(session, signed.user),
         "office_open": hours.is_open(now),
         "next_opening": None if hours.is_open(now) else hours.next_opening(now),
@@ -159,7 +159,7 @@ def start(
     session: SessionDep,
     signed: ConsoleForm,
     text: Annotated[str, Form(max_length=handoffs.MAX_TEXT_CHARS)] = "",
-    department: Annotated[str, Form(max_length=20)] = handoffs.DEFAULT_DEPARTMENT,
+    department: Annotated[str, Form(max_length=20)] = DEFAULT_DEPARTMENT,
 ) -> Response:
     back = f"/console/conversations/{conversation_id}"
     try:
@@ -217,7 +217,7 @@ def _conversation_page(
             {"title": c.title, "text": c.text_en if language == "en" else c.text_ko}
             for c in handoffs.canned_replies(session)
         ],
-        "departments": handoffs.DEPARTMENTS,
+        "departments": department_names("ko"),
     }
     return render(request, "conversation.html", context)
 

@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.core.database import get_session
 from api.core.errors import DomainError, InvalidInput
+from api.deps import SessionDep
 from api.opendata import service
 from api.opendata.models import Dataset, DatasetVersion
 from api.opendata.router import read_upload, shape_audit_detail, upload_audit_detail
@@ -19,7 +19,6 @@ from api.web.auth import AdminForm, AdminPage, Signed
 from api.web.pages import error_page, render
 
 router = APIRouter(prefix="/console/admin/datasets", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 HOME = "/console/admin/datasets"
 DatasetId = Annotated[str, Path(max_length=80)]
 Line = Annotated[str, Form(max_length=300)]

@@ -7,23 +7,23 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from api.conversations import outbox
-from api.core.database import get_session
 from api.core.errors import DomainError, InvalidInput
 from api.core.ids import Id
-from api.core.privacy import mask_name, mask_phone
+from api.deps import SessionDep
 from api.notices import personal, service
+from api.notices.categories import CATEGORIES
 from api.notices.models import Notice
 from api.notices.router import certificate_response
 from api.notices.schemas import NoticeIn, PersonalNoticeIn
 from api.staff import permissions
 from api.web.auth import ConsoleForm, ConsolePage
-from api.web.pages import SEOUL, error_page, render
+from api.web.pages import error_page, render
+from common.clock import SEOUL
+from common.masking import mask_name, mask_phone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 NOTICES = "/console/notices"
 PERSONAL = "/console/personal-notices"
 NOTICE_STATUSES = {"draft": "작성 중", "published": "게시 중", "withdrawn": "철회됨"}
@@ -119,7 +119,7 @@ def _form_values(notice: Notice | None) -> dict:
 
 
 def _context(signed, **extra) -> dict:
-    categories = {code: names["ko"] for code, names in service.CATEGORY_NAMES.items()}
+    categories = {code: category.name_ko for code, category in CATEGORIES.items()}
     return {"signed": signed, "categories": categories, "notice_statuses": NOTICE_STATUSES, **extra}
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.core.errors import DomainError
+from common.calendar import weekday_name
 from common.clock import SEOUL, utcnow
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -30,7 +31,6 @@ REASONS = {
 }
 STATUSES = {"waiting": "대기 중", "claimed": "상담 중", "closed": "종료", "cancelled": "시민이 취소"}
 LANGUAGES = {"ko": "한국어", "en": "영어"}
-WEEKDAYS = "월화수목금토일"
 CHANNELS = {"telegram": "텔레그램", "web": "웹 채팅", "kakao": "카카오톡"}
 
 
@@ -43,7 +43,7 @@ def seoul_day(value: datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(SEOUL)
-    return f"{local.month}월 {local.day}일 ({WEEKDAYS[local.weekday()]}) {local:%H:%M}"
+    return f"{local.month}월 {local.day}일 ({weekday_name(local, 'ko')}) {local:%H:%M}"
 
 
 def waited(since: datetime | None) -> str:

@@ -1,22 +1,20 @@
 """Console pages of the figures: the daily reports and the operations dashboard with its charts."""
 
 from datetime import date, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.automation import reports
-from api.core.database import get_session
 from api.core.errors import DomainError
+from api.deps import SessionDep
 from api.web.auth import ConsolePage
 from api.web.pages import error_page, render
 from api.web.svg_charts import Series, bar_chart, line_chart
 from common.clock import utcnow
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 REPORTS = "/console/reports"
 TRAILING_DAYS = 30
 COMING_DAYS = 14

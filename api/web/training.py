@@ -3,20 +3,18 @@
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.core.database import get_session
 from api.core.errors import DomainError
 from api.core.ids import Id
+from api.deps import SessionDep
 from api.training import data, inbox, metrics, registry, runs
 from api.web.auth import AdminForm, AdminPage, Signed
 from api.web.pages import error_page, render
 
 router = APIRouter(prefix="/console/admin/training", include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 HOME = "/console/admin/training"
 INBOX = f"{HOME}/inbox"
 EXAMPLES = f"{HOME}/examples"

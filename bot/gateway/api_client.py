@@ -57,7 +57,7 @@ class ApiClient:
             return response.json() if response.content else None
         raise AssertionError("unreachable")
 
-    async def record_incoming(
+    async def begin_turn(
         self,
         message: IncomingMessage,
         text: str,
@@ -65,7 +65,7 @@ class ApiClient:
         delivery_id: str | None = None,
         lease_seconds: int | None = None,
     ) -> dict[str, Any]:
-        """Records the message and holds it for this delivery to answer (the api's lease)."""
+        """Records the message, holds it for this delivery to answer (the api's lease) and says who answers it."""
         body = {
             "channel": message.channel,
             "channel_user_id": message.channel_user_id,
@@ -77,43 +77,37 @@ class ApiClient:
         }
         if lease_seconds is not None:
             body["lease_seconds"] = lease_seconds
-        return await self._post("/api/conversations/messages", body)
+        return await self._post("/api/conversations/turns", body)
 
-    async def record_replies(self, message_id: int, replies: list[Reply], answered: bool = True) -> None:
-        """Records the replies (a certified notice's content as a placeholder); `answered` False when they only
-        said the assistant could not answer."""
-        recorded = [for_transcript(reply).model_dump(exclude_none=True) for reply in replies]
-        body = {"replies": recorded, "answered": answered}
-        await self._post(f"/api/conversations/messages/{message_id}/replies", body)
+    async def end_turn(
+        self,
+        message_id: int,
+        replies: list[Reply],
+        answered: bool = True,
+        bot_reset: bool = False,
+        language_choice: str | None = None,
+        parse: dict[str, Any] | None = None,
+    ) -> None:
+        """Records the replies (a certified notice's content as a placeholder) and releases the message; `answered`
+        False when they only said the assistant could not answer. With them, what else the turn did: restarted the
+        assistant's dialogue, took the citizen's language choice (ko, en, auto), and Rasa's parse for the NLU inbox."""
+        body = {
+            "replies": [for_transcript(reply).model_dump(exclude_none=True) for reply in replies],
+            "answered": answered,
+            "bot_reset": bot_reset,
+            "language_choice": language_choice,
+            "parse": parse,
+        }
+        await self._post(f"/api/conversations/turns/{message_id}/end", body)
 
     async def extend_lease(self, message_id: int, lease_seconds: int) -> None:
         await self._post(f"/api/conversations/messages/{message_id}/lease", {"lease_seconds": lease_seconds})
-
-    async def choose_language(self, channel: str, channel_user_id: str, language: str | None) -> None:
-        await self._send("PUT", f"/api/conversations/{channel}/{channel_user_id}/language", {"language": language})
-
-    async def bot_reset_done(self, channel: str, channel_user_id: str) -> None:
-        await self._send("POST", f"/api/conversations/{channel}/{channel_user_id}/bot-reset", None)
-
-    async def cancel_handoff(self, channel: str, channel_user_id: str) -> bool:
-        """False when the request can no longer be cancelled (a staff member has already taken it)."""
-        try:
-            await self._send("POST", f"/api/conversations/{channel}/{channel_user_id}/handoff/cancel", None)
-        except ApiUnavailable as error:
-            if " 409:" in str(error) or " 404:" in str(error):
-                return False
-            raise
-        return True
 
     async def personal_notice(self, channel: str, channel_user_id: str, notice_id: int) -> dict[str, Any]:
         """A certified notice's content, for this conversation to show; the api refuses (ApiRefused) unless its
         identity code was entered here moments ago. The first reading is recorded as the time it was read."""
         body = {"channel": channel, "channel_user_id": channel_user_id}
         return await self._post(f"/api/personal-notices/{notice_id}/read", body)
-
-    async def report_parse(self, report: dict[str, Any]) -> None:
-        """What Rasa made of a message, for the NLU inbox."""
-        await self._post("/api/training/inbox", report)
 
     async def claim_outbox(self, channels: list[str], limit: int, lease_seconds: int) -> list[dict[str, Any]]:
         return await self._post(

@@ -7,16 +7,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.staticfiles import StaticFiles
 
-from api.core.logging import configure_logging
 from bot.gateway.api_client import ApiClient
 from bot.gateway.channels import web
-from bot.gateway.nlu_inbox import InboxReporter
 from bot.gateway.outbox import OutboxWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limits import GatewayLimits
 from bot.gateway.router import MessageRouter
 from bot.gateway.security_headers import SecurityHeaders, content_security_policy
 from bot.gateway.settings import GatewaySettings, get_settings
+from common.log_format import configure_logging
 from common.request_limits import BodyLimit
 
 logger = logging.getLogger("gateway")
@@ -31,8 +30,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         api = ApiClient(settings.api_url, settings.service_token, settings.api_timeout_seconds)
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_jwt_secret)
         app.state.api = api
-        inbox = InboxReporter(api, rasa, settings.nlu_inbox_reports)
-        app.state.router = MessageRouter(api, rasa, settings.max_nlu_chars, inbox, settings.turn_lease_seconds)
+        app.state.router = MessageRouter(
+            api, rasa, settings.max_nlu_chars, settings.nlu_inbox_reports, settings.turn_lease_seconds
+        )
         app.state.limits = GatewayLimits(settings)
         app.state.telegram = None
         if settings.telegram_bot_token:
@@ -48,7 +48,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
         yield
         await outbox.stop()
-        await inbox.drain()
         if app.state.telegram:
             await app.state.telegram.stop()
         await api.close()

@@ -1,67 +1,26 @@
-"""Tells the api's NLU inbox what Rasa made of each citizen message, in the background.
+"""What the gateway tells the api's NLU inbox about each message Rasa answered.
 
-Rasa's REST replies carry no parse result, so after a reply the gateway reads the parse of the
-conversation's latest user message from Rasa's tracker (without its events: one small request) and
-reports it. The citizen's reply never waits for this, and when Rasa or the api cannot be reached
-the report is dropped with a log line: it is analytics, not the conversation.
+Rasa's gateway channel returns its parse of the message with the replies (bot/nlu/gateway_channel.py), and the
+report travels to the api with the replies, in the turn's one closing call (`parse` of the api's TurnEnd).
 """
 
-import asyncio
 import logging
-import time
 from typing import Any
 
-from bot.gateway.api_client import ApiClient, ApiUnavailable
-from bot.gateway.rasa_client import RasaClient, RasaUnavailable
-
 logger = logging.getLogger(__name__)
-# The gateway puts the api's message id into the metadata Rasa keeps with each user message, so a
-# report is only made of the parse of that very message.
-MESSAGE_ID_KEY = "api_message_id"
 FALLBACK_INTENT = "nlu_fallback"
 MAX_ENTITIES = 20
 
 
-class InboxReporter:
-    def __init__(self, api: ApiClient, rasa: RasaClient, enabled: bool = True) -> None:
-        self._api = api
-        self._rasa = rasa
-        self._enabled = enabled
-        self._tasks: set[asyncio.Task] = set()
-
-    def report(self, sender_id: str, message_id: int, typed: bool, language: str | None) -> None:
-        """Reports the message once Rasa has answered it; returns at once."""
-        if not self._enabled:
-            return
-        task = asyncio.create_task(self._report(sender_id, message_id, typed, language))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Waits a little for reports still on their way (at shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
-
-    async def _report(self, sender_id: str, message_id: int, typed: bool, language: str | None) -> None:
-        started = time.perf_counter()
-        body: dict[str, Any] = {"message_id": message_id, "typed": typed}
-        try:
-            if typed:
-                latest = await self._rasa.latest_message(sender_id)
-                if (latest.get("metadata") or {}).get(MESSAGE_ID_KEY) != message_id:
-                    logger.info(
-                        "nlu inbox: the conversation moved on before its parse was read",
-                        extra={"message_id": message_id},
-                    )
-                    return
-                body |= parse_report(latest, language)
-            await self._api.report_parse(body)
-        except (RasaUnavailable, ApiUnavailable) as error:
-            # The error may name the tracker's URL, which holds the sender id: a web chat user's id stays out of logs.
-            reason = str(error).replace(sender_id.partition(":")[2], "…")
-            logger.info("nlu inbox report dropped", extra={"message_id": message_id, "error": reason})
-            return
-        logger.debug("nlu inbox report", extra={"ms": round((time.perf_counter() - started) * 1000, 1)})
+def inbox_report(parse: dict[str, Any] | None, typed: bool, language: str | None) -> dict[str, Any] | None:
+    """The report of one message Rasa answered: a typed one with its parse; a button press, command or location
+    without one (a handoff may still follow it). None when Rasa gave no parse of a typed message."""
+    if not typed:
+        return {"typed": False}
+    if not parse:
+        logger.info("nlu inbox: Rasa gave no parse of the message")
+        return None
+    return {"typed": True, **parse_report(parse, language)}
 
 
 def parse_report(latest: dict[str, Any], language: str | None) -> dict[str, Any]:

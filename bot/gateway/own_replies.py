@@ -1,6 +1,7 @@
 """Replies the gateway gives itself, when a message never reaches the assistant, in both languages."""
 
 from bot.gateway.messages import Button, Reply
+from common.payloads import payload
 
 _TEXTS = {
     "empty": {
@@ -41,7 +42,7 @@ _TEXTS = {
 def language_menu(language: str | None) -> Reply:
     automatic = "자동" if language != "en" else "Automatic"
     choices = [("한국어", "ko"), ("English", "en"), (automatic, "auto")]
-    buttons = [Button(title=title, payload=f'/choose_language{{"language":"{code}"}}') for title, code in choices]
+    buttons = [Button(title=title, payload=payload("choose_language", language=code)) for title, code in choices]
     return own_reply("language_menu", language).model_copy(update={"buttons": buttons})
 
 

@@ -6,7 +6,6 @@ hands it over only to the conversation where the identity code was just entered.
 the transcript records the placeholder (messages.for_transcript).
 """
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from bot.gateway.api_client import ApiClient, ApiRefused, ApiUnavailable
 from bot.gateway.messages import Button, IncomingMessage, Reply
 from common import confidential
 from common.clock import local
+from common.payloads import payload
 
 logger = logging.getLogger(__name__)
 
@@ -77,5 +77,5 @@ def refusal(reason: str, notice_id: int | None, language: str) -> Reply:
     """Why the notice is not shown, politely, with the button that starts its opening again."""
     if notice_id is None:
         return Reply(text=_TEXTS[reason][language])
-    again = "/notice_open" + json.dumps({"personal_notice_id": str(notice_id)}, separators=(",", ":"))
+    again = payload("notice_open", personal_notice_id=str(notice_id))
     return Reply(text=_TEXTS[reason][language], buttons=[Button(title=_TEXTS["open"][language], payload=again)])

@@ -1,6 +1,7 @@
-"""The gateway's client of Rasa's REST channel and of its HTTP api (tracker)."""
+"""The gateway's client of Rasa: its gateway channel (replies and parse) and its HTTP api (tracker events)."""
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,6 +14,13 @@ CALLER = "paju-gateway"
 
 class RasaUnavailable(Exception):
     pass
+
+
+@dataclass
+class Answer:
+    replies: list[Reply]
+    # The parse of the message as Rasa's tracker keeps it (text, intent, intent_ranking, entities, language).
+    parse: dict[str, Any] | None = None
 
 
 class RasaJwtAuth(httpx.Auth):
@@ -38,25 +46,17 @@ class RasaClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def send(self, sender_id: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
+    async def send(self, sender_id: str, text: str, metadata: dict[str, Any], with_parse: bool = False) -> Answer:
+        """Rasa's replies to the message and, `with_parse`, what it made of it: one call to Rasa's gateway channel
+        (bot/nlu/gateway_channel.py)."""
+        body = {"sender": sender_id, "message": text, "metadata": metadata, "parse": with_parse}
         try:
-            response = await self._http.post(
-                "/webhooks/rest/webhook",
-                json={"sender": sender_id, "message": text, "metadata": metadata},
-            )
+            response = await self._http.post("/webhooks/gateway/webhook", json=body)
             response.raise_for_status()
-        except httpx.HTTPError as error:
+            answer = response.json()
+        except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailable(str(error)) from error
-        return [Reply.model_validate(item) for item in response.json()]
-
-    async def latest_message(self, sender_id: str) -> dict[str, Any]:
-        """The parse of the conversation's latest user message (text, intent, ranking, entities, metadata)."""
-        try:
-            response = await self._http.get(f"/conversations/{sender_id}/tracker", params={"include_events": "NONE"})
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(str(error)) from error
-        return response.json().get("latest_message") or {}
+        return Answer([Reply.model_validate(item) for item in answer["messages"]], answer.get("parse"))
 
     async def resume_afresh(self, sender_id: str) -> None:
         """Resume a conversation a person had, and restart its dialogue (no half-filled form or slots).

@@ -1,7 +1,7 @@
-"""Routes each incoming message: record it, then to Rasa (mode bot) or the staff inbox (mode human)."""
+"""Routes each incoming message: a turn begun with the api, answered by Rasa (mode bot) or left to the staff inbox
+(mode human), and ended with the api: at most one api call before Rasa, one Rasa call, and one api call after."""
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -9,19 +9,21 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from bot.gateway import personal_notices
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 from bot.gateway.messages import IncomingMessage, Reply, clean_text
-from bot.gateway.nlu_inbox import MESSAGE_ID_KEY, InboxReporter
+from bot.gateway.nlu_inbox import inbox_report
 from bot.gateway.own_replies import language_menu, own_reply
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
-from bot.language import detect_language
+from common.language import detect_language
+from common.payloads import payload
 
 logger = logging.getLogger(__name__)
 # Messenger commands and the intent each one asks for; /language the gateway answers itself.
 COMMANDS = {"start": "/greet", "help": "/help"}
-CANCEL_HANDOFF = "/cancel_handoff"
 LANGUAGE_CHOICE = re.compile(r'^/choose_language\{"language":\s*"(ko|en|auto)"\}$')
 DEFAULT_LEASE_SECONDS = 20
 
@@ -50,19 +52,31 @@ class ConversationLocks:
                 del self._locks[key]
 
 
+@dataclass
+class TurnEnd:
+    """How a turn ended, as the api records it in the turn's closing call."""
+
+    replies: list[Reply]
+    # False when the replies only said the assistant could not answer: a retry of the message is answered again.
+    answered: bool = True
+    bot_reset: bool = False
+    language_choice: str | None = None  # ko, en or auto
+    parse: dict[str, Any] | None = None  # the NLU inbox's report
+
+
 class MessageRouter:
     def __init__(
         self,
         api: ApiClient,
         rasa: RasaClient,
         max_nlu_chars: int,
-        inbox: InboxReporter | None = None,
+        inbox_reports: bool = False,
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self._api = api
         self._rasa = rasa
         self._max_nlu_chars = max_nlu_chars
-        self._inbox = inbox
+        self._inbox_reports = inbox_reports
         self._lease_seconds = lease_seconds
         self._locks = ConversationLocks()
 
@@ -82,20 +96,33 @@ class MessageRouter:
         text = clean_text(message.text)
         # A command ("/start") is no sign of the citizen's language: their messenger's setting is.
         language = (None if message.command else detect_language(text)) or message.language_hint
-        recorded = await self._record(message, text, language)
-        if recorded["duplicate"] and recorded.get("in_progress"):
-            recorded = await self._after_the_other_delivery(message, text, language)
-        if recorded["duplicate"]:
-            return [_stored_reply(stored) for stored in recorded["replies"]]
+        turn = await self._begin(message, text, language)
+        if turn["duplicate"] and turn.get("in_progress"):
+            turn = await self._after_the_other_delivery(message, text, language)
+        if turn["duplicate"]:
+            return [_stored_reply(stored) for stored in turn["replies"]]
+        if turn["mode"] == "human" and not turn.get("handoff_taken"):
+            # A person has (or will have) this conversation: the message waits in the staff inbox, which answers it
+            # (the api marked it so, and a retry of it is not handled twice).
+            return []
         # The api holds the message for this turn only while we say we are still at it (Rasa can be slow).
-        holding = asyncio.create_task(self._hold(recorded["message_id"]))
+        holding = asyncio.create_task(self._hold(turn["message_id"]))
         try:
-            return await self._turn(message, recorded, text, language)
+            ended = await self._turn(message, turn, text, language)
+            await self._api.end_turn(
+                turn["message_id"],
+                ended.replies,
+                answered=ended.answered,
+                bot_reset=ended.bot_reset,
+                language_choice=ended.language_choice,
+                parse=ended.parse,
+            )
         finally:
             holding.cancel()
+        return ended.replies
 
-    async def _record(self, message: IncomingMessage, text: str, language: str | None) -> dict:
-        return await self._api.record_incoming(message, text, language, uuid.uuid4().hex, self._lease_seconds)
+    async def _begin(self, message: IncomingMessage, text: str, language: str | None) -> dict:
+        return await self._api.begin_turn(message, text, language, uuid.uuid4().hex, self._lease_seconds)
 
     async def _after_the_other_delivery(self, message: IncomingMessage, text: str, language: str | None) -> dict:
         """Another delivery holds this message. Wait for it: either it answers, or its hold lapses (its
@@ -104,10 +131,10 @@ class MessageRouter:
         deadline = time.monotonic() + 2 * self._lease_seconds
         while time.monotonic() < deadline:
             await asyncio.sleep(min(1.0, self._lease_seconds / 4))
-            recorded = await self._record(message, text, language)
-            if not (recorded["duplicate"] and recorded.get("in_progress")):
-                return recorded
-        raise TurnInProgress(recorded["message_id"])
+            turn = await self._begin(message, text, language)
+            if not (turn["duplicate"] and turn.get("in_progress")):
+                return turn
+        raise TurnInProgress(turn["message_id"])
 
     async def _hold(self, message_id: int) -> None:
         while True:
@@ -119,92 +146,71 @@ class MessageRouter:
                     "could not extend the hold on a message", extra={"message_id": message_id, "error": str(error)}
                 )
 
-    async def _turn(self, message: IncomingMessage, recorded: dict, text: str, language: str | None) -> list[Reply]:
-        preferred = recorded.get("preferred_language")
+    async def _turn(self, message: IncomingMessage, turn: dict, text: str, language: str | None) -> TurnEnd:
+        preferred = turn.get("preferred_language")
         language = preferred or language
-        reset_bot = recorded.get("reset_bot")
-        if recorded["mode"] == "human":
-            if recorded.get("button") != CANCEL_HANDOFF:
-                # A person has (or will have) this conversation: the message waits in the staff inbox, which
-                # answers it; marked so, a retry of it is not handled twice.
-                await self._api.record_replies(recorded["message_id"], [])
-                return []
-            if not await self._api.cancel_handoff(message.channel, message.channel_user_id):
-                replies = [own_reply("handoff_taken", language)]
-                await self._api.record_replies(recorded["message_id"], replies)
-                return replies
-            reset_bot = True
-
-        if message.pressed_button and not recorded["button_offered"]:
-            replies = [own_reply("unknown_button", language)]
-        else:
-            if reset_bot:
-                await self._reset_bot(message, recorded["message_id"])
-            try:
-                replies = await self._answer(
-                    message, recorded["message_id"], recorded.get("button"), text, language, preferred
-                )
-            except RasaUnavailable as error:
-                logger.warning("rasa unavailable", extra={"message_id": recorded["message_id"], "error": str(error)})
-                replies = [own_reply("assistant_down", language)]
-                # Not an answer: a retry of the message is answered when the assistant is back.
-                await self._api.record_replies(recorded["message_id"], replies, answered=False)
-                return replies
-        await self._api.record_replies(recorded["message_id"], replies)
-        return replies
+        if turn.get("handoff_taken"):
+            return TurnEnd([own_reply("handoff_taken", language)])
+        if message.pressed_button and not turn["button_offered"]:
+            return TurnEnd([own_reply("unknown_button", language)])
+        bot_reset = bool(turn.get("reset_bot")) and await self._reset_bot(message, turn["message_id"])
+        ended = await self._answer(message, turn, text, language, preferred)
+        ended.bot_reset = bot_reset
+        return ended
 
     async def _answer(
-        self,
-        message: IncomingMessage,
-        message_id: int,
-        button: str | None,
-        text: str,
-        language: str | None,
-        preferred: str | None,
-    ) -> list[Reply]:
+        self, message: IncomingMessage, turn: dict, text: str, language: str | None, preferred: str | None
+    ) -> TurnEnd:
+        button = turn.get("button")
         typed = False
         if message.command == "language":
-            return [language_menu(language)]
+            return TurnEnd([language_menu(language)])
         if button is not None and (choice := LANGUAGE_CHOICE.match(button)):
-            return [await self._choose_language(message, choice.group(1), language)]
+            return self._choose_language(choice.group(1), language)
         if message.command in COMMANDS:
             rasa_text = COMMANDS[message.command]
         elif button is not None:
             rasa_text = button
         elif message.location:
             latitude, longitude = message.location
-            rasa_text = "/facility_nearby" + json.dumps({"latitude": latitude, "longitude": longitude})
+            rasa_text = payload("facility_nearby", latitude=latitude, longitude=longitude)
         elif not text:
-            return [own_reply("empty", language)]
+            return TurnEnd([own_reply("empty", language)])
         elif len(text) > self._max_nlu_chars:
-            return [own_reply("too_long", language, limit=self._max_nlu_chars)]
+            return TurnEnd([own_reply("too_long", language, limit=self._max_nlu_chars)])
         else:
             rasa_text, typed = text, True
 
-        metadata = {"channel": message.channel, "language_hint": language, MESSAGE_ID_KEY: message_id, **message.extra}
+        metadata = {"channel": message.channel, "language_hint": language, **message.extra}
         if preferred:
             metadata["language_preference"] = preferred
-        replies = await self._rasa.send(message.sender_id, rasa_text, metadata)
-        replies = await personal_notices.opened(self._api, message, replies, language)
-        if self._inbox:
-            self._inbox.report(message.sender_id, message_id, typed, language)
-        return replies
+        try:
+            answer = await self._rasa.send(message.sender_id, rasa_text, metadata, with_parse=self._inbox_reports)
+        except RasaUnavailable as error:
+            logger.warning("rasa unavailable", extra={"message_id": turn["message_id"], "error": str(error)})
+            # Not an answer: a retry of the message is answered when the assistant is back.
+            return TurnEnd([own_reply("assistant_down", language)], answered=False)
+        replies = await personal_notices.opened(self._api, message, answer.replies, language)
+        parse = inbox_report(answer.parse, typed, language) if self._inbox_reports else None
+        return TurnEnd(replies, parse=parse)
 
-    async def _choose_language(self, message: IncomingMessage, choice: str, language: str | None) -> Reply:
+    @staticmethod
+    def _choose_language(choice: str, language: str | None) -> TurnEnd:
         preferred = None if choice == "auto" else choice
-        await self._api.choose_language(message.channel, message.channel_user_id, preferred)
-        return own_reply("language_auto" if preferred is None else "language_set", preferred or language)
+        reply = own_reply("language_auto" if preferred is None else "language_set", preferred or language)
+        return TurnEnd([reply], language_choice=choice)
 
-    async def _reset_bot(self, message: IncomingMessage, message_id: int) -> None:
-        """A person handed the conversation back: the assistant starts afresh, without stale forms or slots."""
+    async def _reset_bot(self, message: IncomingMessage, message_id: int) -> bool:
+        """A person handed the conversation back: the assistant starts afresh, without stale forms or slots. False
+        when Rasa could not be reached: the api keeps the reset pending for the next message."""
         try:
             await self._rasa.resume_afresh(message.sender_id)
         except RasaUnavailable as error:
             # The error names the tracker's URL, which holds the sender id: a web chat user's id stays out of logs.
             reason = str(error).replace(message.channel_user_id, "…")
             logger.warning("rasa reset failed", extra={"message_id": message_id, "error": reason})
-            return
-        await self._api.bot_reset_done(message.channel, message.channel_user_id)
+            return False
+        return True
 
 
 def _stored_reply(stored: dict) -> Reply:

@@ -44,7 +44,7 @@ class GatewaySettings(BaseSettings):
     # Outbox delivery: how often an idle gateway asks the api for messages to send.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1, le=100)
-    # Report what Rasa made of each message to the api's NLU inbox (in the background).
+    # Report what Rasa made of each message to the api's NLU inbox (with the turn's replies).
     nlu_inbox_reports: bool = True
     # Signs the web chat's identity cookie (make writes one into .env). Every replica needs the same one;
     # empty: a random one per process, so web chat users lose their conversation when it restarts.

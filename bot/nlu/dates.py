@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.nlu.duckling_worker import DucklingWorker
+from common.calendar import WEEKDAYS
 from common.clock import SEOUL
 
 # Numbers Duckling would misread: digit groups of phone numbers become years, and "for 2 on Saturday"
@@ -34,7 +35,6 @@ _WEEKDAY = re.compile(
 _WEEK_QUALIFIER = re.compile(r"주|다음|지난|저번|\b(?:next|last|coming|following)\b", re.IGNORECASE)
 # What may stand between a date and a time that belong together ("토요일 오전", "Saturday, at 2pm").
 _JOINER = re.compile(r"[\s,]*(?:at|on|in the|에)?[\s,]*", re.IGNORECASE)
-_KOREAN_WEEKDAYS = "월화수목금토일"
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def _from_rules(masked: str, text: str, today: datetime.date) -> Iterator[DateMe
     for match in _WEEK_AFTER.finditer(masked):
         monday = today - datetime.timedelta(days=today.weekday())
         weeks = 2 if match["weeks"] == "다다음" else 1
-        days = 7 * weeks + _KOREAN_WEEKDAYS.index(match["day"])
+        days = 7 * weeks + WEEKDAYS["ko"].index(match["day"])
         yield _rule_mention(match, text, date=monday + datetime.timedelta(days=days))
     # Duckling has no "오전" or "morning" alone, and reads "오후" alone as after 17:00.
     for match in _PART_OF_DAY.finditer(masked):

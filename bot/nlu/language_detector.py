@@ -12,7 +12,7 @@ from rasa.shared.nlu.constants import METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.language import SUPPORTED, detect_language
+from common.language import SUPPORTED, detect_language
 
 LANGUAGE = "language"
 

@@ -17,8 +17,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.language import SUPPORTED
 from bot.nlu.language_detector import LANGUAGE
+from common.language import SUPPORTED
 
 
 def message_language(message: UserUttered | None) -> str | None:

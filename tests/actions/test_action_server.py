@@ -22,7 +22,15 @@ TOKEN = "actions-test-token"
 BOOKING = {
     "code": "PJ-7Q2K",
     "status": "confirmed",
-    "run": {"id": 1, "date": "2026-12-05", "starts_at": "2026-12-05T01:20:00Z", "option": "walk"},
+    "run": {
+        "id": 1,
+        "date": "2026-12-05",
+        "starts_at": "2026-12-05T01:20:00Z",
+        "option": "walk",
+        "time": "10:20",
+        "day_en": "Dec 5 (Sat)",
+        "option_en": "on foot",
+    },
     "party": {"adult": 2},
     "seats": 2,
     "total_fee": 18400,

@@ -6,6 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import ApiClient
 from actions.conversation import ActionNotUnderstood, ActionRequestHuman, format_opening, guess_department
+from actions.vocabulary import Departments
 
 API = "http://api.test"
 
@@ -84,13 +85,19 @@ async def test_request_human_retries_once_then_apologises_when_the_api_is_down(f
 
 
 def test_the_department_is_guessed_from_what_the_citizen_asked_before():
+    known = Departments(("tourism", "civil_affairs", "open_data"), default="civil_affairs")
     touring = [_user("greet"), _user("book_tour"), _user("inform"), _user("request_human")]
-    assert guess_department(tracker("상담원", touring)) == "tourism"
-    assert guess_department(tracker("상담원", [_user("facility_nearby"), _user("request_human")])) == "open_data"
-    assert guess_department(tracker("상담원", [_user("greet"), _user("request_human")])) == "civil_affairs"
+    assert guess_department(tracker("상담원", touring), known) == "tourism"
+    assert guess_department(tracker("상담원", [_user("facility_nearby"), _user("request_human")]), known) == "open_data"
+    assert guess_department(tracker("상담원", [_user("greet"), _user("request_human")]), known) == "civil_affairs"
     # What came before a restart (an earlier handoff) does not count.
     restarted = [_user("book_tour"), {"event": "restart"}, _user("request_human")]
-    assert guess_department(tracker("상담원", restarted)) == "civil_affairs"
+    assert guess_department(tracker("상담원", restarted), known) == "civil_affairs"
+    # A department the api no longer has is not asked for: its default is.
+    assert (
+        guess_department(tracker("상담원", touring), Departments(("civil_affairs",), "civil_affairs"))
+        == "civil_affairs"
+    )
 
 
 @respx.mock

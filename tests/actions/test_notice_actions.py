@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-import yaml
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -32,7 +32,7 @@ from actions.notices import (
 )
 
 API = "http://api.test"
-DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
+DOMAIN = Domain.load(Path(__file__).parents[2] / "domain").as_dict()
 VERIFIED_HEADER = "✅ 파주시 공식 알림 | Paju City verified"
 PARKING = {
     "id": 1,

@@ -157,7 +157,7 @@ async def test_choices_become_buttons_whose_payloads_survive_quotes_and_braces(m
     [message] = dispatcher.messages
     assert message["text"] == answer
     assert [button["title"] for button in message["buttons"]] == ["금촌역 공영주차장", "금촌 {제2} 주차장"]
-    domain = Domain.load("domain.yml")
+    domain = Domain.load("domain")
     for button, choice in zip(message["buttons"], choices, strict=True):
         [parsed] = RegexMessageHandler().process([Message(data={"text": button["payload"]})], domain)
         assert parsed.get("intent")["name"] == "opendata_question"

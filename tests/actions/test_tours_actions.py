@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import respx
-import yaml
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.bookings import ActionShowLookedUpBooking
+from actions.bookings import ActionMyBookings, ActionShowLookedUpBooking
 from actions.tours import (
     ActionAskConsent,
     ActionAskRunId,
@@ -24,7 +24,8 @@ from actions.tours import (
 from common import clock
 
 API = "http://api.test"
-DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
+CHOICES = f"{API}/api/tours/dmz-peace/runs/choices"
+DOMAIN = Domain.load(Path(__file__).parents[2] / "domain").as_dict()
 DAY = (clock.today() + timedelta(days=3)).isoformat()
 
 
@@ -48,7 +49,9 @@ def tracker(slots: dict | None = None, entities: list | None = None, text: str =
 
 
 def run(run_id: int, hour: int, option: str = "walk", seats_left: int = 40) -> dict:
+    """A departure as the api shows it, with its labels."""
     starts = datetime.fromisoformat(f"{DAY}T{hour:02d}:20:00+09:00").astimezone(ZoneInfo("UTC"))
+    names = {"walk": ("도보", "on foot"), "monorail": ("모노레일", "monorail")}[option]
     return {
         "id": run_id,
         "date": DAY,
@@ -57,7 +60,21 @@ def run(run_id: int, hour: int, option: str = "walk", seats_left: int = 40) -> d
         "capacity": 250,
         "seats_left": seats_left,
         "status": "open",
+        "time": f"{hour:02d}:20",
+        "part_of_day": "morning" if hour < 12 else "afternoon",
+        "day_ko": "12월 5일(토)",
+        "day_en": "Dec 5 (Sat)",
+        "option_ko": names[0],
+        "option_en": names[1],
+        "label_ko": f"{hour:02d}:20 {names[0]} · {seats_left}석",
+        "label_en": f"{hour:02d}:20 {names[1]} · {seats_left} seats",
     }
+
+
+def choices(runs: list[dict], nearest: list[dict] | None = None, closed: bool = False) -> dict:
+    """A day's departures to pick from, as the api offers them."""
+    day = {"date": DAY, "day_ko": "12월 5일(토)", "day_en": "Dec 5 (Sat)"}
+    return day | {"closed": closed, "runs": runs, "nearest": nearest or []}
 
 
 def date_entity(text="다음주 토요일", resolved=DAY, **extra) -> dict:
@@ -66,26 +83,27 @@ def date_entity(text="다음주 토요일", resolved=DAY, **extra) -> dict:
 
 @respx.mock
 async def test_a_date_is_resolved_from_the_nlu_and_kept_with_its_part_of_day():
-    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(200, json=[run(1, 9), run(2, 13)])
-    respx.post(f"{API}/api/bookings/check").respond(200, json={"ok": True, "total_fee": None})
+    route = respx.get(CHOICES).respond(200, json=choices([run(1, 9), run(2, 13)]))
     entities = [date_entity(resolved_part_of_day="afternoon")]
     slots = await ValidateBookingForm().validate_tour_date(
         "다음주 토요일 오후에", CollectingDispatcher(), tracker(entities=entities), {}
     )
     assert slots == {"tour_date": DAY, "part_of_day": "afternoon"}
+    assert dict(route.calls.last.request.url.params) == {"date": DAY, "seats": "1"}
 
 
 @respx.mock
 async def test_a_day_without_runs_is_a_closed_day_and_is_asked_again():
-    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(200, json=[])
+    respx.get(CHOICES).respond(200, json=choices([], [run(7, 10)], closed=True))
     dispatcher = CollectingDispatcher()
     slots = await ValidateBookingForm().validate_tour_date("월요일", dispatcher, tracker(entities=[date_entity()]), {})
     assert slots == {"tour_date": None}
-    assert dispatcher.messages[0]["response"] == "utter_closed_day"
+    assert (dispatcher.messages[0]["response"], dispatcher.messages[0]["day"]) == ("utter_closed_day", "12월 5일(토)")
 
 
 @respx.mock
 async def test_a_past_or_unreadable_date_is_asked_again_with_the_reason():
+    respx.get(CHOICES).respond(422, json={"detail": "이미 지난 날짜예요.", "code": "past_date"})
     dispatcher = CollectingDispatcher()
     past = (clock.today() - timedelta(days=3)).isoformat()
     assert await ValidateBookingForm().validate_tour_date(
@@ -97,15 +115,14 @@ async def test_a_past_or_unreadable_date_is_asked_again_with_the_reason():
 
 @respx.mock
 async def test_a_full_day_offers_the_nearest_runs_with_seats_as_buttons():
-    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(200, json=[run(1, 9, seats_left=0)])
-    respx.post(f"{API}/api/bookings/check").respond(409, json={"detail": "매진", "code": "sold_out"})
-    respx.get(f"{API}/api/tours/dmz-peace/runs/available").respond(200, json=[run(7, 10), run(8, 13)])
+    respx.get(CHOICES).respond(200, json=choices([], [run(7, 10), run(8, 13)]))
     dispatcher = CollectingDispatcher()
     slots = await ValidateBookingForm().validate_tour_date(DAY, dispatcher, tracker(entities=[date_entity()]), {})
     assert slots == {"tour_date": None}
     [message] = dispatcher.messages
     assert message["response"] == "utter_no_seats_that_day"
     assert json.loads(message["buttons"][0]["payload"].removeprefix("/inform")) == {"tour_date": DAY, "run_id": "7"}
+    assert message["buttons"][0]["title"] == "12월 5일(토) 10:20 도보 · 40석"
 
 
 @respx.mock
@@ -133,16 +150,16 @@ async def test_the_name_is_taken_without_the_words_around_it(said, name):
 
 @respx.mock
 async def test_the_departure_buttons_follow_the_option_and_part_of_day_said():
-    respx.get(f"{API}/api/tours/dmz-peace/runs").respond(
-        200, json=[run(1, 9), run(2, 9, "monorail"), run(3, 13), run(4, 13, "monorail"), run(5, 14, seats_left=1)]
-    )
+    route = respx.get(CHOICES).respond(200, json=choices([run(4, 13, "monorail")]))
     dispatcher = CollectingDispatcher()
     entities = [{"entity": "tour_option", "value": "모노레일", "resolved": "monorail"}]
     slots = {"tour_date": DAY, "part_of_day": "afternoon", "party": {"adult": 2}}
     await ActionAskRunId().run(dispatcher, tracker(slots, entities), {})
+    asked = dict(route.calls.last.request.url.params)
+    assert asked == {"date": DAY, "seats": "2", "option": "monorail", "part_of_day": "afternoon"}
     [message] = dispatcher.messages
     assert [json.loads(b["payload"].removeprefix("/inform"))["run_id"] for b in message["buttons"]] == ["4"]
-    assert "모노레일" in message["buttons"][0]["title"]
+    assert message["buttons"][0]["title"] == "13:20 모노레일 · 40석"
 
 
 def _filled(language="ko") -> Tracker:
@@ -184,7 +201,7 @@ async def test_submitting_books_once_for_this_messenger_user_and_confirms_with_t
         "channel": "web",
         "channel_user_id": "citizen-1",
     }
-    assert sent.headers["Idempotency-Key"]
+    assert "Idempotency-Key" not in sent.headers, "the api derives it from this chat's answers"
     assert sent.headers["Accept-Language"] == "en"
     [message] = dispatcher.messages
     assert (message["response"], message["code"], message["fee"]) == ("utter_booking_done", "7KQ3XP", "24,600 KRW")
@@ -193,12 +210,12 @@ async def test_submitting_books_once_for_this_messenger_user_and_confirms_with_t
 
 
 @respx.mock
-async def test_the_same_answers_submitted_twice_use_the_same_idempotency_key():
+async def test_the_same_answers_submitted_twice_reach_the_api_alike_for_it_to_book_once():
     route = respx.post(f"{API}/api/bookings").respond(503)
     await ActionSubmitBooking().run(CollectingDispatcher(), _filled(), {})
     await ActionSubmitBooking().run(CollectingDispatcher(), _filled(), {})
-    keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
-    assert len(route.calls) == 4 and len(keys) == 1  # one retry each, one key
+    bodies = {call.request.content for call in route.calls}
+    assert len(route.calls) == 4 and len(bodies) == 1  # one retry each, the same chat's same answers
 
 
 @respx.mock
@@ -322,3 +339,19 @@ async def test_the_consent_is_not_asked_with_a_guessed_period_when_the_api_is_do
     dispatcher = CollectingDispatcher()
     await ActionAskConsent().run(dispatcher, tracker(), DOMAIN)
     assert [m["response"] for m in dispatcher.messages] == ["utter_service_unavailable"]
+
+
+@respx.mock
+async def test_my_bookings_shows_the_apis_refusal_as_it_words_it_and_apologises_only_for_an_outage():
+    route = respx.get(f"{API}/api/bookings").respond(
+        429, json={"detail": "조회가 너무 많아요. 잠시 후 다시 해 주세요.", "code": "rate_limited"}
+    )
+    refused = CollectingDispatcher()
+    assert await ActionMyBookings().run(refused, tracker(), {}) == []
+    assert [m["text"] for m in refused.messages] == ["조회가 너무 많아요. 잠시 후 다시 해 주세요."]
+    assert route.calls.last.request.url.params["status"] == "confirmed", "which bookings to show is the api's to say"
+
+    route.mock(side_effect=httpx.ConnectError("refused"))
+    down = CollectingDispatcher()
+    assert await ActionMyBookings().run(down, tracker(), {}) == []
+    assert [m["response"] for m in down.messages] == ["utter_service_unavailable"]

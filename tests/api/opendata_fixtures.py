@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
-from api.opendata.periods import SEOUL
 from api.opendata.router import current_time
 from api.opendata.seed import seed_opendata
 from api.staff.service import create_user
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS, SERVICE_TOKEN
 
 SEED = Path(__file__).resolve().parents[2] / "api" / "opendata" / "seed"

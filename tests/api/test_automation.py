@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from api.automation import scheduler
 from api.automation.models import JobRun
-from api.automation.schedule import SEOUL, Daily, Every, Job
+from api.automation.schedule import Daily, Every, Job
 from api.conversations.models import Message, OutboxMessage
 from api.conversations.service import get_or_create_conversation
 from api.core.database import make_engine, make_sessionmaker
@@ -21,6 +21,7 @@ from api.staff.models import AuditEntry
 from api.staff.service import create_user
 from api.tours import service as tours
 from api.tours.models import Booking, WaitlistEntry
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
 from tests.api.tours_fixtures import NOW, WEDNESDAY, leave_seats, run_at, seed
 from tests.support.postgres import temporary_database

@@ -2,11 +2,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
-from api.conversations.button_keys import button_key
+from api.conversations import handoffs
+from api.conversations.models import Conversation, Handoff
 from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
+from api.staff.service import create_user
+from api.training.models import InboxItem
+from common.button_keys import button_key
 from tests.api.conftest import SERVICE_HEADERS, SERVICE_TOKEN
 from tests.support.postgres import temporary_database
 
@@ -248,3 +253,83 @@ def test_the_language_a_citizen_chose_is_remembered_until_they_go_back_to_automa
         assert _incoming(client, f"after-{choice}").json()["preferred_language"] == expected
     refused = client.put("/api/conversations/web/user-1/language", json={"language": "fr"}, headers=SERVICE_HEADERS)
     assert refused.status_code == 422
+
+
+# --- the gateway's turn: one call before the assistant, one after ------------------------------------
+
+CANCEL = "/cancel_handoff"
+
+
+def _begin(client, message_id, text="안녕하세요", payload=None, user="user-1"):
+    body = {"channel": "web", "channel_user_id": user, "channel_message_id": message_id, "text": text}
+    response = client.post("/api/conversations/turns", json=body | {"payload": payload}, headers=SERVICE_HEADERS)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def _end(client, message_id, **body):
+    response = client.post(f"/api/conversations/turns/{message_id}/end", json=body, headers=SERVICE_HEADERS)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _waiting_for_a_person(client, user="user-1"):
+    """The assistant offered the cancel button with the news that a person was asked for."""
+    first = _begin(client, "m-1", user=user)
+    offer = {"text": "연결할게요", "buttons": [{"title": "취소", "payload": CANCEL}]}
+    _end(client, first["message_id"], replies=[offer])
+    asked = client.post(
+        "/api/conversations/handoffs", json={"channel": "web", "channel_user_id": user}, headers=SERVICE_HEADERS
+    )
+    assert asked.status_code == 201, asked.text
+    return asked.json()
+
+
+def test_a_turn_on_a_message_while_a_person_has_the_conversation_leaves_it_answered_for_the_staff_inbox(client):
+    _waiting_for_a_person(client)
+    turn = _begin(client, "m-2", "직원분 계세요?")
+    assert (turn["mode"], turn["duplicate"], turn["handoff_taken"]) == ("human", False, False)
+    assert _transcript(client)[-1]["status"] == "answered"
+    again = _begin(client, "m-2", "직원분 계세요?")
+    assert (again["duplicate"], again["replies"]) == (True, [])
+
+
+def test_the_offered_cancel_button_brings_the_assistant_back_within_the_turns_first_call(client):
+    handoff = _waiting_for_a_person(client)
+    turn = _begin(client, "m-2", "취소", payload={"button": CANCEL})
+    assert (turn["mode"], turn["reset_bot"], turn["button"], turn["handoff_taken"]) == ("bot", True, CANCEL, False)
+    with client.app.state.sessionmaker() as session:
+        assert session.get(Handoff, handoff["id"]).status == "cancelled"
+
+
+def test_the_cancel_button_after_a_person_took_the_conversation_leaves_it_with_them(client):
+    handoff = _waiting_for_a_person(client)
+    with client.app.state.sessionmaker() as session:
+        staff = create_user(session, "staff@paju.go.kr", "이담당", "correct horse battery staple", "staff")
+        handoffs.claim(session, handoff["id"], staff)
+    turn = _begin(client, "m-2", "취소", payload={"button": CANCEL})
+    assert (turn["mode"], turn["handoff_taken"], turn["reset_bot"]) == ("human", True, False)
+    assert _transcript(client)[-1]["status"] == "received"  # the gateway tells the citizen, then ends the turn
+
+
+def test_the_end_of_a_turn_records_replies_language_choice_reset_and_parse_in_one_call(client):
+    turn = _begin(client, "m-1", "제 번호 010-1234-5678 로 예약")
+    with client.app.state.sessionmaker() as session:
+        session.execute(update(Conversation).values(bot_reset_pending=True))
+        session.commit()
+    parse = {"text": "제 번호 010-1234-5678 로 예약", "language": "ko", "intent": "book_tour", "confidence": 0.4}
+    _end(client, turn["message_id"], replies=[{"text": "네"}], bot_reset=True, language_choice="en", parse=parse)
+
+    assert [m["status"] for m in _transcript(client)] == ["answered", None]
+    with client.app.state.sessionmaker() as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert (conversation.preferred_language, conversation.bot_reset_pending) == ("en", False)
+        [item] = session.scalars(select(InboxItem)).all()
+        assert (item.text, item.intent) == ("제 번호 010-****-5678 로 예약", "book_tour")
+    _end(client, _begin(client, "m-2")["message_id"], replies=[], language_choice="auto")
+    assert _begin(client, "m-3")["preferred_language"] is None
+
+
+def test_the_end_of_a_turn_on_an_unknown_message_is_404(client):
+    response = client.post("/api/conversations/turns/999/end", json={"replies": []}, headers=SERVICE_HEADERS)
+    assert response.status_code == 404

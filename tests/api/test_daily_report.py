@@ -9,13 +9,12 @@ from sqlalchemy import func, select
 from api.automation import scheduler
 from api.automation.jobs import JOBS
 from api.automation.models import DailyReport
-from api.automation.schedule import SEOUL
 from api.conversations.models import Handoff, Message, OutboxMessage
 from api.conversations.service import get_or_create_conversation
 from api.opendata.seed import seed_opendata
 from api.tours.models import Booking, Course, Run
 from api.training.inbox import Parse, record
-from common.clock import utcnow
+from common.clock import SEOUL, utcnow
 from tests.api.test_console import _signed_in
 from tests.api.test_console import app as app  # the fixture with the staff accounts
 from tests.api.tours_fixtures import TODAY, seed

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.conversations import handoffs
-from api.conversations.handoffs import SEOUL, OfficeHours
+from api.conversations.handoffs import OfficeHours
 from api.conversations.models import Conversation, Handoff, Message, OutboxMessage
 from api.conversations.service import get_or_create_conversation
 from api.core.database import make_engine, make_sessionmaker
@@ -20,6 +20,7 @@ from api.main import create_app
 from api.staff.models import StaffUser
 from api.staff.permissions import TRANSCRIPTS_READ, PermissionDenied
 from api.staff.service import create_user
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS, SERVICE_TOKEN
 from tests.support.postgres import temporary_database
 
@@ -137,6 +138,18 @@ def test_settings_add_the_citys_own_days_off_and_change_the_hours():
 
 
 # --- requesting a person --------------------------------------------------------------------------
+
+
+def test_the_departments_are_listed_in_both_languages_with_the_one_a_request_goes_to_by_default(client):
+    departments = client.get("/api/conversations/departments", headers={"Accept-Language": "en", **SERVICE_HEADERS})
+    assert departments.json()[1] == {
+        "code": "civil_affairs",
+        "name": "Civil affairs",
+        "name_ko": "민원",
+        "name_en": "Civil affairs",
+        "default": True,
+    }
+    assert [d["default"] for d in departments.json()].count(True) == 1
 
 
 def test_a_request_hands_the_conversation_to_staff_and_queues_it_in_its_department(session):

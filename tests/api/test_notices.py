@@ -12,16 +12,17 @@ from api.conversations.models import Conversation, OutboxMessage
 from api.core.database import make_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from api.notices import service
+from api.notices.categories import CATEGORIES
 from api.notices.models import Notice, NoticeSubscription
 from api.notices.schemas import NoticeIn
 from api.notices.seed import NOTICES, seed_notices
 from api.staff.permissions import NOTICES_PUBLISH
 from api.staff.service import create_user
 from common import clock
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
 from tests.support.postgres import temporary_database
 
-SEOUL = service.SEOUL
 PASSWORD = "correct horse battery"
 DRAFT = {
     "category": "traffic",
@@ -186,10 +187,22 @@ def test_notices_seeded_after_midnight_are_all_listed_at_once_and_none_from_the_
 
 def test_the_categories_are_named_in_the_callers_language(client):
     english = client.get("/api/notices/categories", headers={"Accept-Language": "en"}).json()
-    assert [c["code"] for c in english] == list(service.CATEGORY_NAMES)
+    assert [c["code"] for c in english] == list(CATEGORIES)
     assert english[2] == {"code": "traffic", "name": "Traffic and roads", "urgent": False}
     korean = client.get("/api/notices/categories", headers={"Accept-Language": "ko-KR"}).json()
     assert korean[7] == {"code": "safety", "name": "안전", "urgent": True}
+
+
+def test_the_action_server_also_gets_both_names_and_the_words_that_name_each_category(client):
+    categories = client.get("/api/notices/categories", headers={"Accept-Language": "en", **SERVICE_HEADERS}).json()
+    assert categories[2] == {
+        "code": "traffic",
+        "name": "Traffic and roads",
+        "urgent": False,
+        "name_ko": "교통·도로",
+        "name_en": "Traffic and roads",
+        "words": ["교통", "도로", "traffic", "road"],
+    }
 
 
 # --- staff: publish, edit, withdraw -------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import pytest
 
 from api.opendata.names import Mention, NameIndex, RowName
-from api.opendata.questions import normalise
+from api.opendata.parsing import normalise
 
 FACILITIES = NameIndex(
     [

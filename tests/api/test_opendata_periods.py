@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.opendata.periods import SEOUL, find_periods, label
+from api.opendata.periods import find_periods, label
+from common.clock import SEOUL
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SEOUL)
 

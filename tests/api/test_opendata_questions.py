@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from api.opendata.periods import SEOUL
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
 from tests.api.opendata_fixtures import ask, seed_frame, seeded, seeded_app
 

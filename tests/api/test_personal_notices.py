@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -18,15 +17,19 @@ from api.conversations.models import OutboxMessage
 from api.core.database import make_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from api.core.settings import Settings
+from api.identity import service as identity
+from api.identity.errors import CodeExpired, CodeLocked, TooManyCodes, WrongCode
+from api.identity.models import VerificationCode
+from api.identity.sms import sms_sender
 from api.notices import personal
-from api.notices.errors import CodeExpired, CodeLocked, IdentityNotConfirmed, TooManyCodes, WrongCode
-from api.notices.models import PersonalNotice, VerificationCode
+from api.notices.errors import IdentityNotConfirmed
+from api.notices.models import PersonalNotice
 from api.notices.schemas import PersonalNoticeIn
 from api.notices.service import VERIFIED_HEADER, QuietHours
-from api.notices.sms import sms_sender
 from api.staff.models import AuditEntry
 from api.staff.permissions import PERSONAL_NOTICES_CERTIFICATE, PERSONAL_NOTICES_SEND
 from api.staff.service import create_user
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
 from tests.support.fake_sms import API_KEY, FakeSmsProvider
 from tests.support.postgres import temporary_database
@@ -66,7 +69,7 @@ def staff(client) -> dict[str, str]:
 
 
 def _seoul(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=ZoneInfo("Asia/Seoul"))
+    return datetime(*parts, tzinfo=SEOUL)
 
 
 def _who(user: str) -> dict[str, str]:
@@ -152,11 +155,11 @@ def test_a_code_works_for_five_minutes_only(client, sms, settings):
     sender = sms_sender(settings)
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with client.app.state.sessionmaker() as session:
-        personal.start_link(session, "telegram", "42", PHONE, sender, now=start)
+        identity.start_link(session, "telegram", "42", PHONE, sender, now=start)
         code = sms.last_code(PHONE)
         with pytest.raises(CodeExpired):
             personal.confirm_link(session, "telegram", "42", code, now=start + timedelta(minutes=5))
-        personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=6))
+        identity.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=6))
         code = sms.last_code(PHONE)
         wrong = "999999" if code != "999999" else "888888"
         with pytest.raises(WrongCode):
@@ -172,10 +175,10 @@ def test_a_number_gets_at_most_ten_codes_an_hour(client, settings):
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with client.app.state.sessionmaker() as session:
         for minute in range(10):
-            personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=minute))
+            identity.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=minute))
         with pytest.raises(TooManyCodes):
-            personal.start_link(session, "telegram", "99", PHONE, sender, now=start + timedelta(minutes=30))
-        personal.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=61))
+            identity.start_link(session, "telegram", "99", PHONE, sender, now=start + timedelta(minutes=30))
+        identity.start_link(session, "telegram", "42", PHONE, sender, now=start + timedelta(minutes=61))
 
 
 # --- delivery and reading -----------------------------------------------------------------------------------
@@ -364,7 +367,7 @@ def test_a_locked_identity_code_refuses_even_the_right_one(client, staff, sms):
 def _twenty_wrong_codes_at_once(sessions, sender, sms: FakeSmsProvider) -> None:
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with sessions() as session:
-        personal.start_link(session, "telegram", "42", PHONE, sender, now=start)
+        identity.start_link(session, "telegram", "42", PHONE, sender, now=start)
     right = sms.last_code(PHONE)
     wrong = "000000" if right != "000000" else "111111"
     together = threading.Barrier(20)

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from api.conversations.service import get_or_create_conversation
 from api.core.settings import Settings
+from api.identity.models import PhoneLink, SmsMessage
 from api.main import create_app
 from api.notices import personal
-from api.notices.models import PhoneLink, SmsMessage
 from api.notices.schemas import PersonalNoticeIn
 from api.staff.models import StaffUser
 from api.staff.service import create_user

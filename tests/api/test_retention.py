@@ -11,7 +11,8 @@ from api.automation import scheduler
 from api.conversations.models import Conversation, Message
 from api.conversations.service import get_or_create_conversation
 from api.core.migrate import upgrade
-from api.notices.models import PersonalNotice, PhoneLink, SmsMessage, VerificationCode
+from api.identity.models import PhoneLink, SmsMessage, VerificationCode
+from api.notices.models import PersonalNotice
 from api.tours import service as tours
 from api.tours.models import Booking
 from tests.api.test_rasa_tracker import RASA_EVENTS

@@ -8,9 +8,9 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
 
 from api.core.settings import Settings
-from api.notices.errors import SmsNotSent
-from api.notices.models import SmsMessage, VerificationCode
-from api.notices.sms import HttpSmsSender, LogSmsSender, sms_sender
+from api.identity.errors import SmsNotSent
+from api.identity.models import SmsMessage, VerificationCode
+from api.identity.sms import HttpSmsSender, LogSmsSender, sms_sender
 from tests.api.conftest import SERVICE_HEADERS
 from tests.support.fake_sms import API_KEY, SENDER_NUMBER, FakeSmsProvider
 

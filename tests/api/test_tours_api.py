@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.tours.models import Run
 from api.tours.seed import seed_tours
-from api.tours.service import SEOUL
+from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
 from tests.api.tours_fixtures import leave_seats, run_at, seed
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from api.core.database import make_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from api.core.public_holidays import PublicHolidays
+from api.identity.errors import InvalidPhone
 from api.tours import service
 from api.tours.errors import (
     AlreadyCancelled,
@@ -18,7 +19,6 @@ from api.tours.errors import (
     IdempotencyKeyReused,
     InvalidName,
     InvalidParty,
-    InvalidPhone,
     RunNotOpen,
     SoldOut,
 )

@@ -176,8 +176,8 @@ def fake_rasa_env(directory: Path) -> Path:
 def copy_project(directory: Path) -> Path:
     """The project's config, domain and data: training tests never write into the repository's data/."""
     directory.mkdir(parents=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copyfile(PROJECT_ROOT / name, directory / name)
+    shutil.copyfile(PROJECT_ROOT / "config.yml", directory / "config.yml")
+    shutil.copytree(PROJECT_ROOT / "domain", directory / "domain")
     shutil.copytree(PROJECT_ROOT / "data", directory / "data", ignore=shutil.ignore_patterns("admin.yml"))
     return directory
 

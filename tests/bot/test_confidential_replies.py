@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from api.core.migrate import upgrade
 from api.core.settings import Settings
+from api.identity import service as identity
 from api.main import create_app
 from api.notices import personal
 from api.notices.models import PersonalNotice
@@ -51,7 +52,7 @@ class Phone:
 
 
 class Rasa:
-    """What Rasa's REST channel gives after the code was accepted: a line of its own, then the action's reference
+    """What Rasa's gateway channel gives after the code was accepted: a line of its own, then the action's reference
     (made, as the action makes it, for the sender of the message). `custom` replaces the reference when set."""
 
     def __init__(self, notice_id: int, language: str = "ko", custom: dict | None = None) -> None:
@@ -62,9 +63,8 @@ class Rasa:
         body = json.loads(request.content)
         self.bodies.append(body)
         custom = self.custom or notice_reference(self.notice_id, body["sender"], self.language)
-        return httpx.Response(
-            200, json=[{"recipient_id": "x", "text": CONFIRMED}, {"recipient_id": "x", "custom": custom}]
-        )
+        messages = [{"recipient_id": "x", "text": CONFIRMED}, {"recipient_id": "x", "custom": custom}]
+        return httpx.Response(200, json={"messages": messages, "parse": None})
 
 
 class ReadFails(httpx.AsyncBaseTransport):
@@ -95,7 +95,7 @@ def _notice(api_app, channel: str, user: str, unlocked: bool = True) -> int:
     phone = Phone()
     letter = PersonalNoticeIn(phone=PHONE, department="세정과", title=TITLE, body=BODY)
     with api_app.state.sessionmaker() as session:
-        personal.start_link(session, channel, user, PHONE, phone)
+        identity.start_link(session, channel, user, PHONE, phone)
         personal.confirm_link(session, channel, user, phone.code)
         notice = personal.send(session, letter, None, now=SENT_AT)
         if unlocked:

@@ -1,16 +1,20 @@
 """The gateway's router against the real api app (in process) with Rasa down or the api down."""
 
 import asyncio
+import json
+import re
 import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.main import create_app
+from api.training.models import InboxItem
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 from bot.gateway.messages import Button, IncomingMessage, Reply
 from bot.gateway.rasa_client import RasaClient
@@ -79,10 +83,8 @@ async def test_a_button_the_assistant_never_offered_is_refused_politely(api_app)
 
 async def test_a_button_the_assistant_offered_goes_on_to_the_assistant(api_app):
     router, api = _router(api_app)
-    recorded = await api.record_incoming(_message("안녕"), "안녕", "ko")
-    await api.record_replies(
-        recorded["message_id"], [Reply(text="메뉴", buttons=[Button(title="도움말", payload="/help")])]
-    )
+    turn = await api.begin_turn(_message("안녕"), "안녕", "ko")
+    await api.end_turn(turn["message_id"], [Reply(text="메뉴", buttons=[Button(title="도움말", payload="/help")])])
     replies = await router.handle(_message("도움말", payload="/help"))
     # Rasa is down in this test: the press got past the gateway's check to the assistant.
     assert "상담봇이 잠시 응답하지 못하고" in replies[0].text
@@ -106,8 +108,8 @@ async def test_a_language_choice_that_was_never_offered_changes_nothing(api_app)
     forged = '/choose_language{"language":"en"}'
     [reply] = await router.handle(IncomingMessage("telegram", "78", "1", text="영어", payload=forged))
     assert reply.text.startswith("이 버튼은 더 이상 사용할 수 없어요")
-    recorded = await api.record_incoming(IncomingMessage("telegram", "78", "2", text="안녕"), "안녕", "ko")
-    assert recorded["preferred_language"] is None
+    turn = await api.begin_turn(IncomingMessage("telegram", "78", "2", text="안녕"), "안녕", "ko")
+    assert turn["preferred_language"] is None
 
 
 class SlowRasa:
@@ -121,7 +123,7 @@ class SlowRasa:
         if self.release is not None:
             await self.release.wait()
         self.answered += 1
-        return httpx.Response(200, json=[{"text": "안녕하세요! 파주시 시민 도우미예요."}])
+        return httpx.Response(200, json={"messages": [{"text": "안녕하세요! 파주시 시민 도우미예요."}], "parse": None})
 
     def client(self) -> RasaClient:
         return RasaClient("http://rasa.test", 30, transport=httpx.MockTransport(self))
@@ -142,7 +144,7 @@ async def test_a_message_whose_turn_died_with_its_gateway_is_answered_once_when_
     message = _message("안녕하세요")
     # A gateway recorded the message, held it for 5 seconds and died before answering.
     dead = ApiClient("http://api", TOKEN, 5, transport=httpx.ASGITransport(app=api_app))
-    await dead.record_incoming(message, "안녕하세요", "ko", "dead-gateway", lease_seconds=5)
+    await dead.begin_turn(message, "안녕하세요", "ko", "dead-gateway", lease_seconds=5)
 
     with time_machine.travel(utcnow() + timedelta(seconds=6), tick=False):
         replies = await _gateway(api_app, rasa).handle(message)
@@ -232,3 +234,58 @@ async def test_a_message_for_the_staff_inbox_counts_as_handled_and_a_retry_is_no
     assert await router.handle(message) == []
     assert _statuses(await api.transcript("web", "citizen-1"))[-1] == "answered"
     assert await _gateway(api_app, SlowRasa()).handle(message) == []
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """Passes each request on and notes it, in the order of all the recorded transports sharing `calls`."""
+
+    def __init__(self, name: str, inner: httpx.AsyncBaseTransport, calls: list[tuple[str, str]]) -> None:
+        self.name, self.inner, self.calls = name, inner, calls
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((self.name, f"{request.method} {request.url.path}"))
+        return await self.inner.handle_async_request(request)
+
+
+def _parsing_rasa(request: httpx.Request) -> httpx.Response:
+    """Rasa's gateway channel: a reply, and the parse of the message when asked for it."""
+    body = json.loads(request.content)
+    parse = {"text": body["message"], "intent": {"name": "book_tour", "confidence": 0.42}, "entities": []}
+    return httpx.Response(200, json={"messages": [{"text": "어느 날로 예약할까요?"}], "parse": parse})
+
+
+def _counted_router(api_app) -> tuple[MessageRouter, list[tuple[str, str]]]:
+    calls: list[tuple[str, str]] = []
+    api = ApiClient("http://api", TOKEN, 5, transport=Recording("api", httpx.ASGITransport(app=api_app), calls))
+    rasa = RasaClient("http://rasa.test", 5, transport=Recording("rasa", httpx.MockTransport(_parsing_rasa), calls))
+    return MessageRouter(api, rasa, max_nlu_chars=1000, inbox_reports=True), calls
+
+
+async def test_a_typed_message_costs_one_api_call_before_rasa_one_rasa_call_and_one_api_call_after(api_app):
+    router, calls = _counted_router(api_app)
+    replies = await router.handle(_message("DMZ 투어 예약하고 싶어요"))
+
+    assert [reply.text for reply in replies] == ["어느 날로 예약할까요?"]
+    [(_, begin), (_, rasa), (_, end)] = calls
+    assert [who for who, _call in calls] == ["api", "rasa", "api"]
+    assert (begin, rasa) == ("POST /api/conversations/turns", "POST /webhooks/gateway/webhook")
+    assert re.fullmatch(r"POST /api/conversations/turns/\d+/end", end)
+    # That one closing call recorded the reply, marked the message answered and gave the NLU inbox its parse.
+    transcript = await router._api.transcript("web", "citizen-1")
+    assert [(m["direction"], m["status"]) for m in transcript] == [("in", "answered"), ("out", None)]
+    with api_app.state.sessionmaker() as session:
+        assert session.scalars(select(InboxItem.intent)).all() == ["book_tour"]
+
+
+async def test_a_message_for_the_staff_inbox_costs_one_api_call_and_no_rasa_call(api_app):
+    router, calls = _counted_router(api_app)
+    await router.handle(_message("안녕"))
+    response = await router._api._http.post(
+        "/api/conversations/handoffs", json={"channel": "web", "channel_user_id": "citizen-1"}
+    )
+    assert response.status_code == 201, response.text
+    calls.clear()
+
+    assert await router.handle(_message("직원분 계세요?")) == []
+    assert calls == [("api", "POST /api/conversations/turns")]
+    assert _statuses(await router._api.transcript("web", "citizen-1"))[-1] == "answered"

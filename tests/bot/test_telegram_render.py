@@ -1,6 +1,6 @@
-from api.conversations.button_keys import button_key
 from bot.gateway.channels.telegram_render import MAX_CALLBACK_BYTES, render, split_text
 from bot.gateway.messages import Button, Reply
+from common.button_keys import button_key
 
 
 def test_long_text_is_split_on_line_boundaries_within_telegrams_limit():

@@ -29,7 +29,7 @@ class Greeter:
     """A Rasa that greets every message."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[{"text": "안녕하세요! 파주시 시민 도우미예요."}])
+        return httpx.Response(200, json={"messages": [{"text": "안녕하세요! 파주시 시민 도우미예요."}], "parse": None})
 
 
 @pytest.fixture

@@ -23,7 +23,15 @@ pytestmark = pytest.mark.stack
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "trainer@paju.example", "nlu-admin-2026!"
 ADMIN_TOTP_SECRET = pyotp.random_base32()
-NOT_UNDERSTOOD = "반려견 운동장 알려줘"
+# Citizens asking for a dog park, which the shipped model has no intent for; the test uses the one the live model
+# is least sure of (each retraining of the shipped model moves the others' confidence a little).
+NOT_UNDERSTOOD_CANDIDATES = [
+    "반려견 운동장 알려줘",
+    "애견 놀이터 추천해 줘",
+    "강아지 산책할 공원 있어?",
+    "댕댕이 뛰놀 데 있나",
+]
+REVIEW_BELOW = 0.6  # the inbox lists what the live model understood with less confidence than this
 NEW_INTENT = "pet_park"
 EXAMPLES = [
     "반려견 놀이터 어디 있어요",
@@ -55,7 +63,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("training")
     project, models = root / "project", root / "models"
     project.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "domain.yml", project / "domain.yml")
+    shutil.copytree(PROJECT_ROOT / "domain", project / "domain")
     shutil.copytree(PROJECT_ROOT / "data", project / "data", ignore=shutil.ignore_patterns("admin.yml"))
     _tiny_config(project)
     # A copy of the live model: the repository's models/ is never touched, nor pruned under our feet.
@@ -110,17 +118,19 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     sign_in = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "totp_code": pyotp.TOTP(ADMIN_TOTP_SECRET).now()}
     token = api.post("/api/auth/sign-in", json=sign_in).json()["token"]
     api.headers["Authorization"] = f"Bearer {token}"
-    before = _parse(stack, NOT_UNDERSTOOD)
-    assert before["name"] != NEW_INTENT
+    parsed = {text: _parse(stack, text) for text in NOT_UNDERSTOOD_CANDIDATES}
+    not_understood = min(parsed, key=lambda text: parsed[text]["confidence"])
+    before = parsed[not_understood]
+    assert before["name"] != NEW_INTENT and before["confidence"] < REVIEW_BELOW, parsed
 
     # A citizen writes something the live model does not understand: it shows up in the inbox.
     gateway = httpx.Client(base_url=stack.url("gateway"), timeout=60)
-    message = {"message_id": uuid.uuid4().hex, "text": NOT_UNDERSTOOD}
+    message = {"message_id": uuid.uuid4().hex, "text": not_understood}
     assert gateway.post("/web/messages", json=message).status_code == 200
 
     def in_inbox():
         items = api.get("/api/training/inbox", params={"language": "ko"}).json()
-        return next((item for item in items if item["text"] == NOT_UNDERSTOOD), None)
+        return next((item for item in items if item["text"] == not_understood), None)
 
     item = _wait(in_inbox, timeout=15, every=0.3)
     assert item["confidence"] < 0.8
@@ -148,7 +158,7 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     assert run["status"] == "succeeded", run["error"] + "\n" + run["log"][-3000:]
     print(f"training run took {time.monotonic() - started:.0f} s")
     assert len(progress_seen) > 2
-    assert _parse(stack, NOT_UNDERSTOOD)["name"] == before["name"]
+    assert _parse(stack, not_understood)["name"] == before["name"]
 
     model = api.get(f"/api/training/models/{run['model_id']}").json()
     evaluation = model["evaluation"]
@@ -161,7 +171,7 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     # Activating it: Rasa's parse returns the new intent, and the assistant still answers.
     activation = api.post(f"/api/training/models/{model['id']}/activate", timeout=300)
     assert activation.status_code == 200, activation.text
-    assert _parse(stack, NOT_UNDERSTOOD)["name"] == NEW_INTENT
+    assert _parse(stack, not_understood)["name"] == NEW_INTENT
     assert api.get("/api/training/live").json()["model"]["id"] == model["id"]
     greeting = {"message_id": uuid.uuid4().hex, "text": "안녕하세요"}
     replies = gateway.post("/web/messages", json=greeting).json()["replies"]
@@ -176,6 +186,6 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     # Rolling back restores the old behaviour.
     rollback = api.post("/api/training/rollback", timeout=300)
     assert rollback.status_code == 200, rollback.text
-    assert _parse(stack, NOT_UNDERSTOOD)["name"] == before["name"]
+    assert _parse(stack, not_understood)["name"] == before["name"]
     assert [a["kind"] for a in api.get("/api/training/activations").json()] == ["rollback", "activate"]
     assert os.readlink(stack.model) == live_name

@@ -5,7 +5,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.booking_entities import BookingEntityExtractor
-from bot.nlu.dates import SEOUL
+from common.clock import SEOUL
 
 TUESDAY = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=SEOUL)
 extractor = BookingEntityExtractor(clock=lambda: TUESDAY)

@@ -2,7 +2,8 @@ import datetime
 
 import pytest
 
-from bot.nlu.dates import SEOUL, DateMention, find_dates
+from bot.nlu.dates import DateMention, find_dates
+from common.clock import SEOUL
 
 TUESDAY = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=SEOUL)
 SATURDAY = datetime.datetime(2026, 11, 28, 10, 0, tzinfo=SEOUL)

@@ -1,8 +1,8 @@
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.language import detect_language
 from bot.nlu.language_detector import LanguageDetector
+from common.language import detect_language
 
 
 @pytest.mark.parametrize(

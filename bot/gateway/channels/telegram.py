@@ -23,7 +23,6 @@ from telegram.ext import (
     filters,
 )
 
-from api.conversations.button_keys import KEY_PREFIX
 from bot.gateway.api_client import ApiUnavailable
 from bot.gateway.channels.telegram_render import TelegramMessage, render
 from bot.gateway.messages import Button, IncomingMessage, Reply
@@ -31,6 +30,7 @@ from bot.gateway.outbox import Delivery
 from bot.gateway.rate_limits import GatewayLimits, RateLimited
 from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
+from common.button_keys import KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api.conversations.button_keys import KEY_PREFIX, button_key
 from bot.gateway.messages import Reply
+from common.button_keys import KEY_PREFIX, button_key
 
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64

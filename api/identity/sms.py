@@ -6,10 +6,10 @@ from typing import Protocol
 import httpx
 from sqlalchemy.orm import Session
 
-from api.core.privacy import mask_phone
 from api.core.settings import Settings
-from api.notices.errors import SmsNotSent
-from api.notices.models import SmsMessage
+from api.identity.errors import SmsNotSent
+from api.identity.models import SmsMessage
+from common.masking import mask_phone
 
 logger = logging.getLogger("api.sms")
 

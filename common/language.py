@@ -1,4 +1,4 @@
-"""Which language a citizen writes in, from the script of the letters (no dependencies: both envs use it)."""
+"""Which language a citizen writes in, from the script of the letters."""
 
 SUPPORTED = ("ko", "en")
 

@@ -1,0 +1,74 @@
+"""Rasa's gateway channel finds the parse of the very message it handled in the tracker Rasa saved."""
+
+from types import SimpleNamespace
+
+import httpx
+from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import Sanic
+
+from bot.nlu.gateway_channel import GatewayInput, parse_of
+
+
+def _said(text: str, message_id: str, intent: str) -> UserUttered:
+    parse = {
+        "intent": {"name": intent, "confidence": 0.42},
+        "intent_ranking": [{"name": intent, "confidence": 0.42}],
+        "entities": [],
+        "text": text,
+        "language": "ko",
+    }
+    entities = [{"entity": "date", "value": "2026-05-02", "extractor": "BookingEntityExtractor"}]
+    return UserUttered(text, parse["intent"], entities, parse, message_id=message_id, metadata={"channel": "web"})
+
+
+def test_the_parse_is_of_the_message_with_the_id_even_when_a_later_one_followed():
+    tracker = DialogueStateTracker.from_events(
+        "web:citizen",
+        [
+            ActionExecuted("action_listen"),
+            _said("투어 예약", "first", "book_tour"),
+            BotUttered("언제요?"),
+            _said("내일", "second", "inform"),
+        ],
+    )
+    parse = parse_of(tracker, "first")
+    assert (parse["text"], parse["intent"]["name"], parse["language"]) == ("투어 예약", "book_tour", "ko")
+    assert parse["entities"][0]["value"] == "2026-05-02"
+    assert parse_of(tracker, "second")["intent"]["name"] == "inform"
+
+
+def test_no_parse_when_the_tracker_does_not_hold_the_message():
+    tracker = DialogueStateTracker.from_events("web:citizen", [ActionExecuted("action_listen")])
+    assert parse_of(tracker, "unknown") is None
+    assert parse_of(None, "unknown") is None
+
+
+async def test_the_webhook_answers_with_the_replies_and_on_request_the_parse_of_the_message(monkeypatch):
+    # Outside test mode Sanic's start-up rewrites methods on the Sanic class itself, which breaks every later app
+    # of the session (the action server's tests start real ones).
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    store = InMemoryTrackerStore(Domain.empty())
+
+    async def handle(message: UserMessage) -> None:
+        """What Rasa's agent does, in short: the message into the tracker, a reply out."""
+        tracker = await store.get_or_create_tracker(message.sender_id)
+        tracker.update(_said(message.text, message.message_id, "book_tour"))
+        await store.save(tracker)
+        await message.output_channel.send_text_message(message.sender_id, "언제요?")
+
+    app = Sanic("gateway_channel_test")
+    app.ctx.agent = SimpleNamespace(tracker_store=store)
+    app.blueprint(GatewayInput().blueprint(handle), url_prefix="/webhooks/gateway")
+    await app._startup()  # what Sanic's server does before serving: the ASGI transport sends no lifespan events
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rasa") as rasa:
+        body = {"sender": "web:citizen", "message": "투어 예약", "metadata": {"channel": "web"}}
+        with_parse = (await rasa.post("/webhooks/gateway/webhook", json=body | {"parse": True})).json()
+        without = (await rasa.post("/webhooks/gateway/webhook", json=body)).json()
+
+    assert [m["text"] for m in with_parse["messages"]] == ["언제요?"]
+    assert (with_parse["parse"]["text"], with_parse["parse"]["intent"]["name"]) == ("투어 예약", "book_tour")
+    assert without == {"messages": [{"recipient_id": "web:citizen", "text": "언제요?"}], "parse": None}
