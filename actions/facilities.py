@@ -96,8 +96,8 @@ class ActionFacilityNearby(ApiAction):
             return []
         if (lat is None or lon is None) and not place:
             channel, _ = channel_user(tracker.sender_id)
-            # Only Telegram lets a citizen send a location today; elsewhere, say where it works.
-            response = "utter_ask_location" if channel == "telegram" else "utter_location_on_telegram"
+            # Telegram sends a location with 📎; elsewhere (web chat, KakaoTalk) a place name does the same.
+            response = "utter_ask_location" if channel == "telegram" else "utter_ask_place_name"
             dispatcher.utter_message(response=response, kinds=KIND_NAMES[language][kind])
             return []
         facilities = await self.api.facilities_nearby(kind, language, lat=lat, lon=lon, place=place)

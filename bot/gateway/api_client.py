@@ -123,6 +123,28 @@ class ApiClient:
                 return []
             raise
 
+    async def enqueue_outbox(
+        self,
+        channel: str,
+        channel_user_id: str,
+        text: str,
+        *,
+        kind: str,
+        buttons: list[dict[str, str]] | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
+        """Leaves a message for the citizen in the outbox, delivered like the city's own; a `dedupe_key` already
+        written adds nothing, so a retried call never sends it twice."""
+        body = {
+            "channel": channel,
+            "channel_user_id": channel_user_id,
+            "text": text,
+            "kind": kind,
+            "buttons": buttons or None,
+            "dedupe_key": dedupe_key,
+        }
+        await self._post("/api/outbox", body)
+
     async def report_delivery(self, outbox_id: int, result: dict[str, Any]) -> None:
         await self._post(f"/api/outbox/{outbox_id}/result", result)
 

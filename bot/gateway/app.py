@@ -8,7 +8,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.staticfiles import StaticFiles
 
 from bot.gateway.api_client import ApiClient
-from bot.gateway.channels import web
+from bot.gateway.channels import kakao, web
+from bot.gateway.channels.kakao_events import KakaoEventApi
 from bot.gateway.outbox import OutboxWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limits import GatewayLimits
@@ -43,11 +44,26 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         else:
             logger.info("Telegram is off: TELEGRAM_BOT_TOKEN is not set")
         deliverers = {"telegram": app.state.telegram} if app.state.telegram else {}
+        app.state.kakao = None
+        kakao_events = None
+        if settings.kakao_skill_secret.get_secret_value():
+            app.state.kakao = kakao.KakaoChannel(settings, app.state.router, api, app.state.limits)
+            kakao_events = KakaoEventApi.from_settings(settings)
+            if kakao_events:
+                deliverers["kakao"] = kakao_events
+            else:
+                logger.warning("KakaoTalk messages the city sends wait: KAKAO_BOT_ID or KAKAO_REST_API_KEY is not set")
+        else:
+            logger.info("KakaoTalk is off: KAKAO_SKILL_SECRET is not set")
         outbox = OutboxWorker(api, deliverers, settings.outbox_poll_seconds, settings.outbox_batch)
         outbox.start()
         logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
         yield
         await outbox.stop()
+        if app.state.kakao:
+            await app.state.kakao.stop()
+        if kakao_events:
+            await kakao_events.close()
         if app.state.telegram:
             await app.state.telegram.stop()
         await api.close()
@@ -64,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.web_identity = web.WebIdentity.from_settings(settings)
     app.include_router(web.router)
+    app.include_router(kakao.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
 
     @app.post("/telegram/webhook", include_in_schema=False)

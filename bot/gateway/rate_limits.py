@@ -1,4 +1,5 @@
-"""Rate limits of the gateway: how often one web chat user, one address or one Telegram chat may write or ask.
+"""Rate limits of the gateway: how often one web chat user, one address, one Telegram chat or one KakaoTalk user may
+write or ask.
 
 Each limit is a setting (`RATE_LIMIT_*`). Counts live in Redis when REDIS_URL is set, so every replica
 refuses the same messages; otherwise in this process's memory. A moving window: a refusal says how long
@@ -30,6 +31,7 @@ LimitName = Literal[
     "web_updates_per_identity",
     "web_updates_per_client",
     "telegram_per_chat",
+    "kakao_per_user",
 ]
 
 

@@ -67,6 +67,25 @@ class GatewaySettings(BaseSettings):
     rate_limit_web_updates_per_client: RateLimitText = "600/minute"
     # Telegram's servers deliver every chat's updates: they count per chat, never per address.
     rate_limit_telegram_per_chat: RateLimitText = "30/minute"
+    # Kakao's servers deliver every KakaoTalk user's messages: they count per botUserKey.
+    rate_limit_kakao_per_user: RateLimitText = "30/minute"
+    # KakaoTalk through a Kakao i Open Builder skill (POST /kakao/skill), on only when the secret is set: the city
+    # chooses it and enters it as a header of the skill in Open Builder; a request without it is refused (403).
+    kakao_skill_secret: SecretStr = SecretStr("")
+    kakao_skill_secret_header: str = Field(default="X-Kakao-Skill-Secret", min_length=1)
+    # Kakao waits 5 seconds for a skill's answer: a turn still running after this long is answered through the
+    # request's callbackUrl (or, without one, with an apology and later through the outbox). Tests lower it.
+    kakao_skill_deadline_seconds: float = Field(default=4.0, gt=0, lt=5)
+    # Kakao gives no id per message: the same user, words and button within this window are one message, so a
+    # request delivered twice is answered once.
+    kakao_retry_window_seconds: int = Field(default=10, ge=1, le=300)
+    # Messages the city sends (staff replies, reminders, notices) go through Kakao's Event API: the bot's id, the
+    # Kakao Developers app's REST API key, Kakao's address (tests point it at a fake) and the name of the event
+    # block in Open Builder that shows them. Without the id and key, Kakao messages wait in the outbox.
+    kakao_bot_id: str = ""
+    kakao_rest_api_key: SecretStr = SecretStr("")
+    kakao_api_base_url: str = "https://bot-api.kakao.com"
+    kakao_event_name: str = Field(default="paju_message", min_length=1)
     # The largest request body read (the web chat's messages, Telegram updates); larger ones get 413.
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
 

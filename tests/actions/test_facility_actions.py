@@ -126,7 +126,8 @@ async def test_without_a_kind_the_citizen_chooses_one_and_the_location_is_kept()
 
 
 @pytest.mark.parametrize(
-    ("sender", "response"), [("telegram:42", "utter_ask_location"), ("web:abc", "utter_location_on_telegram")]
+    ("sender", "response"),
+    [("telegram:42", "utter_ask_location"), ("web:abc", "utter_ask_place_name"), ("kakao:k1", "utter_ask_place_name")],
 )
 async def test_without_a_location_it_is_asked_for_and_the_kind_is_kept(sender, response):
     events, dispatcher = await act(tracker(sender=sender, facility_kind="toilet"))

@@ -8,6 +8,7 @@ from api.core.database import make_engine, make_sessionmaker
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.tours.seed import seed_tours
+from tests.support.fake_kakao import FakeKakao
 from tests.support.fake_sms import FakeSmsProvider
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.stack import Stack
@@ -73,3 +74,38 @@ def telegram(tmp_path_factory, sms_provider) -> Iterator[tuple[FakeTelegram, Sta
     finally:
         stack.stop_all()
         fake.stop()
+
+
+@pytest.fixture(scope="session")
+def kakao(tmp_path_factory) -> Iterator[tuple[FakeKakao, Stack]]:
+    """A stack whose gateway serves the Kakao skill, and the fake Kakao platform that calls it and takes its calls."""
+    fake = FakeKakao().start()
+    stack = Stack(
+        tmp_path_factory.mktemp("kakao-stack"),
+        extra_env={**fake.environment(), "NOTICE_QUIET_START": "00:00", "NOTICE_QUIET_END": "00:00"},
+    )
+    try:
+        stack.start()
+        fake.connect(stack.url("gateway"))
+        engine = make_engine(stack.database_url)
+        with make_sessionmaker(engine)() as session:
+            seed_tours(session)
+            seed_opendata(session)
+            seed_notices(session)
+            session.commit()
+        engine.dispose()
+        yield fake, stack
+        assert fake.new_breaches() == [], "answers after the last test broke Kakao's limits"
+    finally:
+        stack.stop_all()
+        fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _within_kakao_limits(request):
+    """Every answer the gateway gave Kakao during a test, callbacks and Event API calls included, is checked
+    against Kakao's limits; the test fails on any breach, even when its own assertions passed."""
+    yield
+    if "kakao" in request.fixturenames:
+        fake, _stack = request.getfixturevalue("kakao")
+        assert fake.new_breaches() == [], "the gateway's answers broke Kakao's limits"
