@@ -60,7 +60,8 @@ class ApiCaller:
             return otherwise(problem)
 
     def explain(self, dispatcher: CollectingDispatcher, problem: ApiProblem) -> None:
-        if isinstance(problem, ApiRefused):
+        # 401 and 403 say the action server's own token is wrong: the city's setup, not the citizen's request.
+        if isinstance(problem, ApiRefused) and problem.status not in (401, 403):
             response = self.refusal_responses.get(problem.code)
             if response:
                 dispatcher.utter_message(response=response)

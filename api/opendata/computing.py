@@ -182,7 +182,10 @@ def _share(result, dataset, frame, query, selected, measure, time_column) -> Non
     result.numerator, used = _total(selected, measure, time_column)
     result.covered = _covered(used, time_column)
     if query.filters:
-        whole_rows = _in_period(frame, time_column, query.period)
+        # The whole is every row but the table's own total row, which would count everything twice.
+        whole_rows = _in_period(
+            without_total(dataset, frame, query.model_copy(update={"filters": []})), time_column, query.period
+        )
         result.denominator = _total(whole_rows, measure, time_column)[0]
         label_en, label_ko = measure.label_en, measure.label_ko
         result.denominator_label = (f"all {label_en}", f"전체 {label_ko}")

@@ -104,8 +104,17 @@ def import_version(
 
 
 def set_shape(session: Session, dataset: Dataset, correction: ShapeIn) -> Dataset:
-    """An admin's correction of what the table is; from then on a new version keeps it."""
-    apply_shape(dataset, live_frame(session, dataset)[1], correction)
+    """An admin's correction of what the table is; from then on a new version keeps it. A field not sent keeps
+    its value (correcting the total row alone does not drop the time axis)."""
+    frame = live_frame(session, dataset)[1]
+    now, sent = shape_out(dataset), correction.model_fields_set
+    correction = ShapeIn(
+        entity_column=correction.entity_column if "entity_column" in sent else now.entity_column,
+        time_column=correction.time_column if "time_column" in sent else now.time_column,
+        total_row=correction.total_row if "total_row" in sent else now.total_row,
+        roles=correction.roles,
+    )
+    apply_shape(dataset, frame, correction)
     dataset.updated_at = utcnow()
     session.flush()
     return dataset

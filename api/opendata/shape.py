@@ -54,6 +54,9 @@ def infer(frame: pd.DataFrame, types: dict[str, str], declared_roles: dict[str, 
     candidates = declared_time or [name for name in types if types[name] in TIME_TYPES and roles[name] == "time"]
     time_column, entity_column = None, None
     unique = _unique_names(rows, texts)
+    dated = next((n for n in candidates if types[n] != "year" and _distinct(rows, n)), None)
+    if unique is not None and dated is not None and not NAME_HEADERS.search(unique):
+        unique = None  # a label or a note beside each month ("비고"), not a list of named things
     if unique is not None and not declared_time:
         entity_column = unique  # a snapshot of named things: its year columns are attributes
     else:

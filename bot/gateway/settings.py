@@ -79,6 +79,10 @@ class GatewaySettings(BaseSettings):
     # Kakao gives no id per message: the same user, words and button within this window are one message, so a
     # request delivered twice is answered once.
     kakao_retry_window_seconds: int = Field(default=10, ge=1, le=300)
+    # The hosts a skill request's callbackUrl may point at (each also with its subdomains), comma-separated: the
+    # gateway posts the answer there, so any other address is ignored and the answer goes through the outbox.
+    # Only https, except for a loopback host listed here (the tests' fake).
+    kakao_callback_hosts: str = "kakao.com"
     # Messages the city sends (staff replies, reminders, notices) go through Kakao's Event API: the bot's id, the
     # Kakao Developers app's REST API key, Kakao's address (tests point it at a fake) and the name of the event
     # block in Open Builder that shows them. Without the id and key, Kakao messages wait in the outbox.

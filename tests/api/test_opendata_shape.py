@@ -148,3 +148,18 @@ def test_a_dataset_imported_before_shapes_existed_is_read_when_next_used(opendat
         dataset.shape_kind, dataset.entity_column = None, None
         session.commit()
     assert opendata.get("/api/datasets/paju-public-parking-sample").json()["shape"]["entity_column"] == "name"
+
+
+def test_a_monthly_series_with_a_note_on_each_month_stays_a_series():
+    from api.opendata import csv_import, shape
+
+    parsed = csv_import.parse_csv("연월,방문객,비고\n2025-01,120,설 연휴\n2025-02,98,한파\n2025-03,143,개학\n".encode())
+    inferred = shape.infer(parsed.frame, parsed.types)
+    assert (inferred.kind, inferred.time_column, inferred.entity_column) == ("series", "연월", None)
+
+
+def test_correcting_only_the_total_row_keeps_the_time_axis(opendata, admin):
+    dmz = "dmz-peace-tourism-monthly"
+    corrected = opendata.put(f"/api/datasets/{dmz}/shape", json={"total_row": None}, headers=admin)
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["shape"]["time_column"] == "통계연월" and corrected.json()["shape"]["kind"] == "series"

@@ -19,7 +19,7 @@ from tests.support.raw_http import TWO_MB
 SECRET = "kakao-skill-secret-for-the-tests-0123456789"
 HEADERS = {"X-Kakao-Skill-Secret": SECRET}
 USER = "1b2bfc8caf85a5dff8fadd1bf4cc70125b533fea7b665d0cdb0fb493a135e94b4d"
-CALLBACK = "https://bot-api.kakao.test/v1/callback/one-time-token"
+CALLBACK = "https://bot-api.kakao.com/v1/callback/one-time-token"
 CLOSED_PORT = "http://127.0.0.1:9"
 WAITING = {
     "ko": "답변을 준비하고 있어요. 잠시만 기다려 주세요",
@@ -348,3 +348,21 @@ async def test_a_slow_turn_without_a_callback_url_gets_an_apology_in_time_and_th
     await channel.stop()
     [left] = api.outbox
     assert left["text"] == "늦은 답변이에요." and left["buttons"] == [{"title": "도움말", "payload": "/help"}]
+
+
+async def test_a_callback_url_outside_kakaos_hosts_is_never_posted_to_and_the_answer_takes_the_outbox():
+    release = asyncio.Event()
+    api = Api()
+    client, channel = _gateway(
+        Router([Reply(text="예약자 홍*동 님의 예약이에요.")], release), api, kakao_skill_deadline_seconds=0.1
+    )
+    with respx.mock(assert_all_called=False) as anywhere:
+        elsewhere = anywhere.post(url__regex=r".*").respond(200, json={"status": "SUCCESS"})
+        async with client:
+            for url in ("http://169.254.169.254/latest/meta-data", "http://bot-api.kakao.com/v1/callback/t"):
+                answer = await _ask(client, skill_request(f"안녕 {url[-4:]}", callback=url))
+                assert "useCallback" not in answer.json()
+            release.set()
+            await channel.stop()
+    assert not elsewhere.called
+    assert [left["text"] for left in api.outbox] == ["예약자 홍*동 님의 예약이에요."] * 2

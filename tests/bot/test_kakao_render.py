@@ -150,3 +150,13 @@ def test_for_the_outbox_a_certified_notice_is_never_written_and_button_titles_tr
     assert "비밀 내용" not in text and "다시 열어 주세요" in text
     assert text.startswith("답변이에요.") and f"크게 보기: {CHART}" in text
     assert buttons == [{"title": "도움말", "payload": "/help"}]
+
+
+def test_a_long_certified_notice_is_never_carried_on_in_a_more_button():
+    content = " ".join(f"{n}번째 공인알림 문장이에요." for n in range(1, 301))
+    secret = Reply(text=content, custom={confidential.MARKER: True})
+    page = first_page(render([secret], "ko"), "ko", None)
+    assert skill_response_breaches(page) == []
+    outputs = page["template"]["outputs"]
+    assert len(outputs) == 3 and "quickReplies" not in page
+    assert "다시" in outputs[-1]["simpleText"]["text"] and "300번째" not in str(page)

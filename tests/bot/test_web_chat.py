@@ -109,6 +109,30 @@ async def test_a_citizen_reads_only_their_own_history_and_a_fresh_client_gets_an
         assert _user_id(stranger) != _user_id(citizen)
 
 
+class Charter:
+    """A Rasa that answers with a chart."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        chart = "https://paju.example/api/opendata/charts/abc.png"
+        return httpx.Response(200, json={"messages": [{"text": "2024년 추이예요."}, {"image": chart}], "parse": None})
+
+
+async def test_a_chart_the_assistant_sent_is_shown_again_after_a_reload(api_app):
+    gateway = _gateway(api_app)
+    gateway.state.router = MessageRouter(
+        gateway.state.api, RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(Charter())), 1000
+    )
+    async with _browser(gateway) as citizen:
+        await citizen.get("/")
+        await _say(citizen, "2024년 관광객 추이 그래프")
+        items = (await citizen.get("/web/history")).json()
+    assert [(m["direction"], m["text"], m["image"]) for m in items] == [
+        ("in", "2024년 관광객 추이 그래프", None),
+        ("out", "2024년 추이예요.", None),
+        ("out", None, "https://paju.example/api/opendata/charts/abc.png"),
+    ]
+
+
 @pytest.mark.parametrize(
     "forge",
     [

@@ -129,6 +129,7 @@ class FakeKakao:
             "KAKAO_BOT_ID": self.bot_id,
             "KAKAO_REST_API_KEY": self.rest_api_key,
             "KAKAO_API_BASE_URL": self.base_url,
+            "KAKAO_CALLBACK_HOSTS": "127.0.0.1",
         }
 
     def connect(self, gateway_url: str) -> FakeKakao:

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
@@ -42,6 +43,7 @@ from bot.gateway.own_replies import own_reply
 from bot.gateway.rate_limits import GatewayLimits, RateLimited
 from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
+from common import confidential
 from common.button_keys import KEY_PREFIX
 from common.clock import utcnow
 from common.language import detect_language
@@ -267,6 +269,9 @@ class KakaoChannel:
         self._secret = settings.kakao_skill_secret.get_secret_value()
         self._header = settings.kakao_skill_secret_header
         self._deadline = settings.kakao_skill_deadline_seconds
+        self._callback_hosts = [
+            host.strip().lower() for host in settings.kakao_callback_hosts.split(",") if host.strip()
+        ]
         self._retries = RetryWindow(settings.kakao_retry_window_seconds)
         self._continuations = Continuations(self._secret)
         self._callbacks = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
@@ -306,13 +311,24 @@ class KakaoChannel:
         done, _ = await asyncio.wait({turn}, timeout=self._deadline)
         if done:
             return self._response(turn.result().replies, request, language)
-        if request.callback_url:
+        if request.callback_url and self._callback_allowed(request.callback_url):
             logger.info("kakao: slow turn, answering through the callback", extra={"trigger": request.trigger})
             self._in_background(self._answer_by_callback(turn, request, message, language, started))
             return callback_response(TEXTS["wait"][language])
         logger.info("kakao: slow turn without a callback, answering through the outbox")
         self._in_background(self._answer_by_outbox(turn, message, language))
         return text_response(TEXTS["late"][language])
+
+    def _callback_allowed(self, url: str) -> bool:
+        """Only Kakao's own callback addresses: the answer may hold a booker's details."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        listed = any(host == allowed or host.endswith("." + allowed) for allowed in self._callback_hosts)
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        if listed and (parts.scheme == "https" or (loopback and parts.scheme == "http")):
+            return True
+        logger.warning("kakao: a callbackUrl outside Kakao's hosts is ignored", extra={"host": host[:100]})
+        return False
 
     def _in_background(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         task = asyncio.create_task(work)
@@ -336,7 +352,8 @@ class KakaoChannel:
         replies = replies or [Reply(text=TEXTS["passed_on"][language])]
         written = " ".join(reply.text or "" for reply in replies)
         language = detect_language(written) or language
-        return first_page(render(replies, language), language, self._more(request.user_id))
+        secret = any(confidential.is_confidential(reply.custom) for reply in replies)
+        return first_page(render(replies, language), language, None if secret else self._more(request.user_id))
 
     def _more(self, user_id: str) -> Callable[[KakaoAnswer], dict[str, Any]]:
         """The extra of a "더 보기" quick reply: the rest of the answer, sealed for this user."""
@@ -363,6 +380,10 @@ class KakaoChannel:
         """Posts the answer to the callbackUrl, once: Kakao takes each callback URL one time only."""
         try:
             answer = await self._callbacks.post(url, json=response)
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as error:
+            # Kakao may well have it already: sending it again through the outbox could answer twice.
+            logger.warning("kakao callback unconfirmed; not sent again", extra={"error": str(error)})
+            return True
         except httpx.HTTPError as error:
             logger.warning("kakao callback failed; the answer goes through the outbox", extra={"error": str(error)})
             return False

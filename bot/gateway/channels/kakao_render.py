@@ -275,12 +275,16 @@ def render(replies: list[Reply], language: str | None) -> KakaoAnswer:
 
 
 def first_page(
-    answer: KakaoAnswer, language: str | None, more: Callable[[KakaoAnswer], dict[str, Any]]
+    answer: KakaoAnswer, language: str | None, more: Callable[[KakaoAnswer], dict[str, Any]] | None
 ) -> dict[str, Any]:
     """One skill response of at most 3 outputs. When more is left, its only quick reply is "더 보기", whose extra is
-    `more(the rest)`; the rest keeps the answer's own quick replies for its last page."""
+    `more(the rest)`; the rest keeps the answer's own quick replies for its last page. Without `more` (a certified
+    notice's content, which must not travel in a button that outlives its reading window) the rest is not carried:
+    the last output asks the citizen to open the notice again."""
     outputs = answer.outputs or [simple_text(_say("choose", language))]
     quick_replies = answer.quick_replies
+    if len(outputs) > MAX_OUTPUTS and more is None:
+        outputs = [*outputs[: MAX_OUTPUTS - 1], simple_text(_say("open_again", language))]
     if len(outputs) > MAX_OUTPUTS:
         rest = KakaoAnswer(outputs[MAX_OUTPUTS:], quick_replies)
         outputs = outputs[:MAX_OUTPUTS]

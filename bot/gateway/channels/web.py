@@ -115,6 +115,8 @@ class WebHistoryItem(BaseModel):
     direction: Literal["in", "out"]
     text: str | None
     buttons: list[dict] | None = None
+    # A chart or photo the assistant sent: shown again after a reload, not an empty bubble.
+    image: str | None = None
 
 
 def _router(request: Request) -> MessageRouter:
@@ -179,7 +181,11 @@ async def history(
         raise HTTPException(503, "history temporarily unavailable") from error
     return [
         WebHistoryItem(
-            id=m["id"], direction=m["direction"], text=m["text"], buttons=(m.get("payload") or {}).get("buttons")
+            id=m["id"],
+            direction=m["direction"],
+            text=m["text"],
+            buttons=(m.get("payload") or {}).get("buttons"),
+            image=(m.get("payload") or {}).get("image"),
         )
         for m in messages
     ]
