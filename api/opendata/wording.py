@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.opendata import periods
+from api.opendata import periods, shape
 from api.opendata.computing import Computation
 from api.opendata.models import Dataset, DatasetColumn, columns_of, time_column_of
 from api.opendata.schemas import Figure, StructuredQuery
@@ -445,22 +445,12 @@ def display_value(frame: pd.DataFrame, column: str, value: Any, language: str) -
     want_hangul = language == "ko"
     if bool(HANGUL.search(text)) == want_hangul:
         return text
-    for other in _parallel_columns(frame, column):
+    texts = [name for name in frame.columns if frame[name].dtype == "string"]
+    for other in shape.parallel_columns(frame, column, texts):
         matches = frame.loc[frame[column] == value, other].dropna()
         if not matches.empty and bool(HANGUL.search(str(matches.iloc[0]))) == want_hangul:
             return str(matches.iloc[0])
     return text
-
-
-def _parallel_columns(frame: pd.DataFrame, column: str) -> list[str]:
-    pairs = []
-    for other in frame.columns:
-        if other == column or frame[other].dtype != "string":
-            continue
-        both = frame[[column, other]].dropna().drop_duplicates()
-        if len(both) and both[column].is_unique and both[other].is_unique:
-            pairs.append(other)
-    return pairs
 
 
 def _filters_label(dataset: Dataset, frame: pd.DataFrame, query: StructuredQuery, language: str) -> str:
