@@ -14,7 +14,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 export ACTIONS_URL ?= http://localhost:5055/webhook
 export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 
-.PHONY: run test bench setup venvs env db model fonts browser lint format rasa-validate rasa-stories test-python test-clock clean
+.PHONY: run cluster haproxy test bench setup venvs env db model fonts browser lint format rasa-validate rasa-stories test-python test-clock clean
 
 ## Environments --------------------------------------------------------------------------------
 
@@ -61,6 +61,14 @@ browser: fonts
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+# The load balancer of `make cluster` and of the cluster tests.
+haproxy:
+	@if ! command -v haproxy >/dev/null; then \
+	  echo "installing haproxy (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq haproxy; \
+	fi
+
 setup: venvs env db model fonts
 
 ## The two commands ------------------------------------------------------------------------------
@@ -72,6 +80,11 @@ run: setup
 	@echo "  (Rasa takes about half a minute to load its model; Ctrl-C stops every process.)"
 	@echo
 	$(VENV)/bin/honcho start -f Procfile
+
+# Two replicas of every process on PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) behind HAProxy, on the
+# same ports as `make run` (deploy/cluster.py; README "Production").
+cluster: setup haproxy
+	$(VENV)/bin/python -m deploy.cluster
 
 # lint-imports: the contracts in pyproject.toml ([tool.importlinter]) on what may import what.
 lint: $(VENV)/.installed
@@ -91,7 +104,7 @@ rasa-stories: model
 	  --fail-on-prediction-errors --out var/results/stories
 
 # pytest exits 5 when it collected nothing; make treats every non-zero exit as a failure.
-test-python: setup browser
+test-python: setup browser haproxy
 	$(PYTEST_RASA) tests/nlu tests/actions tests/common
 	$(PYTEST_API) tests/api tests/bot tests/scripts tests/e2e
 
@@ -110,7 +123,7 @@ test-clock: $(VENV)/.installed $(RASA_VENV)/.installed
 
 test: lint rasa-validate rasa-stories test-python test-clock
 
-bench: setup
+bench: setup haproxy
 	$(VENV)/bin/python -m bench
 
 clean:

@@ -3,18 +3,23 @@
 Each attempt is a `job_runs` row inserted before the job runs; the unique (job, due_at, attempt)
 constraint is the lock, so of several replicas exactly one runs it. A due time missed while no
 replica ran (a restart) is still run once when it is within the grace period.
+
+On PostgreSQL the replica running an attempt holds an advisory lock on it for as long as it runs, on a
+connection the server closes when the process dies (even by SIGKILL): the next tick of any replica marks an
+attempt `running` without its lock abandoned, and it is retried once as a new attempt, never while its
+runner lives. SQLite (one process) takes an attempt running longer than `scheduler_stale_minutes` for dead.
 """
 
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -27,6 +32,14 @@ from common.clock import utcnow
 
 logger = logging.getLogger("api.automation")
 MAX_ERROR_CHARS = 2000
+# The first key of the advisory locks (PostgreSQL) that say "a live process runs this attempt"; the second is
+# the attempt's `job_runs.id`.
+RUNNER_LOCKS = 0x6A6F62
+HELD_RUNNER_LOCKS = text(
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = :space AND objsubid = 2"
+    " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+ABANDONED = "abandoned: the process stopped while it ran"
 
 
 class JobNotFound(NotFound):
@@ -52,21 +65,21 @@ def run_due(
     """Runs every job whose due time has come and no replica has taken, and every retry that is due."""
     settings = settings or get_settings()
     jobs = JOBS if jobs is None else jobs
-    with session_factory() as session:
-        _abandon_stale(session, now, settings)
-        paused = paused_jobs(session)
+    with _runner_session(session_factory) as runner:
+        _abandon_stale(runner, now, settings)
+        paused = paused_jobs(runner)
         taken = []
         for job in jobs.values():
             due = job.schedule.latest(now)
             if job.name in paused or now - due > timedelta(hours=settings.scheduler_grace_hours):
                 continue
-            if session.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.due_at == due).limit(1)):
+            if runner.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.due_at == due).limit(1)):
                 continue
-            taken.append(_take(session, job.name, due, 1, "schedule", now))
-        for failed in _retries_due(session, now, settings):
+            taken.append(_take(runner, job.name, due, 1, "schedule", now))
+        for failed in _retries_due(runner, now, settings):
             if failed.job in jobs and failed.job not in paused:
-                taken.append(_take(session, failed.job, failed.due_at, failed.attempt + 1, "retry", now))
-    return [_execute(session_factory, jobs[run.job], run, now, settings) for run in taken if run]
+                taken.append(_take(runner, failed.job, failed.due_at, failed.attempt + 1, "retry", now))
+        return [_execute(session_factory, runner, jobs[run.job], run, now, settings) for run in taken if run]
 
 
 def run_now(
@@ -82,11 +95,11 @@ def run_now(
     settings = settings or get_settings()
     jobs = JOBS if jobs is None else jobs
     job = _job(jobs, name)
-    with session_factory() as session:
-        run = _take(session, job.name, now, 1, "manual", now, requested_by_id)
-    if run is None:
-        raise JobAlreadyRunning(f"job {name} is already running for this moment", f"{name} 작업이 이미 실행 중입니다")
-    return _execute(session_factory, job, run, now, settings)
+    with _runner_session(session_factory) as runner:
+        run = _take(runner, job.name, now, 1, "manual", now, requested_by_id)
+        if run is not None:
+            return _execute(session_factory, runner, job, run, now, settings)
+    raise JobAlreadyRunning(f"job {name} is already running for this moment", f"{name} 작업이 이미 실행 중입니다")
 
 
 def set_paused(session: Session, name: str, paused: bool, user_id: int | None, now: datetime | None = None) -> None:
@@ -114,8 +127,27 @@ def _job(jobs: dict[str, Job], name: str) -> Job:
     return jobs[name]
 
 
+@contextmanager
+def _runner_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that keeps one connection until the attempts it took have finished: their runner locks live on it.
+
+    Should anything fail before they finish, the connection is closed, so that they count as abandoned at once.
+    """
+    with session_factory.kw["bind"].connect() as connection:
+        try:
+            with session_factory(bind=connection) as session:
+                yield session
+        except BaseException:
+            connection.invalidate()
+            raise
+
+
+def _runner_locks(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _take(
-    session: Session,
+    runner: Session,
     job: str,
     due_at: datetime,
     attempt: int,
@@ -123,7 +155,8 @@ def _take(
     now: datetime,
     requested_by_id: int | None = None,
 ) -> JobRun | None:
-    """Inserts the attempt's row; None when another replica inserted it first."""
+    """Inserts the attempt's row, holding its runner lock before another replica can see it; None when another
+    replica inserted it first."""
     run = JobRun(
         job=job,
         due_at=due_at,
@@ -133,12 +166,15 @@ def _take(
         counts={},
         requested_by_id=requested_by_id,
     )
-    session.add(run)
+    runner.add(run)
     try:
-        session.commit()
+        runner.flush()
     except IntegrityError:
-        session.rollback()
+        runner.rollback()
         return None
+    if _runner_locks(runner):
+        runner.execute(select(func.pg_advisory_lock(RUNNER_LOCKS, run.id)))
+    runner.commit()
     return run
 
 
@@ -158,22 +194,29 @@ def _retries_due(session: Session, now: datetime, settings: Settings) -> list[Jo
 
 
 def _abandon_stale(session: Session, now: datetime, settings: Settings) -> None:
-    """An attempt still `running` long after it started died with its process: it counts as failed, to be retried."""
+    """An attempt still `running` whose process died counts as failed, to be retried: on PostgreSQL one whose runner
+    lock nobody holds, on SQLite one that started longer than `scheduler_stale_minutes` ago."""
+    if _runner_locks(session):
+        # The rows first, then the locks: an attempt taken in between is locked before its row can be seen.
+        running = session.scalars(select(JobRun.id).where(JobRun.status == "running")).all()
+        alive = set(session.scalars(HELD_RUNNER_LOCKS, {"space": RUNNER_LOCKS}))
+        dead = JobRun.id.in_([run_id for run_id in running if run_id not in alive])
+    else:
+        dead = JobRun.started_at < now - timedelta(minutes=settings.scheduler_stale_minutes)
+    # Still `running` when updated: an attempt that finished meanwhile keeps its result.
     session.execute(
         update(JobRun)
-        .where(
-            JobRun.status == "running",
-            JobRun.started_at < now - timedelta(minutes=settings.scheduler_stale_minutes),
-        )
-        .values(status="failed", finished_at=now, error="abandoned: the process stopped while it ran")
+        .where(JobRun.status == "running", dead)
+        .values(status="failed", finished_at=now, error=ABANDONED)
         .execution_options(synchronize_session=False)
     )
     session.commit()
 
 
 def _execute(
-    session_factory: sessionmaker[Session], job: Job, run: JobRun, now: datetime, settings: Settings
+    session_factory: sessionmaker[Session], runner: Session, job: Job, run: JobRun, now: datetime, settings: Settings
 ) -> JobRun:
+    """Runs the job in a session of its own and records the result; then lets go of the attempt's runner lock."""
     started = time.monotonic()
     counts: dict[str, Any] = {}
     error = None
@@ -191,10 +234,12 @@ def _execute(
         "counts": counts,
         "error": error,
     }
-    with session_factory() as session:
-        session.execute(update(JobRun).where(JobRun.id == run.id).values(**values))
-        session.commit()
-        finished = session.get(JobRun, run.id)
+    runner.execute(update(JobRun).where(JobRun.id == run.id).values(**values))
+    runner.commit()
+    if _runner_locks(runner):
+        runner.execute(select(func.pg_advisory_unlock(RUNNER_LOCKS, run.id)))
+    finished = runner.get(JobRun, run.id, populate_existing=True)
+    runner.commit()
     logger.info(
         "job run", extra={"job": job.name, "attempt": run.attempt, "status": values["status"], "counts": counts}
     )

@@ -4,6 +4,10 @@ A message is `pending` until a gateway claims it (a lease, so two gateways never
 one) and reports the result: `delivered`; a temporary failure, retried with backoff (or after the
 messenger's own `retry_after`); `unreachable` when the citizen blocked the bot, which stops every
 pending message to them; `failed` after too many attempts or a refusal that retrying cannot fix.
+
+Across gateway and api replicas: a claim is a conditional UPDATE, so of two claimers at once only one leases a
+message (also on PostgreSQL); a message whose claimer died unreported is claimed again once its lease lapses,
+until MAX_ATTEMPTS claims; a message reported delivered is never claimed again, nor changed by a later report.
 """
 
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from common.clock import utcnow
 MAX_ATTEMPTS = 20
 MAX_BACKOFF_SECONDS = 600
 DEFAULT_LEASE_SECONDS = 60
+NEVER_REPORTED = "claimed too many times without a result: each gateway that took it stopped before reporting"
 
 
 class OutboxMessageNotFound(NotFound):
@@ -98,6 +103,7 @@ def claim(
     even when an earlier one is waiting for a retry; one held for later and never tried holds nothing back.
     """
     now = utcnow()
+    _fail_never_reported(session, now)
     earlier = aliased(OutboxMessage)
     earlier_unsent = exists().where(
         earlier.conversation_id == OutboxMessage.conversation_id,
@@ -137,6 +143,22 @@ def claim(
     for outbox in claimed:
         session.refresh(outbox)
     return [Claimed(outbox, outbox.conversation, outbox.message) for outbox in claimed]
+
+
+def _fail_never_reported(session: Session, now: datetime) -> None:
+    """A message whose every claimer died before reporting (one that crashes the gateway, say) fails after
+    MAX_ATTEMPTS claims, and no longer holds back the citizen's later messages."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.attempts >= MAX_ATTEMPTS,
+            OutboxMessage.leased_until < now,
+        )
+        .values(status="failed", leased_until=None, last_error=NEVER_REPORTED)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()  # before any claim: its locks are not held while the claim takes others
 
 
 def collect(session: Session, conversation: Conversation) -> list[Claimed]:
@@ -181,8 +203,8 @@ def cancel_pending(session: Session, prefix: str) -> int:
     ).rowcount
 
 
-def get(session: Session, outbox_id: int) -> OutboxMessage:
-    outbox = session.get(OutboxMessage, outbox_id)
+def get(session: Session, outbox_id: int, *, for_update: bool = False) -> OutboxMessage:
+    outbox = session.get(OutboxMessage, outbox_id, with_for_update=for_update)
     if outbox is None:
         raise OutboxMessageNotFound(f"outbox message {outbox_id} not found", f"발송 메시지 {outbox_id}이(가) 없습니다")
     return outbox
@@ -201,8 +223,15 @@ def report(
     retry_after: float | None = None,
     channel_message_id: str | None = None,
 ) -> OutboxMessage:
-    """Record what the gateway's delivery attempt came to."""
-    outbox = get(session, outbox_id)
+    """Record what the gateway's delivery attempt came to.
+
+    A delivery is recorded whenever it is reported; any other report changes only a message still pending, so a
+    late or repeated report (a claimer whose lease had lapsed) never undoes a delivery or a final failure.
+    """
+    outbox = get(session, outbox_id, for_update=True)
+    if outbox.status == "delivered" or (outbox.status != "pending" and status != "delivered"):
+        session.commit()
+        return outbox
     now = utcnow()
     outbox.leased_until = None
     outbox.last_error = error[:500] if error else None

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # The project Rasa learns from (config, domain/, data/) and the folder its models go to.
     training_project_dir: Path = PROJECT_ROOT
     training_models_dir: Path = PROJECT_ROOT / "models"
+    # The model file Rasa replicas pull while the console has activated none; unset: current.tar.gz in the models
+    # folder. A test stack names the model it was given.
+    training_live_model: Path | None = None
+    # How often every Rasa replica asks for the live model (scripts/run-rasa gives Rasa the same MODEL_PULL_SECONDS):
+    # the console says a switch reaches them all within it.
+    model_pull_seconds: int = Field(default=10, gt=0)
     # The Rasa config of console trainings, relative to the project folder (tests pass a tiny one).
     training_config: str = "config.yml"
     training_runs_dir: Path = VAR_DIR / "training"  # snapshots, logs and evaluations of runs
@@ -90,6 +96,9 @@ class Settings(BaseSettings):
     training_regression_set: Path = PROJECT_ROOT / "tests" / "nlu" / "regression.yml"
     training_held_out_percent: int = Field(default=20, ge=5, le=50)
     training_cross_validation_folds: int = Field(default=3, ge=2, le=10)
+    # A running training whose worker wrote no heartbeat (every few seconds) for this long died with its api
+    # process: whichever replica looks next marks it failed, which frees the slot. Tests make it short.
+    training_stale_seconds: float = Field(default=90, ge=1)
     # The NLU inbox lists messages the model was less sure of than this.
     nlu_inbox_confidence: float = Field(default=0.6, ge=0, le=1)
     # Automation (api/automation): the scheduler loop runs inside the api process when enabled.
@@ -100,7 +109,8 @@ class Settings(BaseSettings):
     # A failed run is tried again after this, doubling each time, up to this many attempts in all.
     scheduler_retry_seconds: float = Field(default=60, gt=0)
     scheduler_max_attempts: int = Field(default=4, ge=1)
-    # A run still marked running after this long died with its process and is retried.
+    # On SQLite, a run still marked running after this long died with its process and is retried (on PostgreSQL
+    # the server tells at once: the runner's lock went with its connection).
     scheduler_stale_minutes: float = Field(default=60, gt=0)
     # A citizen's message still unanswered this long after the process answering it stopped holding it
     # (it died mid-turn) and no channel retried it gets a message asking to send it again.

@@ -1,6 +1,6 @@
 """Errors of the training domain, in English and Korean."""
 
-from api.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from api.core.errors import Conflict, InvalidInput, NotFound
 
 
 class InboxItemNotFound(NotFound):
@@ -43,6 +43,5 @@ class ModelFileMissing(Conflict):
     code = "model_file_missing"
 
 
-class ActivationFailed(DomainError):
-    status_code = 502
-    code = "activation_failed"
+class NoLiveModel(NotFound):
+    code = "no_live_model"

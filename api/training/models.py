@@ -126,7 +126,7 @@ class TrainingRun(Base):
 
 
 class ModelActivation(Base):
-    """Who loaded which model into the running assistant, when, and what each Rasa replica answered."""
+    """Who made which model the live one, when; Rasa replicas pull the latest activation's model."""
 
     __tablename__ = "model_activations"
 
@@ -136,7 +136,9 @@ class ModelActivation(Base):
     kind: Mapped[str] = mapped_column(String(10))  # activate, rollback
     activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    replicas: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # Rasa URL → "ok" or the error
+    # What each Rasa replica answered to `PUT /model` (Rasa URL → "ok" or the error), when activating loaded the
+    # model into them; empty since replicas pull it.
+    replicas: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     model: Mapped[TrainedModel] = relationship(foreign_keys=[model_id])
     previous_model: Mapped[TrainedModel | None] = relationship(foreign_keys=[previous_model_id])

@@ -1,9 +1,11 @@
-"""The model registry: the model files the console knows, which one each Rasa replica runs, switching between them.
+"""The model registry: the model files the console knows, which one is live, switching between them.
 
-A model is loaded into every running Rasa replica with `PUT /model` (conversations live in the tracker
-store, so none is dropped), and `models/current.tar.gz` is pointed at it so a restart keeps it.
-`models/activated` names the model the console chose (scripts/train-model then leaves the link alone)
-and `models/recorded.txt` the files scripts/train-model must not prune.
+The live model is the console's latest activation, else the file `models/current.tar.gz` names. Every Rasa
+replica pulls it from `GET /api/models/live` (endpoints.yml `models:`), so a switch reaches replicas that share
+no disk with the api, and conversations live in the tracker store, so none is dropped. Activating also points
+`models/current.tar.gz` at the model, so a restart of `make run` on a fresh database keeps it; `models/activated`
+names the model the console chose (scripts/train-model then leaves the link alone) and `models/recorded.txt`
+the files scripts/train-model must not prune.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import tarfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from api.core.settings import PROJECT_ROOT, Settings
 from api.staff import service as staff_service
 from api.training import data
-from api.training.errors import ActivationFailed, ModelFileMissing, ModelNotFound
+from api.training.errors import ModelFileMissing, ModelNotFound, NoLiveModel
 from api.training.models import ModelActivation, TrainedModel
 from common.clock import utcnow
 from common.rasa_auth import rasa_authorization
@@ -41,6 +44,7 @@ ACTIVATED_MARKER = "activated"
 RECORDED_LIST = "recorded.txt"
 SCRIPT_MODEL_NAME = re.compile(r"^paju-([0-9a-f]{16})\.tar\.gz$")
 STATUS_TIMEOUT_SECONDS = 3.0
+NEWEST_FIRST = ModelActivation.activated_at.desc(), ModelActivation.id.desc()
 
 
 # --- the models the console knows -------------------------------------------------------------------
@@ -91,13 +95,18 @@ def discover(session: Session, settings: Settings) -> None:
     found = {path.resolve() for path in folder.glob("*.tar.gz") if path.is_file()}
     for path in sorted(found - {Path(p) for p in known}):
         try:
-            fingerprint = match.group(1) if (match := SCRIPT_MODEL_NAME.match(path.name)) else None
-            examples = _current_examples_if_matching(settings, fingerprint)
-            register(session, path, source="found", fingerprint=fingerprint, examples=examples)
+            _register_found(session, settings, path)
         except (OSError, ValueError, tarfile.TarError) as error:
             logger.warning("not a readable Rasa model", extra={"path": str(path), "error": str(error)})
     session.commit()
     write_recorded_list(session, settings)
+
+
+def _register_found(session: Session, settings: Settings, path: Path) -> TrainedModel:
+    """A model file the console did not train (scripts/train-model's, or a test stack's)."""
+    fingerprint = match.group(1) if (match := SCRIPT_MODEL_NAME.match(path.name)) else None
+    examples = _current_examples_if_matching(settings, fingerprint)
+    return register(session, path, source="found", fingerprint=fingerprint, examples=examples)
 
 
 def _current_examples_if_matching(settings: Settings, fingerprint: str | None) -> list[list[str]] | None:
@@ -147,6 +156,80 @@ def by_rasa_id(session: Session, rasa_model_id: str | None) -> TrainedModel | No
 
 
 @dataclass(frozen=True)
+class LiveFile:
+    """The live model's file, as Rasa replicas pull it; `etag` names the model: its Rasa model_id, quoted."""
+
+    path: Path
+    etag: str
+    stat: os.stat_result
+
+
+def _latest_activation(session: Session) -> ModelActivation | None:
+    return session.scalar(select(ModelActivation).order_by(*NEWEST_FIRST).limit(1))
+
+
+def live_path(session: Session, settings: Settings) -> Path:
+    """Where the live model is: the file of the console's latest activation, else the one `current.tar.gz` names
+    (TRAINING_LIVE_MODEL names another, as a test stack does)."""
+    latest = _latest_activation(session)
+    if latest is not None and Path(latest.model.path).is_file():
+        return Path(latest.model.path)
+    return settings.training_live_model or settings.training_models_dir / CURRENT_LINK
+
+
+def live_file(session: Session, settings: Settings) -> LiveFile:
+    """The live model's file and its ETag, the same on every api replica and after restarts."""
+    path = live_path(session, settings)
+    try:
+        resolved = path.resolve(strict=True)
+        stat = resolved.stat()
+        model_id = _rasa_model_id(resolved, stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError, KeyError, tarfile.TarError) as error:
+        raise NoLiveModel(
+            f"There is no live model: {path.name} is missing or not a Rasa model.",
+            f"운영할 모델이 없어요: {path.name}이(가) 없거나 Rasa 모델이 아니에요.",
+        ) from error
+    return LiveFile(resolved, f'"{model_id}"', stat)
+
+
+@lru_cache(maxsize=32)
+def _rasa_model_id(path: Path, mtime_ns: int, size: int) -> str:
+    """Read once per version of a file (its mtime and size are in the key): metadata.json is the archive's last
+    member, so finding it unpacks all of it, which no replica's pull should wait for."""
+    return read_metadata(path)["model_id"]
+
+
+def replica_has(if_none_match: str | None, etag: str) -> bool:
+    """Whether a replica's If-None-Match names the live model, i.e. it runs it already (RFC 9110 weak comparison).
+    A replica without a model sends a random fingerprint of its own, which names nothing."""
+    tags = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+    return etag in tags or "*" in tags
+
+
+def live_model(session: Session, settings: Settings) -> TrainedModel | None:
+    """The live model as the console knows it; a live file the console has not seen yet is registered."""
+    try:
+        path = live_path(session, settings).resolve(strict=True)
+    except OSError:
+        return None
+    model = _by_path(session, path)
+    if model is None:
+        discover(session, settings)
+        model = _by_path(session, path)
+    if model is None:  # outside the models folder
+        try:
+            model = _register_found(session, settings, path)
+        except (OSError, ValueError, tarfile.TarError):
+            return None
+        session.commit()
+    return model
+
+
+def _by_path(session: Session, path: Path) -> TrainedModel | None:
+    return session.scalar(select(TrainedModel).where(TrainedModel.path == str(path)))
+
+
+@dataclass(frozen=True)
 class Replica:
     url: str
     rasa_model_id: str | None = None
@@ -158,27 +241,23 @@ def _rasa_auth(settings: Settings) -> dict[str, str]:
 
 
 def replicas(settings: Settings) -> list[Replica]:
-    """What each Rasa replica says it runs (`GET /status`)."""
-    found = []
-    for url in settings.rasa_replicas:
-        try:
-            response = httpx.get(f"{url}/status", headers=_rasa_auth(settings), timeout=STATUS_TIMEOUT_SECONDS)
-            response.raise_for_status()
-            found.append(Replica(url, response.json().get("model_id")))
-        except (httpx.HTTPError, ValueError) as error:
-            found.append(Replica(url, error=str(error) or type(error).__name__))
-    return found
+    """What each Rasa replica says it runs (`GET /status`): the live model once it has pulled it."""
+    return [_replica(settings, url) for url in settings.rasa_replicas]
 
 
-def live_model(session: Session, settings: Settings) -> tuple[TrainedModel | None, list[Replica]]:
-    """The model the first replica that answers runs, as the console knows it; and every replica's answer."""
-    answers = replicas(settings)
-    running = next((replica.rasa_model_id for replica in answers if replica.rasa_model_id), None)
-    model = by_rasa_id(session, running)
-    if running and model is None:
-        discover(session, settings)
-        model = by_rasa_id(session, running)
-    return model, answers
+def _replica(settings: Settings, url: str) -> Replica:
+    try:
+        response = httpx.get(f"{url}/status", headers=_rasa_auth(settings), timeout=STATUS_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return Replica(url, response.json().get("model_id"))
+    except (httpx.HTTPError, ValueError) as error:
+        return Replica(url, error=str(error) or type(error).__name__)
+
+
+def first_replica_runs(settings: Settings, model: TrainedModel) -> bool:
+    """Whether the replica `classify_live` asks runs `model`: for a while after a switch it has not pulled it."""
+    running = _replica(settings, settings.rasa_replicas[0]).rasa_model_id
+    return running is not None and running == model.rasa_model_id
 
 
 def classify_live(settings: Settings, messages: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -205,23 +284,14 @@ def classify_live(settings: Settings, messages: list[dict[str, str]]) -> list[di
 
 
 def activate(session: Session, settings: Settings, model_id: int, user: StaffUser) -> ModelActivation:
-    """Loads the model into every Rasa replica and makes it the one a restart starts with.
-
-    Rolling back is activating an earlier model. Replicas that fail are reported; when none loads it,
-    nothing changes.
-    """
+    """Makes the model the live one: every Rasa replica pulls it at its next pull (MODEL_PULL_SECONDS), and a
+    restart starts with it. Rolling back is activating an earlier model."""
     model = get_model(session, model_id)
     if not Path(model.path).is_file():
         raise ModelFileMissing(
             f"The model file {model.file_name} is gone.", f"모델 파일({model.file_name})이 없어 전환할 수 없어요."
         )
-    previous, _answers = live_model(session, settings)
-    results = {url: _load_into(settings, url, model.path) for url in settings.rasa_replicas}
-    if not any(result == "ok" for result in results.values()):
-        detail = "; ".join(f"{url}: {result}" for url, result in results.items())
-        raise ActivationFailed(
-            f"No Rasa replica loaded the model ({detail}).", f"모델을 불러온 Rasa가 없어요 ({detail})."
-        )
+    previous = live_model(session, settings)
     point_current_link(settings, Path(model.path))
     earlier = previous is not None and previous.id != model.id and model.trained_at < previous.trained_at
     activation = ModelActivation(
@@ -230,7 +300,6 @@ def activate(session: Session, settings: Settings, model_id: int, user: StaffUse
         kind="rollback" if earlier else "activate",
         activated_by_id=user.id,
         activated_at=utcnow(),
-        replicas=results,
     )
     session.add(activation)
     staff_service.audit(session, user, f"model_{activation.kind}", f"model:{model.id}", model.file_name)
@@ -240,7 +309,7 @@ def activate(session: Session, settings: Settings, model_id: int, user: StaffUse
 
 def rollback_target(session: Session, settings: Settings) -> TrainedModel | None:
     """The newest model older than the live one among those that have been live: one step back."""
-    live, _answers = live_model(session, settings)
+    live = live_model(session, settings)
     if live is None:
         return None
     been_live = {
@@ -253,23 +322,7 @@ def rollback_target(session: Session, settings: Settings) -> TrainedModel | None
 
 
 def activations(session: Session, limit: int = 50) -> list[ModelActivation]:
-    newest_first = ModelActivation.activated_at.desc(), ModelActivation.id.desc()
-    return list(session.scalars(select(ModelActivation).order_by(*newest_first).limit(limit)))
-
-
-def _load_into(settings: Settings, url: str, path: str) -> str:
-    try:
-        response = httpx.put(
-            f"{url}/model",
-            headers=_rasa_auth(settings),
-            json={"model_file": path},
-            timeout=settings.rasa_load_timeout_seconds,
-        )
-    except httpx.HTTPError as error:
-        return f"unreachable: {error or type(error).__name__}"
-    if response.status_code == 204:
-        return "ok"
-    return f"{response.status_code}: {response.text[:300]}"
+    return list(session.scalars(select(ModelActivation).order_by(*NEWEST_FIRST).limit(limit)))
 
 
 def point_current_link(settings: Settings, model_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""HTTP routes of the training domain: the gateway's parse reports (service token), everything else admins only."""
+"""HTTP routes of the training domain: the gateway's parse reports and the live model Rasa replicas pull (service
+token), everything else admins only."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
 from api.core.ids import MAX_ID, Id
 from api.deps import AdminDep, ServiceDep, SessionDep
@@ -26,16 +28,16 @@ from api.training.schemas import (
     RunOut,
 )
 
-router = APIRouter(prefix="/api/training", tags=["training"])
+router = APIRouter(prefix="/api", tags=["training"])
 
 
-@router.post("/inbox", status_code=status.HTTP_202_ACCEPTED, dependencies=[ServiceDep])
+@router.post("/training/inbox", status_code=status.HTTP_202_ACCEPTED, dependencies=[ServiceDep])
 def report_parse(body: ParseReportIn, session: SessionDep) -> dict[str, int | None]:
     item = inbox.record(session, inbox.Parse(**body.model_dump()))
     return {"item_id": item.id if item else None}
 
 
-@router.get("/inbox", response_model=list[InboxItemOut])
+@router.get("/training/inbox", response_model=list[InboxItemOut])
 def list_inbox(
     request: Request,
     session: SessionDep,
@@ -52,24 +54,24 @@ def list_inbox(
     return [InboxItemOut.model_validate(item) for item in inbox.items(session, request.app.state.settings, wanted)]
 
 
-@router.post("/inbox/{item_id}/label", response_model=InboxItemOut)
+@router.post("/training/inbox/{item_id}/label", response_model=InboxItemOut)
 def label(item_id: Id, body: LabelIn, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     settings = request.app.state.settings
     return InboxItemOut.model_validate(inbox.label(session, settings, item_id, admin, body.intent, body.text))
 
 
-@router.post("/inbox/{item_id}/out-of-scope", response_model=InboxItemOut)
+@router.post("/training/inbox/{item_id}/out-of-scope", response_model=InboxItemOut)
 def out_of_scope(item_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     settings = request.app.state.settings
     return InboxItemOut.model_validate(inbox.mark_out_of_scope(session, settings, item_id, admin))
 
 
-@router.post("/inbox/{item_id}/ignore", response_model=InboxItemOut)
+@router.post("/training/inbox/{item_id}/ignore", response_model=InboxItemOut)
 def ignore(item_id: Id, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     return InboxItemOut.model_validate(inbox.ignore(session, item_id, admin))
 
 
-@router.get("/intents", response_model=IntentsOut)
+@router.get("/training/intents", response_model=IntentsOut)
 def intents(request: Request, admin: AdminDep) -> IntentsOut:
     training_data = data.load(request.app.state.settings)
     return IntentsOut(
@@ -88,7 +90,7 @@ def _example_out(example: data.Example) -> ExampleOut:
     )
 
 
-@router.get("/examples", response_model=list[ExampleOut])
+@router.get("/training/examples", response_model=list[ExampleOut])
 def examples(
     request: Request,
     admin: AdminDep,
@@ -101,7 +103,7 @@ def examples(
     return [_example_out(example) for example in data.search(training_data, q, intent, language, limit)]
 
 
-@router.post("/examples", response_model=ExampleAdded, status_code=status.HTTP_201_CREATED)
+@router.post("/training/examples", response_model=ExampleAdded, status_code=status.HTTP_201_CREATED)
 def add_example(body: ExampleIn, request: Request, admin: AdminDep) -> ExampleAdded:
     settings = request.app.state.settings
     example = data.add_example(settings, body.language, body.intent, body.text)
@@ -113,15 +115,15 @@ def add_example(body: ExampleIn, request: Request, admin: AdminDep) -> ExampleAd
     return ExampleAdded(example=_example_out(example), warnings=relevant)
 
 
-@router.post("/examples/remove", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/training/examples/remove", status_code=status.HTTP_204_NO_CONTENT)
 def remove_example(body: ExampleIn, request: Request, admin: AdminDep) -> None:
     data.remove_example(request.app.state.settings, body.language, body.intent, body.text)
 
 
-@router.get("/changes", response_model=ChangesOut)
+@router.get("/training/changes", response_model=ChangesOut)
 def changes(request: Request, session: SessionDep, admin: AdminDep) -> ChangesOut:
     settings = request.app.state.settings
-    live, _answers = registry.live_model(session, settings)
+    live = registry.live_model(session, settings)
     found = registry.changes_since(settings, live)
     return ChangesOut(
         live_model_id=live.id if live else None,
@@ -136,7 +138,7 @@ def _run_out(run, with_log: bool = False) -> RunOut:
     return out.model_copy(update={"log": runs.log_tail(run)}) if with_log else out
 
 
-@router.post("/runs", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/training/runs", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
 def start_run(body: RunIn, request: Request, session: SessionDep, admin: AdminDep) -> RunOut:
     settings = request.app.state.settings
     run = runs.start(session, settings, admin, body.cross_validation)
@@ -144,12 +146,12 @@ def start_run(body: RunIn, request: Request, session: SessionDep, admin: AdminDe
     return _run_out(run)
 
 
-@router.get("/runs", response_model=list[RunOut])
+@router.get("/training/runs", response_model=list[RunOut])
 def list_runs(session: SessionDep, admin: AdminDep) -> list[RunOut]:
     return [_run_out(run) for run in runs.runs(session)]
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
+@router.get("/training/runs/{run_id}", response_model=RunOut)
 def get_run(run_id: Id, session: SessionDep, admin: AdminDep) -> RunOut:
     runs.fail_stale_runs(session)
     return _run_out(runs.get_run(session, run_id), with_log=True)
@@ -159,27 +161,27 @@ def _model_out(model, live) -> ModelOut:
     return ModelOut.model_validate(model).model_copy(update={"live": live is not None and model.id == live.id})
 
 
-@router.get("/models", response_model=list[ModelOut])
+@router.get("/training/models", response_model=list[ModelOut])
 def list_models(request: Request, session: SessionDep, admin: AdminDep) -> list[ModelOut]:
     settings = request.app.state.settings
     registry.discover(session, settings)
-    live, _answers = registry.live_model(session, settings)
+    live = registry.live_model(session, settings)
     return [_model_out(model, live) for model in registry.models(session)]
 
 
-@router.get("/models/{model_id}", response_model=ModelOut)
+@router.get("/training/models/{model_id}", response_model=ModelOut)
 def get_model(model_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> ModelOut:
-    live, _answers = registry.live_model(session, request.app.state.settings)
+    live = registry.live_model(session, request.app.state.settings)
     return _model_out(registry.get_model(session, model_id), live)
 
 
-@router.post("/models/{model_id}/activate", response_model=ActivationOut)
+@router.post("/training/models/{model_id}/activate", response_model=ActivationOut)
 def activate(model_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
     activation = registry.activate(session, request.app.state.settings, model_id, admin)
     return ActivationOut.model_validate(activation)
 
 
-@router.post("/rollback", response_model=ActivationOut)
+@router.post("/training/rollback", response_model=ActivationOut)
 def rollback(request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
     """Back to the model that was live before the live one was activated."""
     settings = request.app.state.settings
@@ -189,15 +191,35 @@ def rollback(request: Request, session: SessionDep, admin: AdminDep) -> Activati
     return ActivationOut.model_validate(registry.activate(session, settings, target.id, admin))
 
 
-@router.get("/live", response_model=LiveOut)
+@router.get("/training/live", response_model=LiveOut)
 def live(request: Request, session: SessionDep, admin: AdminDep) -> LiveOut:
-    model, answers = registry.live_model(session, request.app.state.settings)
+    settings = request.app.state.settings
+    model = registry.live_model(session, settings)
     return LiveOut(
         model=_model_out(model, model) if model else None,
-        replicas=[ReplicaOut(**vars(answer)) for answer in answers],
+        replicas=[ReplicaOut(**vars(answer)) for answer in registry.replicas(settings)],
     )
 
 
-@router.get("/activations", response_model=list[ActivationOut])
+@router.get("/training/activations", response_model=list[ActivationOut])
 def activations(session: SessionDep, admin: AdminDep) -> list[ActivationOut]:
     return [ActivationOut.model_validate(activation) for activation in registry.activations(session)]
+
+
+@router.get(
+    "/models/live",
+    dependencies=[ServiceDep],
+    response_class=FileResponse,
+    responses={304: {"description": "The caller's If-None-Match names the live model: it has it already."}},
+)
+def live_model_file(
+    request: Request, session: SessionDep, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """The live model's file, pulled by every Rasa replica (endpoints.yml `models:`); its ETag is the model's
+    Rasa model_id."""
+    live = registry.live_file(session, request.app.state.settings)
+    # Rasa names the file it downloads after the `filename` header, so its /status shows which model it runs.
+    headers = {"ETag": live.etag, "filename": live.path.name}
+    if registry.replica_has(if_none_match, live.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": live.etag})
+    return FileResponse(live.path, headers=headers, media_type="application/gzip", stat_result=live.stat)

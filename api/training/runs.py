@@ -6,6 +6,11 @@ an NLU model trained without a held-out part of the examples classifies that par
 k-fold cross-validation), and the new model itself classifies the fixed regression set, as does the
 live model through Rasa's `/model/parse`. The processes run at low priority (`nice`), so the
 assistant keeps answering while a model trains.
+
+Across api replicas: a run is failed, with a reason the console shows, by whichever replica looks once its heartbeat
+is `training_stale_seconds` old (its api process died), which frees the slot at once. Its `rasa train` dies with
+that process (Linux's parent-death signal), and a model file is moved into the models folder and recorded only
+while its run is still running, so a run already failed leaves no model behind.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.core.settings import PROJECT_ROOT, Settings
+from api.core.settings import PROJECT_ROOT, Settings, get_settings
 from api.training import data, metrics, registry, texts
 from api.training.errors import RunNotFound, TrainingBusy
 from api.training.models import TrainedModel, TrainingRun
@@ -41,9 +46,15 @@ if TYPE_CHECKING:  # types only: other domains' tables are not read here
     from api.staff.models import StaffUser
 
 logger = logging.getLogger(__name__)
+# The worker's heartbeat: this often, and at least six times within `training_stale_seconds`.
 HEARTBEAT_SECONDS = 5
-# A running run whose worker has not been heard of for this long died with its api process.
-STALE_AFTER = timedelta(seconds=90)
+DIED_WITH_ITS_PROCESS = (
+    "학습을 돌리던 api 프로세스가 멈춰 중단됐어요. 새 학습을 시작할 수 있어요. "
+    "(The api process running this training stopped; a new run can be started.)"
+)
+# The training processes get SIGKILL when the api process (the thread that started them) dies, so that none
+# goes on using the CPUs or writes a model for a run already failed: util-linux's setpriv (Essential in Debian).
+PARENT_DEATH_SIGNAL = ["setpriv", "--pdeathsig", "KILL"]
 LOG_TAIL_LINES = 200
 # A group of examples (one intent in one language) this small stays whole in training.
 MIN_GROUP_TO_HOLD_OUT = 5
@@ -58,7 +69,7 @@ EVALUATION_STEP = re.compile(r"evaluation step (\d+)/(\d+): (.+)")
 
 def start(session: Session, settings: Settings, user: StaffUser, cross_validation: bool = False) -> TrainingRun:
     """Claims the one training slot (refused while another run is running) and records the run."""
-    fail_stale_runs(session)
+    fail_stale_runs(session, settings)
     now = utcnow()
     run = TrainingRun(
         status="running",
@@ -88,11 +99,13 @@ def launch(make_session: sessionmaker, settings: Settings, run_id: int) -> threa
     return thread
 
 
-def fail_stale_runs(session: Session) -> None:
+def fail_stale_runs(session: Session, settings: Settings | None = None) -> None:
+    """Fails a running run whose heartbeat is older than `training_stale_seconds`: its api process died."""
+    stale_after = timedelta(seconds=(settings or get_settings()).training_stale_seconds)
     session.execute(
         update(TrainingRun)
-        .where(TrainingRun.status == "running", TrainingRun.heartbeat_at < utcnow() - STALE_AFTER)
-        .values(status="failed", finished_at=utcnow(), error="학습을 돌리던 api 프로세스가 멈춰 중단됐어요.")
+        .where(TrainingRun.status == "running", TrainingRun.heartbeat_at < utcnow() - stale_after)
+        .values(status="failed", finished_at=utcnow(), error=DIED_WITH_ITS_PROCESS)
     )
     session.commit()
 
@@ -229,6 +242,13 @@ def _messages(examples: list[data.Example]) -> list[dict[str, str]]:
 # --- the worker -------------------------------------------------------------------------------------------
 
 
+class RunFailedElsewhere(RuntimeError):
+    """Another replica failed the run (its heartbeat was stale): its worker stops and records nothing more."""
+
+    def __init__(self) -> None:
+        super().__init__("the run was marked failed meanwhile (not heard of for too long); nothing of it is recorded")
+
+
 class TrainingJob:
     """Runs one training run to its end in a thread of the api process, recording progress as it goes."""
 
@@ -238,6 +258,9 @@ class TrainingJob:
         self._run_id = run_id
         self._directory = run_directory(settings, run_id)
         self._done = threading.Event()
+        self._failed_elsewhere = threading.Event()
+        self._process: subprocess.Popen | None = None
+        self._heartbeat_seconds = min(HEARTBEAT_SECONDS, settings.training_stale_seconds / 6)
         self._last_progress = 0.0
 
     def run(self) -> None:
@@ -260,8 +283,10 @@ class TrainingJob:
             cross_validation, started_by_id = run.cross_validation, run.started_by_id
         self._update(2, "학습 데이터 복사")
         snapshot = take_snapshot(self._settings, self._directory)
-        models_dir = self._settings.training_models_dir
-        models_dir.mkdir(parents=True, exist_ok=True)
+        self._settings.training_models_dir.mkdir(parents=True, exist_ok=True)
+        # Written into the run's folder; only `_record_model` puts it where the models are.
+        written_dir = self._directory / "model"
+        written_dir.mkdir(exist_ok=True)
         name = f"paju-{snapshot.fingerprint}-r{self._run_id}"
         self._update(5, "모델 학습 시작")
         started = time.monotonic()
@@ -277,17 +302,41 @@ class TrainingJob:
                 "--data",
                 str(snapshot.data_dir),
                 "--out",
-                str(models_dir.resolve()),
+                str(written_dir.resolve()),
                 "--fixed-model-name",
                 name,
             ],
             lambda line, state: self._training_progress(line, state, components),
         )
         duration = time.monotonic() - started
-        path = models_dir / f"{name}.tar.gz"
-        if not path.is_file():
-            raise RuntimeError(f"rasa train finished without writing {path}")
+        written = written_dir / f"{name}.tar.gz"
+        if not written.is_file():
+            raise RuntimeError(f"rasa train finished without writing {written}")
+        path, model_id = self._record_model(written, snapshot, started_by_id, duration)
+        self._update(70, "평가 준비")
+        evaluation = self._evaluate(snapshot, path, cross_validation)
         with self._make_session() as session:
+            model = session.get(TrainedModel, model_id)
+            model.evaluation = evaluation
+            session.commit()
+        self._evaluate_live_model()
+        self._finish("succeeded")
+
+    def _record_model(
+        self, written: Path, snapshot: Snapshot, started_by_id: int | None, duration: float
+    ) -> tuple[Path, int]:
+        """Moves the new model into the models folder and records it, both only while the run is still running."""
+        path = self._settings.training_models_dir / written.name
+        # Copied beside its place (the models folder may be on another disk), then renamed into it at once: the
+        # folder, which the registry reads, never shows part of a model nor one of a failed run.
+        part = path.with_name(f"{path.name}.part")
+        shutil.copyfile(written, part)
+        written.unlink()
+        with self._make_session() as session:
+            if not self._still_running(session):
+                part.unlink()
+                raise RunFailedElsewhere()
+            os.replace(part, path)
             model = registry.register(
                 session,
                 path,
@@ -302,15 +351,7 @@ class TrainingJob:
             session.execute(update(TrainingRun).where(TrainingRun.id == self._run_id).values(model_id=model.id))
             session.commit()
             registry.write_recorded_list(session, self._settings)
-            model_id = model.id
-        self._update(70, "평가 준비")
-        evaluation = self._evaluate(snapshot, path, cross_validation)
-        with self._make_session() as session:
-            model = session.get(TrainedModel, model_id)
-            model.evaluation = evaluation
-            session.commit()
-        self._evaluate_live_model()
-        self._finish("succeeded")
+            return path, model.id
 
     def _evaluate(self, snapshot: Snapshot, model_path: Path, cross_validation: bool) -> dict[str, Any]:
         work = self._directory / "evaluation"
@@ -361,20 +402,22 @@ class TrainingJob:
         """The live model's figures on the regression set, for the side-by-side view (once per model)."""
         self._update(98, "현재 모델 회귀 평가")
         with self._make_session() as session:
-            live, _answers = registry.live_model(session, self._settings)
+            live = registry.live_model(session, self._settings)
             if live is None or live.evaluation.get("regression"):
                 return
-            live_id = live.rasa_model_id
             messages = regression_messages(self._settings)
             if not messages:
+                return
+            # Rasa answers with the model it runs, which is the live one only once it has pulled it.
+            if not registry.first_replica_runs(self._settings, live):
+                self._log("live model not evaluated: Rasa does not run it (yet)\n")
                 return
             try:
                 predictions = registry.classify_live(self._settings, messages)
             except Exception as error:  # the live figures are a comparison, not a condition of the run
                 self._log(f"live model not evaluated: {error}\n")
                 return
-            still_live, _answers = registry.live_model(session, self._settings)
-            if still_live is None or still_live.rasa_model_id != live_id:
+            if not registry.first_replica_runs(self._settings, live):
                 return
             live.evaluation = {**live.evaluation, "regression": metrics.report(predictions)}
             session.commit()
@@ -395,14 +438,19 @@ class TrainingJob:
             "RASA_CACHE_DIRECTORY": str((self._settings.training_runs_dir / "cache").resolve()),
         }
         self._log(f"$ {' '.join(command)}\n")
-        process = subprocess.Popen(
-            ["nice", "-n", "10", *command],
+        guard = PARENT_DEATH_SIGNAL if shutil.which(PARENT_DEATH_SIGNAL[0]) else []
+        if not guard:
+            logger.warning("setpriv not found: a training process would outlive a killed api process")
+        process = self._process = subprocess.Popen(
+            [*guard, "nice", "-n", "10", *command],
             cwd=self._directory,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+        if self._failed_elsewhere.is_set():  # the heartbeat found the run failed before this process existed
+            process.kill()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending = ""
         state: dict[str, Any] = {}
@@ -418,7 +466,10 @@ class TrainingJob:
                 if pending:
                     on_line(pending.rsplit("\r", 1)[-1], state)
                 log.flush()
-        if process.wait() != 0:
+        process.wait()
+        if self._failed_elsewhere.is_set():
+            raise RunFailedElsewhere()
+        if process.returncode != 0:
             raise RuntimeError(f"{Path(command[0]).name} exited with status {process.returncode}; see the log")
 
     def _component_count(self, config: Path) -> int:
@@ -471,20 +522,40 @@ class TrainingJob:
             )
             session.commit()
 
+    def _still_running(self, session: Session) -> bool:
+        """Beats the heartbeat in the caller's transaction, which keeps the run running until it commits; False
+        when another replica has failed it."""
+        beaten = session.execute(
+            update(TrainingRun)
+            .where(TrainingRun.id == self._run_id, TrainingRun.status == "running")
+            .values(heartbeat_at=utcnow())
+        )
+        return beaten.rowcount == 1
+
     def _beat(self) -> None:
-        while not self._done.wait(HEARTBEAT_SECONDS):
-            with self._make_session() as session:
-                session.execute(
-                    update(TrainingRun)
-                    .where(TrainingRun.id == self._run_id, TrainingRun.status == "running")
-                    .values(heartbeat_at=utcnow())
-                )
-                session.commit()
+        while not self._done.wait(self._heartbeat_seconds):
+            try:
+                with self._make_session() as session:
+                    still_running = self._still_running(session)
+                    session.commit()
+            except Exception:  # the database away for a moment: the next beat tries again
+                logger.warning("training heartbeat not written", exc_info=True, extra={"run": self._run_id})
+                continue
+            if not still_running:
+                self._failed_elsewhere.set()
+                if self._process is not None:
+                    self._process.kill()
+                return
 
     def _finish(self, status: str, error: str | None = None) -> None:
+        """Records the end, unless another replica failed the run meanwhile: its reason stays."""
         with self._make_session() as session:
             values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
             if status == "succeeded":
                 values |= {"progress": 100, "stage": "완료"}
-            session.execute(update(TrainingRun).where(TrainingRun.id == self._run_id).values(**values))
+            session.execute(
+                update(TrainingRun)
+                .where(TrainingRun.id == self._run_id, TrainingRun.status == "running")
+                .values(**values)
+            )
             session.commit()

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.core.errors import DomainError
 from api.core.ids import Id
@@ -50,12 +49,15 @@ SHOWN_CHANGES = 100
 def overview(request: Request, session: SessionDep, signed: AdminPage) -> HTMLResponse:
     settings = request.app.state.settings
     registry.discover(session, settings)
-    live, replicas = registry.live_model(session, settings)
+    live = registry.live_model(session, settings)
     training_data = data.load(settings)
     context = {
         "signed": signed,
         "live": live,
-        "replicas": [(replica, registry.by_rasa_id(session, replica.rasa_model_id)) for replica in replicas],
+        "replicas": [
+            (replica, registry.by_rasa_id(session, replica.rasa_model_id)) for replica in registry.replicas(settings)
+        ],
+        "pull_seconds": settings.model_pull_seconds,
         "changes": registry.changes_since(settings, live),
         "shown_changes": SHOWN_CHANGES,
         "warnings": data.warnings(training_data),
@@ -249,12 +251,13 @@ def _change_examples(
 def models_page(request: Request, session: SessionDep, signed: AdminPage) -> HTMLResponse:
     settings = request.app.state.settings
     registry.discover(session, settings)
-    live, replicas = registry.live_model(session, settings)
+    live = registry.live_model(session, settings)
     context = {
         "signed": signed,
         "models": registry.models(session),
         "live": live,
-        "replicas": replicas,
+        "replicas": registry.replicas(settings),
+        "pull_seconds": settings.model_pull_seconds,
         "activations": registry.activations(session, limit=20),
     }
     return render(request, "training_models.html", context)
@@ -267,7 +270,7 @@ def model_page(request: Request, model_id: Id, session: SessionDep, signed: Admi
         model = registry.get_model(session, model_id)
     except DomainError as error:
         return error_page(request, signed, error, MODELS)
-    live, _replicas = registry.live_model(session, settings)
+    live = registry.live_model(session, settings)
     reports = []
     for name, title in REPORT_NAMES.items():
         ours = model.evaluation.get(name)
@@ -294,24 +297,22 @@ def model_page(request: Request, model_id: Id, session: SessionDep, signed: Admi
 
 
 @router.post("/models/{model_id}/activate")
-async def activate(request: Request, model_id: Id, session: SessionDep, signed: AdminForm) -> Response:
-    # Loading a model takes Rasa a while: the wait happens off the event loop.
-    settings = request.app.state.settings
+def activate(request: Request, model_id: Id, session: SessionDep, signed: AdminForm) -> Response:
     try:
-        await run_in_threadpool(registry.activate, session, settings, model_id, signed.user)
+        registry.activate(session, request.app.state.settings, model_id, signed.user)
     except DomainError as error:
         return error_page(request, signed, error, MODELS)
     return RedirectResponse(MODELS, status_code=303)
 
 
 @router.post("/rollback")
-async def rollback(request: Request, session: SessionDep, signed: AdminForm) -> Response:
+def rollback(request: Request, session: SessionDep, signed: AdminForm) -> Response:
     settings = request.app.state.settings
-    target = await run_in_threadpool(registry.rollback_target, session, settings)
+    target = registry.rollback_target(session, settings)
     if target is None:
         return error_page(request, signed, "되돌아갈 이전 모델이 없어요.", HOME)
     try:
-        await run_in_threadpool(registry.activate, session, settings, target.id, signed.user)
+        registry.activate(session, settings, target.id, signed.user)
     except DomainError as error:
         return error_page(request, signed, error, HOME)
     return RedirectResponse(MODELS, status_code=303)

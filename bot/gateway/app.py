@@ -29,7 +29,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         api = ApiClient(settings.api_url, settings.service_token, settings.api_timeout_seconds)
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_jwt_secret)
+        rasa = RasaClient(settings.rasa_replicas, settings.rasa_timeout_seconds, settings.rasa_jwt_secret)
         app.state.api = api
         app.state.router = MessageRouter(
             api, rasa, settings.max_nlu_chars, settings.nlu_inbox_reports, settings.turn_lease_seconds
@@ -57,7 +57,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             logger.info("KakaoTalk is off: KAKAO_SKILL_SECRET is not set")
         outbox = OutboxWorker(api, deliverers, settings.outbox_poll_seconds, settings.outbox_batch)
         outbox.start()
-        logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_url})
+        logger.info("gateway ready", extra={"api": settings.api_url, "rasa": settings.rasa_replicas})
         yield
         await outbox.stop()
         if app.state.kakao:

@@ -1,4 +1,8 @@
-"""Delivers the api's outbox: claims due messages, sends each through its channel, reports the result."""
+"""Delivers the api's outbox: claims due messages, sends each through its channel, reports the result.
+
+With several gateways each message is leased to one of them; a delivery is given up (to be retried) before its
+lease runs out, so no other gateway sends it meanwhile and no late report ends another gateway's lease.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Any, Protocol
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 
 logger = logging.getLogger(__name__)
+# The part of its lease a delivery may take; the rest is left for the report to reach the api.
+DELIVERY_SHARE_OF_LEASE = 0.8
 
 
 @dataclass
@@ -75,8 +81,11 @@ class OutboxWorker:
         return len(claimed)
 
     async def _deliver(self, message: dict[str, Any]) -> None:
+        deadline = self._lease_seconds * DELIVERY_SHARE_OF_LEASE
         try:
-            delivery = await self._deliverers[message["channel"]].deliver(message)
+            delivery = await asyncio.wait_for(self._deliverers[message["channel"]].deliver(message), deadline)
+        except asyncio.TimeoutError:  # TimeoutError itself only from Python 3.11
+            delivery = Delivery("retry", error=f"the channel did not answer within {deadline:g}s, most of the lease")
         except Exception as error:
             logger.exception("outbox: unexpected delivery error", extra={"outbox_id": message["id"]})
             delivery = Delivery("retry", error=f"{type(error).__name__}: {error}")

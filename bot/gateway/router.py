@@ -185,10 +185,24 @@ class MessageRouter:
         if preferred:
             metadata["language_preference"] = preferred
         try:
-            answer = await self._rasa.send(message.sender_id, rasa_text, metadata, with_parse=self._inbox_reports)
+            # The api's id of the message, the same on every delivery of it: a delivery taking over one whose gateway
+            # died (`retry`) gets the replies Rasa may already have recorded for it instead of running it twice.
+            answer = await self._rasa.send(
+                message.sender_id,
+                rasa_text,
+                metadata,
+                with_parse=self._inbox_reports,
+                message_id=str(turn["message_id"]),
+                retry=bool(turn.get("retry")),
+            )
         except RasaUnavailable as error:
             logger.warning("rasa unavailable", extra={"message_id": turn["message_id"], "error": str(error)})
             # Not an answer: a retry of the message is answered when the assistant is back.
+            return TurnEnd([own_reply("assistant_down", language)], answered=False)
+        if not answer.replies:
+            # Every message gets an answer; none means the turn failed inside Rasa (an action server it could not
+            # reach): say so, and a retry of the message is answered again.
+            logger.warning("rasa gave no reply", extra={"message_id": turn["message_id"]})
             return TurnEnd([own_reply("assistant_down", language)], answered=False)
         replies = await personal_notices.opened(self._api, message, answer.replies, language)
         parse = inbox_report(answer.parse, typed, language) if self._inbox_reports else None

@@ -21,6 +21,9 @@ class GatewaySettings(BaseSettings):
 
     api_url: str = "http://localhost:8000"
     rasa_url: str = "http://localhost:5005"
+    # The Rasa replicas, as JSON (["http://rasa-1:5005", "http://rasa-2:5005"]): each conversation goes to one of
+    # them by its sender id, and to the next while that one is down (bot/gateway/rasa_replicas.py). Empty: RASA_URL.
+    rasa_urls: list[str] = []
     # Signs the JWT the gateway shows Rasa's HTTP api (tracker events; its REST channel needs none). Empty: Rasa
     # refuses those calls.
     rasa_jwt_secret: str = ""
@@ -92,6 +95,10 @@ class GatewaySettings(BaseSettings):
     kakao_event_name: str = Field(default="paju_message", min_length=1)
     # The largest request body read (the web chat's messages, Telegram updates); larger ones get 413.
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+
+    @property
+    def rasa_replicas(self) -> list[str]:
+        return [url.rstrip("/") for url in self.rasa_urls or [self.rasa_url]]
 
 
 @lru_cache

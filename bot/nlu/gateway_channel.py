@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -38,9 +38,15 @@ class GatewayInput(InputChannel):
                 body.get("sender"),
                 input_channel=self.name(),
                 metadata=body.get("metadata"),
+                message_id=body.get("message_id"),
             )
+            answered = await _replies_given(request, message) if body.get("retry") else None
             try:
-                await on_new_message(message)
+                if answered is None:
+                    await on_new_message(message)
+                else:
+                    for reply in answered:
+                        await collector.send_response(message.sender_id, reply)
             except Exception:
                 # As Rasa's REST channel does: the replies given before the failure are still the answer.
                 logger.exception("gateway channel: the message failed")
@@ -58,6 +64,33 @@ async def _parse(request: Request, message: UserMessage) -> dict[str, Any] | Non
         logger.exception("gateway channel: the tracker could not be read for the parse")
         return None
     return parse_of(tracker, message.message_id)
+
+
+async def _replies_given(request: Request, message: UserMessage) -> list[dict[str, Any]] | None:
+    """What Rasa answered to this very message, when a replica (this one or another) already ran it; None when none
+    did. Read under the conversation's lock, so a turn still running elsewhere finishes (or its holder's ticket
+    expires) first."""
+    agent = request.app.ctx.agent
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+    return replies_to(tracker, message.message_id)
+
+
+def replies_to(tracker: DialogueStateTracker | None, message_id: str) -> list[dict[str, Any]] | None:
+    """The bot's utterances that followed the user message with this id, as Rasa sent them; None when the tracker
+    does not hold the message."""
+    events = list(tracker.events) if tracker else []
+    for position in range(len(events) - 1, -1, -1):
+        event = events[position]
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            replies = []
+            for later in events[position + 1 :]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, BotUttered):
+                    replies.append({"text": later.text, **{k: v for k, v in later.data.items() if v is not None}})
+            return replies
+    return None
 
 
 def parse_of(tracker: DialogueStateTracker | None, message_id: str) -> dict[str, Any] | None:

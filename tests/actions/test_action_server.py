@@ -119,11 +119,22 @@ async def test_a_forged_call_with_a_wrong_token_is_refused_and_runs_no_action(ap
     assert not api.called
 
 
+def _other_endpoints(monkeypatch) -> None:
+    """What the rest of endpoints.yml reads from the environment (API_URL is set for every test here): Rasa reads
+    none of the file while one is unset."""
+    for name, value in {
+        "RASA_TRACKER_DB": "unused.db",
+        "SERVICE_TOKEN": "unused",
+        "MODEL_PULL_SECONDS": "10",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 async def test_rasa_sends_the_token_from_endpoints_yml_and_the_action_runs(api, monkeypatch):
     async with action_server() as url:
         monkeypatch.setenv("ACTIONS_URL", f"{url}/webhook")
         monkeypatch.setenv("ACTIONS_TOKEN", TOKEN)
-        monkeypatch.setenv("RASA_TRACKER_DB", "unused.db")
+        _other_endpoints(monkeypatch)
         # Rasa's own endpoint client, configured the way `rasa run --endpoints endpoints.yml` is.
         endpoint = read_endpoint_config(str(ROOT / "endpoints.yml"), "action_endpoint")
         result = await endpoint.request(json=action_call(), method="post")
@@ -136,7 +147,7 @@ async def test_rasa_with_another_token_is_refused(api, monkeypatch):
     async with action_server() as url:
         monkeypatch.setenv("ACTIONS_URL", f"{url}/webhook")
         monkeypatch.setenv("ACTIONS_TOKEN", "not-the-servers-token")
-        monkeypatch.setenv("RASA_TRACKER_DB", "unused.db")
+        _other_endpoints(monkeypatch)
         endpoint = read_endpoint_config(str(ROOT / "endpoints.yml"), "action_endpoint")
         with pytest.raises(ClientResponseError) as refused:
             await endpoint.request(json=action_call(), method="post")
@@ -166,7 +177,7 @@ async def test_health_answers_without_a_token_and_the_action_list_does_not():
 def test_endpoints_yml_refuses_to_load_without_actions_token(monkeypatch):
     monkeypatch.delenv("ACTIONS_TOKEN", raising=False)
     monkeypatch.setenv("ACTIONS_URL", "http://127.0.0.1:5055/webhook")
-    monkeypatch.setenv("RASA_TRACKER_DB", "unused.db")
+    _other_endpoints(monkeypatch)
     with pytest.raises(Exception, match="ACTIONS_TOKEN"):
         read_endpoint_config(str(ROOT / "endpoints.yml"), "action_endpoint")
 

@@ -202,6 +202,49 @@ def test_two_schedulers_on_one_postgres_database_run_a_due_job_once():
         engine.dispose()
 
 
+@pytest.mark.postgres
+def test_on_postgres_an_attempt_is_abandoned_as_soon_as_its_runner_is_gone_and_never_while_it_lives():
+    with temporary_database() as url:
+        upgrade(url)
+        engine = make_engine(url)
+        maker = make_sessionmaker(engine)
+        calls = []
+        jobs = {
+            "dead": Job("dead", "죽은 작업", Daily(time(10, 0)), lambda ctx: calls.append("dead") or {}),
+            "alive": Job("alive", "살아 있는 작업", Daily(time(10, 0)), lambda ctx: calls.append("alive") or {}),
+        }
+        with maker() as session:
+            session.add_all(
+                JobRun(job=name, due_at=TEN, attempt=1, started_at=TEN, counts={}) for name in ("dead", "alive")
+            )
+            session.commit()
+            alive_id = session.scalar(select(JobRun.id).where(JobRun.job == "alive"))
+        # The live runner of "alive": another process's connection holding the attempt's lock.
+        runner = engine.connect()
+        runner.execute(select(func.pg_advisory_lock(scheduler.RUNNER_LOCKS, alive_id)))
+        runner.commit()
+
+        settings = Settings(scheduler_stale_minutes=60, scheduler_retry_seconds=60)
+        later = TEN + timedelta(hours=3)  # long past the stale minutes, which only SQLite goes by
+        for seconds in (0, 61):
+            scheduler.run_due(maker, later + timedelta(seconds=seconds), settings=settings, jobs=jobs)
+        assert calls == ["dead"]
+        with maker() as session:
+            found = session.scalars(select(JobRun).order_by(JobRun.job, JobRun.attempt))
+            assert [(r.job, r.attempt, r.status, r.error) for r in found] == [
+                ("alive", 1, "running", None),
+                ("dead", 1, "failed", scheduler.ABANDONED),
+                ("dead", 2, "succeeded", None),
+            ]
+
+        runner.invalidate()  # the process dies: the server drops its locks
+        runner.close()
+        for seconds in (62, 123):
+            scheduler.run_due(maker, later + timedelta(seconds=seconds), settings=settings, jobs=jobs)
+        assert calls == ["dead", "alive"]
+        engine.dispose()
+
+
 # --- tour reminders -----------------------------------------------------------------------------
 
 

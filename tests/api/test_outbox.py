@@ -199,6 +199,38 @@ def test_a_message_is_written_with_the_change_that_caused_it_or_not_at_all(setti
     engine.dispose()
 
 
+def test_a_late_report_never_undoes_a_delivery(client):
+    _say(client)
+    _enqueue(client)
+    [claimed] = _claim(client)
+    _report(client, claimed["id"], status="delivered", channel_message_id="777")
+    # A gateway whose lease had lapsed, or a report sent twice.
+    for status in ("retry", "failed", "unreachable"):
+        assert _report(client, claimed["id"], status=status, error="late")["status"] == "delivered"
+    assert _claim(client) == []
+    assert _enqueue(client, text="다음 안내").json()["status"] == "pending"  # the citizen is still reachable
+    [following] = _claim(client)
+    assert following["text"] == "다음 안내"
+
+
+def test_a_message_every_claimer_died_with_fails_after_the_last_attempt_and_holds_back_nothing(client, settings):
+    _say(client)
+    first = _enqueue(client, text="게이트웨이를 멈추게 하는 메시지").json()["id"]
+    _enqueue(client, text="그다음 메시지")
+    engine = make_engine(settings.database_url)
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        [claimed] = _claim(client)
+        assert (claimed["id"], claimed["attempts"]) == (first, attempt)
+        with Session(engine) as session:  # the claimer dies: no report, and its lease runs out
+            session.get(OutboxMessage, first).leased_until = utcnow() - timedelta(seconds=1)
+            session.commit()
+    engine.dispose()
+    [following] = _claim(client)
+    assert following["text"] == "그다음 메시지"
+    given_up = client.get(f"/api/outbox/{first}", headers=SERVICE_HEADERS).json()
+    assert (given_up["status"], given_up["last_error"]) == ("failed", outbox.NEVER_REPORTED)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_two_gateways_claiming_at_once_never_get_the_same_message(backend, tmp_path):
     def run(url: str) -> None:

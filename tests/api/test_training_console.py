@@ -76,9 +76,9 @@ def test_staff_and_strangers_cannot_reach_any_training_route_of_the_api(training
             assert response.status_code == expected, (method, path, headers, response.text)
 
 
-def test_the_service_token_may_only_report_parses(training):
+def test_the_service_token_may_only_report_parses_and_pull_the_live_model(training):
     for method, path in _routes(training_api.router):
-        if path != "/api/training/inbox" or method != "POST":
+        if (method, path) not in {("POST", "/api/training/inbox"), ("GET", "/api/models/live")}:
             response = training.client.request(method, path, json={}, headers=SERVICE_HEADERS)
             assert response.status_code == 401, (method, path)
 
@@ -156,6 +156,8 @@ def test_an_admin_trains_compares_activates_and_rolls_back_from_the_console(trai
     assert activated.status_code == 303
     models = browser.get(f"{HOME}/models").text
     assert re.search(rf'data-model-id="{model_id}" data-live="true"', models)
+    # Replicas pull it: the page says within how long, and which one has not yet (the stand-in never pulls).
+    assert f"{training.settings.model_pull_seconds}초 안에" in models and 'data-testid="replica-pulling"' in models
     overview = browser.get(HOME).text
     assert 'data-testid="no-changes"' in overview  # the live model learnt exactly the current data
     assert 'data-testid="rollback-button"' in overview

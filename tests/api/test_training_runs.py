@@ -11,6 +11,7 @@ from api.core.settings import PROJECT_ROOT
 from api.training import data, runs, texts
 from api.training.models import TrainingRun
 from common.clock import utcnow
+from tests.api.conftest import SERVICE_HEADERS
 from tests.api.training_fixtures import (
     RASA_JWT_SECRET,
     bearer,
@@ -42,6 +43,13 @@ def _models(training) -> dict[str, dict]:
     return {model["file_name"]: model for model in response.json()}
 
 
+def _served_model_id(training) -> str:
+    """The model_id of the model Rasa replicas pull (its ETag)."""
+    response = training.client.get("/api/models/live", headers=SERVICE_HEADERS)
+    assert response.status_code == 200, response.text
+    return response.headers["etag"].strip('"')
+
+
 # --- runs ------------------------------------------------------------------------------------------------
 
 
@@ -61,7 +69,7 @@ def test_a_run_trains_a_new_model_file_records_it_and_evaluates_it(training):
     assert regression["confused"] == [["greet", "out_of_scope", 3]]
     # The live model was untouched, and its regression figures were measured through /model/parse.
     assert os.readlink(training.settings.training_models_dir / "current.tar.gz") == training.live_model.name
-    assert training.rasa.loaded == []
+    assert _served_model_id(training) == model_id_of(training.live_model)
     live = _models(training)[training.live_model.name]
     assert live["live"] and live["evaluation"]["regression"]["intents"]["greet"]["recall"] == 1.0
 
@@ -130,20 +138,23 @@ def test_the_split_holds_out_the_same_examples_every_time_and_keeps_small_intent
 # --- registry, activation, rollback -------------------------------------------------------------------------
 
 
-def test_activating_a_model_loads_it_into_every_replica_and_points_current_at_it(training, tmp_path):
+def test_activating_a_model_serves_it_to_every_replica_and_points_current_at_it(training):
     run = _train(training)
     model = training.client.get(f"/api/training/models/{run['model_id']}", headers=bearer(training.client)).json()
     response = training.client.post(f"/api/training/models/{model['id']}/activate", headers=bearer(training.client))
     assert response.status_code == 200, response.text
-    assert response.json()["kind"] == "activate"
-    assert response.json()["replicas"] == {training.rasa.url: "ok"}
-    assert training.rasa.loaded == [model["path"]]
+    assert response.json()["kind"] == "activate" and response.json()["replicas"] == {}
+    # No replica is sent the model: each pulls it from the api.
+    assert training.rasa.loaded == []
+    assert _served_model_id(training) == model["rasa_model_id"]
     folder = training.settings.training_models_dir
     assert os.readlink(folder / "current.tar.gz") == model["file_name"]
     assert (folder / "activated").read_text().strip() == model["file_name"]
     live = training.client.get("/api/training/live", headers=bearer(training.client)).json()
     assert live["model"]["id"] == model["id"]
-    assert live["replicas"] == [{"url": training.rasa.url, "rasa_model_id": model["rasa_model_id"], "error": None}]
+    # The stand-in Rasa never pulls: it still says it runs the model it started with.
+    old_model_id = model_id_of(training.live_model)
+    assert live["replicas"] == [{"url": training.rasa.url, "rasa_model_id": old_model_id, "error": None}]
 
 
 def test_rolling_back_restores_the_model_that_was_live_before(training):
@@ -153,7 +164,7 @@ def test_rolling_back_restores_the_model_that_was_live_before(training):
     response = training.client.post("/api/training/rollback", headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["kind"] == "rollback"
-    assert training.rasa.model_id == model_id_of(training.live_model)
+    assert _served_model_id(training) == model_id_of(training.live_model)
     assert os.readlink(training.settings.training_models_dir / "current.tar.gz") == training.live_model.name
     kinds = [a["kind"] for a in training.client.get("/api/training/activations", headers=headers).json()]
     assert kinds == ["rollback", "activate"]
@@ -161,28 +172,24 @@ def test_rolling_back_restores_the_model_that_was_live_before(training):
     assert training.client.post("/api/training/rollback", headers=headers).status_code == 409
 
 
-def test_when_rasa_cannot_load_a_model_nothing_changes(training):
-    run = _train(training)
-    training.rasa.refuse_loads = True
-    response = training.client.post(f"/api/training/models/{run['model_id']}/activate", headers=bearer(training.client))
-    assert response.status_code == 502
-    assert os.readlink(training.settings.training_models_dir / "current.tar.gz") == training.live_model.name
-    assert training.client.get("/api/training/activations", headers=bearer(training.client)).json() == []
-
-
-def test_with_several_replicas_each_one_loads_the_model(training):
+def test_activating_needs_no_replica_to_answer_and_the_console_shows_the_ones_that_do_not(training):
     run = _train(training)
     training.settings.rasa_urls = [training.rasa.url, "http://127.0.0.1:9"]
     response = training.client.post(f"/api/training/models/{run['model_id']}/activate", headers=bearer(training.client))
-    assert response.status_code == 200
-    results = response.json()["replicas"]
-    assert results[training.rasa.url] == "ok" and results["http://127.0.0.1:9"].startswith("unreachable")
+    assert response.status_code == 200, response.text
+    live = training.client.get("/api/training/live", headers=bearer(training.client)).json()
+    assert live["model"]["id"] == run["model_id"]
+    assert _served_model_id(training) == live["model"]["rasa_model_id"]
+    answering, silent = live["replicas"]
+    assert answering["rasa_model_id"] == model_id_of(training.live_model) and answering["error"] is None
+    assert silent["url"] == "http://127.0.0.1:9" and silent["error"]
 
 
 def test_the_console_shows_rasa_a_signed_header_and_puts_no_secret_in_any_url_or_error(training):
     run = _train(training)
     headers = bearer(training.client)
     assert training.client.post(f"/api/training/models/{run['model_id']}/activate", headers=headers).status_code == 200
+    assert training.client.get("/api/training/live", headers=headers).status_code == 200
     assert training.rasa.requested, "the console called Rasa"
     assert not [path for path in training.rasa.requested if "token" in path or RASA_JWT_SECRET in path]
     # A Rasa that refuses the token: the console's error names the replica and the refusal, no credential.

@@ -1,5 +1,6 @@
 """An admin teaches the assistant a new intent end to end: inbox, label, examples, training, evaluation,
-activation in the running Rasa, rollback. Real processes, a real (small) training, a copy of the data."""
+activation (the running Rasa pulls the model from the api), rollback. Real processes, a real (small) training, a
+copy of the data."""
 
 import os
 import shutil
@@ -103,6 +104,14 @@ def _parse(stack: Stack, text: str) -> dict:
     return response.json()["intent"]
 
 
+def _running_model_id(stack: Stack) -> str | None:
+    try:
+        response = httpx.get(f"{stack.url('rasa')}/status", params={"token": stack.rasa_token}, timeout=5)
+        return response.json().get("model_id")
+    except (httpx.HTTPError, ValueError):  # busy loading a model: it answers nothing meanwhile
+        return None
+
+
 def _wait(condition, timeout: float, every: float = 1.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -168,9 +177,10 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     live = models[live_name]
     assert live["live"] and live["evaluation"]["regression"]["count"] == evaluation["regression"]["count"]
 
-    # Activating it: Rasa's parse returns the new intent, and the assistant still answers.
+    # Activating it: Rasa pulls it, then its parse returns the new intent, and the assistant still answers.
     activation = api.post(f"/api/training/models/{model['id']}/activate", timeout=300)
     assert activation.status_code == 200, activation.text
+    _wait(lambda: _running_model_id(stack) == model["rasa_model_id"], timeout=240)
     assert _parse(stack, not_understood)["name"] == NEW_INTENT
     assert api.get("/api/training/live").json()["model"]["id"] == model["id"]
     greeting = {"message_id": uuid.uuid4().hex, "text": "안녕하세요"}
@@ -186,6 +196,7 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     # Rolling back restores the old behaviour.
     rollback = api.post("/api/training/rollback", timeout=300)
     assert rollback.status_code == 200, rollback.text
+    _wait(lambda: _running_model_id(stack) == live["rasa_model_id"], timeout=240)
     assert _parse(stack, not_understood)["name"] == before["name"]
     assert [a["kind"] for a in api.get("/api/training/activations").json()] == ["rollback", "activate"]
     assert os.readlink(stack.model) == live_name

@@ -4,13 +4,14 @@ from types import SimpleNamespace
 
 import httpx
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from bot.nlu.gateway_channel import GatewayInput, parse_of
+from bot.nlu.gateway_channel import GatewayInput, parse_of, replies_to
 
 
 def _said(text: str, message_id: str, intent: str) -> UserUttered:
@@ -72,3 +73,50 @@ async def test_the_webhook_answers_with_the_replies_and_on_request_the_parse_of_
     assert [m["text"] for m in with_parse["messages"]] == ["언제요?"]
     assert (with_parse["parse"]["text"], with_parse["parse"]["intent"]["name"]) == ("투어 예약", "book_tour")
     assert without == {"messages": [{"recipient_id": "web:citizen", "text": "언제요?"}], "parse": None}
+
+
+async def test_a_message_delivered_again_after_a_replica_ran_it_gets_the_recorded_replies_and_runs_once(monkeypatch):
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    store = InMemoryTrackerStore(Domain.empty())
+    runs = []
+
+    async def handle(message: UserMessage) -> None:
+        runs.append(message.text)
+        tracker = await store.get_or_create_tracker(message.sender_id)
+        tracker.update(_said(message.text, message.message_id, "book_tour"))
+        tracker.update(BotUttered("언제요?", {"buttons": [{"title": "내일", "payload": "/inform"}]}))
+        await store.save(tracker)
+        await message.output_channel.send_text_with_buttons(
+            message.sender_id, "언제요?", [{"title": "내일", "payload": "/inform"}]
+        )
+
+    app = Sanic("gateway_channel_retry_test")
+    app.ctx.agent = SimpleNamespace(tracker_store=store, lock_store=InMemoryLockStore())
+    app.blueprint(GatewayInput().blueprint(handle), url_prefix="/webhooks/gateway")
+    await app._startup()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rasa") as rasa:
+        body = {"sender": "web:citizen", "message": "투어 예약", "metadata": {}, "message_id": "m-1"}
+        first = (await rasa.post("/webhooks/gateway/webhook", json=body)).json()
+        again = (await rasa.post("/webhooks/gateway/webhook", json=body | {"retry": True})).json()
+        new = (await rasa.post("/webhooks/gateway/webhook", json=body | {"retry": True, "message_id": "m-2"})).json()
+
+    assert again["messages"] == first["messages"]
+    assert first["messages"][0]["buttons"] == [{"title": "내일", "payload": "/inform"}]
+    assert runs == ["투어 예약", "투어 예약"]  # the retry of m-1 did not run; m-2, never seen, did
+    assert new["messages"] == first["messages"]
+
+
+def test_the_replies_to_a_message_stop_at_the_next_message():
+    tracker = DialogueStateTracker.from_events(
+        "web:citizen",
+        [
+            _said("투어 예약", "first", "book_tour"),
+            BotUttered("언제요?"),
+            BotUttered("날짜를 알려 주세요."),
+            ActionExecuted("action_listen"),
+            _said("내일", "second", "inform"),
+            BotUttered("몇 분이세요?"),
+        ],
+    )
+    assert [reply["text"] for reply in replies_to(tracker, "first")] == ["언제요?", "날짜를 알려 주세요."]
+    assert replies_to(tracker, "unknown") is None

@@ -101,11 +101,17 @@ class LoopbackServer:
         self._socket.close()
 
 
+# Telegram waits about a minute for a webhook to answer and tries a failed delivery again a few times.
+WEBHOOK_TIMEOUT_SECONDS = 60
+WEBHOOK_RETRY_SECONDS = 1.0
+
+
 class FakeTelegram:
     """The Bot API methods the gateway uses, plus a citizen's side for injecting updates and a record of calls."""
 
-    def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
+    def __init__(self, token: str = "123456:TEST-TOKEN", webhook_attempts: int = 5) -> None:
         self.token = token
+        self.webhook_attempts = webhook_attempts
         bot_id = int(token.split(":")[0])  # Telegram tokens start with the bot's user id
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "파주 도우미", "username": "paju_helper_test_bot"}
         self.calls: list[tuple[str, dict]] = []
@@ -361,18 +367,39 @@ class FakeTelegram:
         worker.cancel()
 
     async def _post_to_webhook(self, outgoing: asyncio.Queue[tuple[dict, dict]]) -> None:
-        """Delivers one update at a time, in order, as Telegram does with max_connections=1."""
-        async with httpx.AsyncClient(timeout=10) as client:
+        """Delivers each chat's updates one at a time and in order, different chats at once, and tries a failed
+        delivery again after a pause, as Telegram does (it gives up after a few attempts)."""
+        chats: dict[int, asyncio.Queue[tuple[dict, dict]]] = {}
+        deliverers: list[asyncio.Task] = []
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS) as client:
             while True:
                 webhook, update = await outgoing.get()
-                headers = (
-                    {"X-Telegram-Bot-Api-Secret-Token": webhook["secret_token"]} if webhook["secret_token"] else {}
-                )
+                chat_id = _chat_of(update)
+                if chat_id not in chats:
+                    chats[chat_id] = asyncio.Queue()
+                    deliverers.append(asyncio.create_task(self._deliver_to_chat(client, chats[chat_id])))
+                chats[chat_id].put_nowait((webhook, update))
+
+    async def _deliver_to_chat(self, client: httpx.AsyncClient, queue: asyncio.Queue[tuple[dict, dict]]) -> None:
+        while True:
+            webhook, update = await queue.get()
+            headers = {"X-Telegram-Bot-Api-Secret-Token": webhook["secret_token"]} if webhook["secret_token"] else {}
+            for attempt in range(self.webhook_attempts):
+                if attempt:
+                    await asyncio.sleep(WEBHOOK_RETRY_SECONDS * attempt)
                 try:
                     status: int | None = (await client.post(webhook["url"], json=update, headers=headers)).status_code
                 except httpx.HTTPError:
                     status = None
                 self.webhook_deliveries.append((update["update_id"], status))
+                if status is not None and status < 300:
+                    break
+
+
+def _chat_of(update: dict) -> int:
+    pressed = update.get("callback_query") or {}
+    message = update.get("message") or update.get("edited_message") or pressed.get("message")
+    return (message or {}).get("chat", {}).get("id", 0)
 
 
 def _as_sent(message: dict) -> dict:

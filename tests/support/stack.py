@@ -61,6 +61,8 @@ class Stack:
     actions_token: str = field(default_factory=lambda: secrets.token_hex(32))
     web_session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     extra_env: dict[str, str] = field(default_factory=dict)
+    # uvicorn worker processes of the api (a benchmark runs it as production would: one per core).
+    api_workers: int = 1
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -81,6 +83,10 @@ class Stack:
             "RASA_URL": self.url("rasa"),
             "ACTIONS_URL": f"{self.url('actions')}/webhook",
             "RASA_TRACKER_DB": str(self.workdir / "rasa_tracker.db"),
+            # Rasa pulls its model from this stack's api every second, so that a test sees an activation reach it
+            # at once. Until one, the api serves what models/current.tar.gz names, or `model` when that is another.
+            **({"TRAINING_LIVE_MODEL": str(self.model)} if self.model != DEFAULT_MODEL else {}),
+            "MODEL_PULL_SECONDS": "1",
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
@@ -92,13 +98,16 @@ class Stack:
         venv, rasa_venv = ROOT / ".venv" / "bin", ROOT / ".venv-rasa" / "bin"
         uvicorn = [str(venv / "uvicorn"), "--factory", "--host", "127.0.0.1", "--no-access-log", "--port"]
         return {
-            "api": [*uvicorn, str(self.ports["api"]), "api.main:create_app"],
+            "api": [*uvicorn, str(self.ports["api"]), *self._workers(), "api.main:create_app"],
             "gateway": [*uvicorn, str(self.ports["gateway"]), "bot.gateway.app:create_app"],
             "actions": [
                 str(rasa_venv / "python"), "-m", "actions.server", "--port", str(self.ports["actions"]),
             ],
             "rasa": [str(ROOT / "scripts" / "run-rasa"), str(self.ports["rasa"]), str(self.model)],
         }  # fmt: skip
+
+    def _workers(self) -> list[str]:
+        return ["--workers", str(self.api_workers)] if self.api_workers > 1 else []
 
     def start(self, only: tuple[str, ...] = ("api", "actions", "rasa", "gateway"), timeout: float = 180) -> Stack:
         if "rasa" in only and not self.model.exists():

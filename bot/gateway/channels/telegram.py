@@ -27,6 +27,7 @@ from bot.gateway.api_client import ApiUnavailable
 from bot.gateway.channels.telegram_render import TelegramMessage, render
 from bot.gateway.messages import Button, IncomingMessage, Reply
 from bot.gateway.outbox import Delivery
+from bot.gateway.own_replies import own_reply
 from bot.gateway.rate_limits import GatewayLimits, RateLimited
 from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
@@ -48,6 +49,8 @@ TEXTS = {
         "en": "I can't process messages right now. Please send yours again in a moment.",
     },
 }
+# The answers that ask the citizen to send the same again: the api or Rasa could not be reached.
+APOLOGIES = {*TEXTS["retry"].values(), *(own_reply("assistant_down", language).text for language in ("ko", "en"))}
 
 
 def _language(update: Update) -> str:
@@ -146,6 +149,7 @@ class TelegramChannel:
         data = query.data or ""
         title = _pressed_title(query.message, data)
         # Show the choice in place of the buttons, so an old keyboard cannot be pressed twice.
+        keyboard = _keyboard_rows(query.message)
         with contextlib.suppress(TelegramError):
             await query.edit_message_text(f"{query.message.text}\n\n✔ {title}")
         # A long payload travelled as its short key; the api finds it among the buttons it offered.
@@ -158,7 +162,7 @@ class TelegramChannel:
             language_hint=_language(update),
             **pressed,
         )
-        await self._route(update, incoming)
+        await self._route(update, incoming, keyboard)
 
     async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         location = update.effective_message.location
@@ -187,7 +191,9 @@ class TelegramChannel:
             "channel_message_id": str(update.effective_message.message_id),
         }
 
-    async def _route(self, update: Update, incoming: IncomingMessage) -> None:
+    async def _route(
+        self, update: Update, incoming: IncomingMessage, pressed_keyboard: list[list[tuple[str, str]]] | None = None
+    ) -> None:
         chat_id = update.effective_chat.id
         typing = asyncio.create_task(self._typing(chat_id))
         try:
@@ -199,7 +205,11 @@ class TelegramChannel:
             replies = []
         finally:
             typing.cancel()
-        for message in render(replies):
+        messages = render(replies)
+        if pressed_keyboard and replies and all(reply.text in APOLOGIES for reply in replies):
+            # The press was not answered and its keyboard is gone: the apology brings it back to press again.
+            messages[-1].keyboard = pressed_keyboard
+        for message in messages:
             await self._send(chat_id, message)
 
     async def _typing(self, chat_id: int) -> None:
@@ -242,6 +252,11 @@ class TelegramChannel:
         else:
             sent = await self.application.bot.send_message(chat_id, message.text, reply_markup=markup)
         return sent.message_id
+
+
+def _keyboard_rows(message: Any) -> list[list[tuple[str, str]]]:
+    keyboard = message.reply_markup.inline_keyboard if message and message.reply_markup else []
+    return [[(button.text, button.callback_data) for button in row] for row in keyboard]
 
 
 def _pressed_title(message: Any, data: str) -> str:
