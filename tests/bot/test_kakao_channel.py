@@ -15,6 +15,7 @@ from bot.gateway.settings import GatewaySettings
 from common.button_keys import button_key
 from tests.support.kakao_limits import callback_body_breaches, skill_response_breaches
 from tests.support.raw_http import TWO_MB
+from tests.support.redis_server import temporary_prefix
 
 SECRET = "kakao-skill-secret-for-the-tests-0123456789"
 HEADERS = {"X-Kakao-Skill-Secret": SECRET}
@@ -193,11 +194,31 @@ async def test_the_message_id_is_kakaos_own_when_given_else_a_retry_within_ten_s
     assert ids[0] == "m:kakao-message-42"
     assert ids[1] == ids[2] and ids[1].startswith("h:") and ids[3] != ids[1]
     again, retries = SkillRequest(user_id=USER, utterance="안녕"), RetryWindow(10)
-    first = retries.message_id(again, 1_009.9)
+    first = await retries.message_id(again, 1_009.9)
     # A retry 0.2 s later is the same message even across a multiple of 10 s; ten seconds after the first, a new one.
-    assert retries.message_id(again, 1_010.1) == first and retries.message_id(again, 1_019.8) == first
-    assert retries.message_id(again, 1_019.9) != first
-    assert retries.message_id(SkillRequest(user_id="other", utterance="안녕"), 1_010.0) != first
+    assert await retries.message_id(again, 1_010.1) == first and await retries.message_id(again, 1_019.8) == first
+    assert await retries.message_id(again, 1_019.9) != first
+    assert await retries.message_id(SkillRequest(user_id="other", utterance="안녕"), 1_010.0) != first
+
+
+async def test_a_kakao_retry_reaching_another_gateway_replica_is_the_same_message_through_redis():
+    with temporary_prefix() as (url, prefix):
+        replicas = [RetryWindow(1, redis_url=url, key_prefix=prefix) for _ in range(2)]
+        request = SkillRequest(user_id=USER, utterance="예약할래요")
+        first = await replicas[0].message_id(request, 100.0)
+        assert await replicas[1].message_id(request, 100.4) == first  # Kakao's retry, answered by the other replica
+        await asyncio.sleep(1.1)  # the window (1 s here) has passed: the same words are a new message
+        assert await replicas[1].message_id(request, 101.6) != first
+        for window in replicas:
+            await window.close()
+
+
+async def test_the_kakao_retry_window_stands_in_locally_when_redis_is_down():
+    window = RetryWindow(10, redis_url="redis://127.0.0.1:9/0")
+    request = SkillRequest(user_id=USER, utterance="안녕")
+    first = await window.message_id(request, 5.0)
+    assert await window.message_id(request, 5.5) == first
+    await window.close()
 
 
 async def test_a_pressed_button_brings_back_its_payload_or_its_short_key_in_client_extra():

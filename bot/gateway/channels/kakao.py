@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import redis.asyncio as redis
 from fastapi import APIRouter, HTTPException, Request
 
 from bot.gateway.api_client import ApiClient, ApiUnavailable
@@ -59,6 +60,8 @@ OUTBOX_TEXT = 4000
 MAX_UTTERANCE = 16_384
 MAX_PAYLOAD = 1024
 MAX_MESSAGE_ID = 100
+# Kakao waits 5 s for the whole answer: a stalled Redis must not take it.
+REDIS_TIMEOUT_SECONDS = 0.5
 # Kakao's botUserKey: at most 70 characters; the api takes these characters in a channel user id.
 _USER_KEY = re.compile(r"^[A-Za-z0-9_.:@-]{1,70}$")
 _BUTTON_KEY = re.compile(rf"^{re.escape(KEY_PREFIX)}[0-9a-f]{{24}}$")
@@ -144,26 +147,51 @@ class RetryWindow:
     """The id the api records a message under: Kakao's own when the request has one. Kakao sends none today, so a
     request identical to one the same user sent less than `seconds` ago is Kakao delivering it again and gets that
     request's id (answered once); anything else gets a new id. Measured from the first request, not from a
-    boundary of fixed windows, so a retry is never split from its original."""
+    boundary of fixed windows, so a retry is never split from its original.
 
-    def __init__(self, seconds: float, capacity: int = 10_000) -> None:
+    With REDIS_URL set the window is kept in Redis, so a retry that reaches another gateway replica is still
+    recognised; this process's own window stands in while Redis cannot be reached."""
+
+    def __init__(self, seconds: float, capacity: int = 10_000, redis_url: str = "", key_prefix: str = "") -> None:
         self._seconds, self._capacity = seconds, capacity
         self._seen: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS) if redis_url else None
+        self._key_prefix = f"{key_prefix}:kakao-retry:"
 
-    def message_id(self, request: SkillRequest, at: float) -> str:
+    async def message_id(self, request: SkillRequest, at: float) -> str:
         if request.kakao_message_id:
             return f"m:{request.kakao_message_id}"
         sent = [request.user_id, request.utterance, request.client_extra, request.params]
         what = hashlib.sha256(json.dumps(sent, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+        identity = "h:" + hashlib.sha256(f"{what}\0{at!r}".encode()).hexdigest()[:40]
+        if self._redis is not None:
+            try:
+                return await self._shared(what, identity)
+            except redis.RedisError as error:
+                logger.warning("kakao retry window: redis unavailable", extra={"error": type(error).__name__})
+        return self._local(what, identity, at)
+
+    async def _shared(self, what: str, identity: str) -> str:
+        key = self._key_prefix + what
+        # The first request sets the key (and its expiry); a retry within the window finds it and takes its id.
+        if await self._redis.set(key, identity, nx=True, px=int(self._seconds * 1000)):
+            return identity
+        earlier = await self._redis.get(key)
+        return earlier.decode() if earlier else identity
+
+    def _local(self, what: str, identity: str, at: float) -> str:
         seen = self._seen.get(what)
         if seen is not None and 0 <= at - seen[0] < self._seconds:
             return seen[1]
-        identity = "h:" + hashlib.sha256(f"{what}\0{at!r}".encode()).hexdigest()[:40]
         self._seen[what] = (at, identity)
         self._seen.move_to_end(what)
         while len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
         return identity
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
 
 
 def _param_values(request: SkillRequest) -> dict[str, Any]:
@@ -272,7 +300,9 @@ class KakaoChannel:
         self._callback_hosts = [
             host.strip().lower() for host in settings.kakao_callback_hosts.split(",") if host.strip()
         ]
-        self._retries = RetryWindow(settings.kakao_retry_window_seconds)
+        self._retries = RetryWindow(
+            settings.kakao_retry_window_seconds, redis_url=settings.redis_url, key_prefix=settings.rate_limit_prefix
+        )
         self._continuations = Continuations(self._secret)
         self._callbacks = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
         self._pending: set[asyncio.Task] = set()
@@ -291,6 +321,7 @@ class KakaoChannel:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
         await self._callbacks.aclose()
+        await self._retries.close()
 
     async def answer(self, request: SkillRequest) -> dict[str, Any]:
         """The skill response: the answer itself within the deadline, else a useCallback or a short apology."""
@@ -305,7 +336,7 @@ class KakaoChannel:
             return self._next_page(request, more, language)
         if is_attachment(request):
             return text_response(TEXTS["media"][language])
-        message = incoming_message(request, self._retries.message_id(request, utcnow().timestamp()))
+        message = incoming_message(request, await self._retries.message_id(request, utcnow().timestamp()))
         started = time.monotonic()
         turn = self._in_background(self._outcome(message, language))
         done, _ = await asyncio.wait({turn}, timeout=self._deadline)
