@@ -28,7 +28,7 @@ from api.core.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("api", "actions", "rasa", "gateway")  # the order they start in: each needs the ones before it
-REPLICAS = 2
+REPLICAS = 2  # the server lines of each backend in deploy/haproxy.cfg
 # The ports people know (`make run` uses them too); the replicas sit behind them on the next ones.
 PUBLIC_PORTS = {"gateway": 8080, "api": 8000, "rasa": 5005, "actions": 5055}
 SECRET_NAMES = ("SERVICE_TOKEN", "RASA_TOKEN", "RASA_JWT_SECRET", "ACTIONS_TOKEN", "WEB_SESSION_SECRET")
@@ -73,8 +73,13 @@ class Cluster:
     key_prefix: str = "paju"
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # How many replicas of each kind run. With fewer than REPLICAS, HAProxy still has a server line for each and
+    # marks the ones nobody listens behind down by their health checks.
+    replicas: int = REPLICAS
 
     def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= REPLICAS:
+            raise ValueError(f"replicas must be 1 to {REPLICAS} (the server lines in deploy/haproxy.cfg)")
         for kind in KINDS:
             self.replica_ports.setdefault(kind, [self.public_ports[kind] + n for n in range(1, REPLICAS + 1)])
         for name in SECRET_NAMES:
@@ -98,13 +103,13 @@ class Cluster:
 
     @property
     def names(self) -> list[str]:
-        return [f"{kind}-{n}" for kind in KINDS for n in range(1, REPLICAS + 1)]
+        return [f"{kind}-{n}" for kind in KINDS for n in range(1, self.replicas + 1)]
 
     # --- what each process is given ----------------------------------------------------------------
 
     def environment(self, kind: str) -> dict[str, str]:
         tracker = make_url(self.tracker_url)
-        rasa_replicas = [self.replica_url(f"rasa-{n}") for n in range(1, REPLICAS + 1)]
+        rasa_replicas = [self.replica_url(f"rasa-{n}") for n in range(1, self.replicas + 1)]
         return {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -310,7 +315,7 @@ def main() -> None:
         cluster.start()
         print("\n  Cluster ready: two replicas of each process behind HAProxy (logs in var/cluster/)")
         for kind in KINDS:
-            replicas = ", ".join(cluster.replica_url(f"{kind}-{n}") for n in range(1, REPLICAS + 1))
+            replicas = ", ".join(cluster.replica_url(f"{kind}-{n}") for n in range(1, cluster.replicas + 1))
             print(f"  {kind:8} {cluster.url(kind)}  ->  {replicas}")
         print("  Ctrl-C stops every process.\n", flush=True)
         cluster.supervise()

@@ -7,7 +7,8 @@ pending message to them; `failed` after too many attempts or a refusal that retr
 
 Across gateway and api replicas: a claim is a conditional UPDATE, so of two claimers at once only one leases a
 message (also on PostgreSQL); a message whose claimer died unreported is claimed again once its lease lapses,
-until MAX_ATTEMPTS claims; a message reported delivered is never claimed again, nor changed by a later report.
+until MAX_ATTEMPTS claims; a message reported delivered is never claimed again, nor changed by a later report; any
+other report is fenced by its attempt, so a claimer whose lease lapsed cannot end the lease of the one after it.
 """
 
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from common.clock import utcnow
 MAX_ATTEMPTS = 20
 MAX_BACKOFF_SECONDS = 600
 DEFAULT_LEASE_SECONDS = 60
+# What a polling client may be handed again after a lost response: messages handed over this recently, this many.
+HANDED_OVER_AGAIN_WITHIN = timedelta(days=1)
+COLLECT_LIMIT = 50
 NEVER_REPORTED = "claimed too many times without a result: each gateway that took it stopped before reporting"
 
 
@@ -161,22 +165,34 @@ def _fail_never_reported(session: Session, now: datetime) -> None:
     session.commit()  # before any claim: its locks are not held while the claim takes others
 
 
-def collect(session: Session, conversation: Conversation) -> list[Claimed]:
-    """For a channel the citizen's client polls (the web chat): hand over what is due, as delivered."""
+def collect(session: Session, conversation: Conversation, after: int | None = None) -> list[Claimed]:
+    """For a channel the citizen's client polls (the web chat): hand over what is due, as delivered, oldest first.
+
+    With `after`, the message id of the newest city message the client has shown, what was handed over before with a
+    later id is handed over again (within HANDED_OVER_AGAIN_WITHIN, COLLECT_LIMIT at a time): a response lost on the
+    way is answered again at the next poll, and the client shows each message once by its id. What is due is handed
+    over whatever its id: it never was, and an id below the cursor (written in a transaction that committed late)
+    would otherwise wait for ever.
+    """
     now = utcnow()
-    waiting = session.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.conversation_id == conversation.id,
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
+    handed_over = (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now)
+    if after is not None:
+        handed_over |= (
+            (OutboxMessage.status == "delivered")
+            & (OutboxMessage.message_id > after)
+            & (OutboxMessage.delivered_at >= now - HANDED_OVER_AGAIN_WITHIN)
         )
-        .order_by(OutboxMessage.id)
+    items = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation.id, handed_over)
+        .order_by(OutboxMessage.message_id)
+        .limit(COLLECT_LIMIT)
     ).all()
-    for outbox in waiting:
-        outbox.status, outbox.delivered_at, outbox.attempts = "delivered", now, outbox.attempts + 1
+    for outbox in items:
+        if outbox.status == "pending":
+            outbox.status, outbox.delivered_at, outbox.attempts = "delivered", now, outbox.attempts + 1
     session.commit()
-    return [Claimed(outbox, conversation, outbox.message) for outbox in waiting]
+    return [Claimed(outbox, conversation, outbox.message) for outbox in items]
 
 
 def dedupe_keys(session: Session, prefix: str) -> set[str]:
@@ -214,40 +230,55 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, MAX_BACKOFF_SECONDS))
 
 
+@dataclass
+class Reported:
+    outbox: OutboxMessage
+    applied: bool  # False when the report changed nothing
+
+
 def report(
     session: Session,
     outbox_id: int,
     status: str,
     *,
+    attempt: int | None = None,
     error: str | None = None,
     retry_after: float | None = None,
     channel_message_id: str | None = None,
-) -> OutboxMessage:
-    """Record what the gateway's delivery attempt came to.
+) -> Reported:
+    """Record what a gateway's delivery attempt came to.
 
-    A delivery is recorded whenever it is reported; any other report changes only a message still pending, so a
-    late or repeated report (a claimer whose lease had lapsed) never undoes a delivery or a final failure.
+    A delivery is recorded whenever it is reported: the citizen has the message, whoever sent it. Any other report
+    is fenced: it changes only a message still pending whose current attempt is the reporter's `attempt` (the
+    claim's `attempts`; without one, the current), so a late or repeated report (a claimer whose lease lapsed and
+    that another gateway has claimed since) neither ends the other's lease nor undoes a delivery or a final failure.
+    The check is part of the UPDATE, so a claim between reading the message and writing the report also wins.
     """
     outbox = get(session, outbox_id, for_update=True)
-    if outbox.status == "delivered" or (outbox.status != "pending" and status != "delivered"):
-        session.commit()
-        return outbox
+    current = outbox.attempts if attempt is None else attempt
     now = utcnow()
-    outbox.leased_until = None
-    outbox.last_error = error[:500] if error else None
+    change: dict[str, Any] = {"leased_until": None, "last_error": error[:500] if error else None}
     if status == "delivered":
-        outbox.status = "delivered"
-        outbox.delivered_at = now
-        outbox.channel_message_id = channel_message_id
-    elif status == "retry" and outbox.attempts < MAX_ATTEMPTS:
-        wait = timedelta(seconds=retry_after) if retry_after is not None else backoff(outbox.attempts)
-        outbox.next_attempt_at = now + wait
-    elif status == "unreachable":
-        _mark_unreachable(session, outbox.conversation, error)
+        fence = OutboxMessage.status != "delivered"
+        change |= {"status": "delivered", "delivered_at": now, "channel_message_id": channel_message_id}
     else:
-        outbox.status = "failed"
+        fence = (OutboxMessage.status == "pending") & (OutboxMessage.attempts == current)
+        if status == "retry" and current < MAX_ATTEMPTS:
+            wait = timedelta(seconds=retry_after) if retry_after is not None else backoff(current)
+            change["next_attempt_at"] = now + wait
+        elif status != "unreachable":  # unreachable: marked below with every pending message to the citizen
+            change["status"] = "failed"
+    applied = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, fence)
+        .values(**change)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if applied and status == "unreachable":
+        _mark_unreachable(session, outbox.conversation, error)
     session.commit()
-    return outbox
+    session.refresh(outbox)
+    return Reported(outbox, bool(applied))
 
 
 def _mark_unreachable(session: Session, conversation: Conversation, error: str | None) -> None:

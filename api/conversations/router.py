@@ -10,6 +10,7 @@ from api.conversations.schemas import (
     ClaimedMessage,
     ClaimRequest,
     CollectRequest,
+    DeliveryRecorded,
     DeliveryResult,
     DepartmentOut,
     HandoffOut,
@@ -184,20 +185,21 @@ def claim(body: ClaimRequest, session: SessionDep) -> list[ClaimedMessage]:
 @outbox_router.post("/collect", response_model=list[ClaimedMessage])
 def collect(body: CollectRequest, session: SessionDep) -> list[ClaimedMessage]:
     conversation = service.existing_conversation(session, body.channel, body.channel_user_id)
-    return [_claimed(item) for item in outbox_service.collect(session, conversation)]
+    return [_claimed(item) for item in outbox_service.collect(session, conversation, body.after)]
 
 
-@outbox_router.post("/{outbox_id}/result", response_model=OutboxOut)
-def report(outbox_id: Id, body: DeliveryResult, session: SessionDep) -> OutboxOut:
-    outbox = outbox_service.report(
+@outbox_router.post("/{outbox_id}/result", response_model=DeliveryRecorded)
+def report(outbox_id: Id, body: DeliveryResult, session: SessionDep) -> DeliveryRecorded:
+    reported = outbox_service.report(
         session,
         outbox_id,
         body.status,
+        attempt=body.attempt,
         error=body.error,
         retry_after=body.retry_after,
         channel_message_id=body.channel_message_id,
     )
-    return OutboxOut.model_validate(outbox)
+    return DeliveryRecorded(**OutboxOut.model_validate(reported.outbox).model_dump(), applied=reported.applied)
 
 
 @outbox_router.get("/{outbox_id}", response_model=OutboxOut)

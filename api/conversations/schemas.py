@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.conversations.departments import DEPARTMENT_CODES
+from api.core.ids import MAX_ID, Id
 from api.training.schemas import ParseIn
 
 Channel = Literal["telegram", "web", "kakao"]
@@ -173,12 +174,15 @@ class ClaimedMessage(BaseModel):
     language: Literal["ko", "en"]
     text: str | None
     buttons: list[dict[str, Any]] | None
-    attempts: int
+    attempts: int  # counting this claim: its report carries it back as `attempt`
 
 
 class CollectRequest(BaseModel):
     channel: Literal["web"]
     channel_user_id: str = ChannelUserId
+    # The message id of the newest city message the page has shown: what was handed over after it is handed over
+    # again, so a response lost on the way arrives with the next poll. Without it, only what is waiting.
+    after: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class DeliveryResult(BaseModel):
@@ -187,6 +191,14 @@ class DeliveryResult(BaseModel):
     # The messenger's own wait (Telegram's 429 retry_after), in seconds.
     retry_after: float | None = Field(default=None, ge=0, le=86_400)
     channel_message_id: str | None = Field(default=None, max_length=128)
+    # The claim's `attempts`: a report of any attempt but the current one (a claimer whose lease lapsed and that
+    # another gateway has claimed since) changes nothing unless it is a delivery. Without it, taken as the current.
+    attempt: Id | None = None
+
+
+class DeliveryRecorded(OutboxOut):
+    # False when the report changed nothing: a late one, or a delivery already recorded.
+    applied: bool
 
 
 class LanguageChoice(BaseModel):

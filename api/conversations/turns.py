@@ -46,7 +46,10 @@ def begin(session: Session, incoming: IncomingMessage) -> Begun:
 
 def end(session: Session, message_id: int, ended: TurnEnd) -> list[Message]:
     """Records the replies and releases the message (service.record_replies), with the turn's other outcomes."""
-    conversation = service.incoming_message(session, message_id).conversation
+    # Held until the end: the session keeps loaded rows only while someone does, and the calls below look the
+    # message up again (with it held, in the session rather than the database).
+    incoming = service.incoming_message(session, message_id)
+    conversation = incoming.conversation
     if ended.bot_reset:
         conversation.bot_reset_pending = False
     if ended.language_choice:

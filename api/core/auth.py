@@ -9,7 +9,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 _bearer = HTTPBearer(auto_error=False)
 
 
-def is_service_call(
+# These dependencies only compare strings: as coroutines they run on the event loop, where a plain function
+# would be sent to a worker thread and back on every request.
+
+
+async def is_service_call(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> bool:
@@ -22,6 +26,6 @@ def is_service_call(
     return True
 
 
-def require_service(service: Annotated[bool, Depends(is_service_call)]) -> None:
+async def require_service(service: Annotated[bool, Depends(is_service_call)]) -> None:
     if not service:
         raise HTTPException(401, "service token required", {"WWW-Authenticate": "Bearer"})

@@ -1,5 +1,6 @@
 """Engine, sessions and the declarative base shared by every domain's tables."""
 
+import select
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 from fastapi import Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -47,7 +49,9 @@ class UTCDateTime(TypeDecorator):
 def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
+        engine = create_engine(url, pool_size=10, max_overflow=40)
+        event.listen(engine, "checkout", _refuse_closed_connection)
+        return engine
 
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,20 @@ def make_engine(database_url: str) -> Engine:
             dbapi_connection.execute("BEGIN")
 
     return engine
+
+
+def _refuse_closed_connection(dbapi_connection, _record, _proxy) -> None:
+    """Hands out no pooled connection the server has closed meanwhile (a restart, a terminated backend, an idle
+    timeout): the pool opens a new one instead.
+
+    A server says goodbye on the socket before it closes it, and an idle connection has nothing else to read: a
+    look at the socket finds what a "SELECT 1" before every checkout (pool_pre_ping) would, without a round trip
+    to the server on every request.
+    """
+    waiting = select.poll()
+    waiting.register(dbapi_connection.fileno(), select.POLLIN)
+    if dbapi_connection.closed or waiting.poll(0):
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

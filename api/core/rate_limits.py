@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from api.core.errors import DomainError
 from api.core.settings import Settings
@@ -57,6 +58,8 @@ class RateLimits:
         else:
             storage = storage_from_string("memory://", wrap_exceptions=True)
         self._limiter = MovingWindowRateLimiter(storage)
+        # Counts in this process's memory take no waiting; counts in Redis take a round trip.
+        self.in_memory = not settings.redis_url
         self._limits = {name: limits.parse(getattr(settings, f"rate_limit_{name}")) for name in get_args(LimitName)}
         # Keys name phones and e-mail addresses: the store sees only a keyed hash of them.
         self._secret = (settings.service_token or settings.rate_limit_prefix).encode()
@@ -65,9 +68,11 @@ class RateLimits:
         """Counts one request against each (limit, key), or raises RateLimited counting nothing when any is spent."""
         keyed = [(self._limits[name], name, self._hashed(key)) for name, key in checks]
         try:
-            for item, name, key in keyed:
-                if not self._limiter.test(item, name, key):
-                    raise RateLimited(self._retry_after(item, name, key))
+            # A hit counts nothing when its limit is spent, so a single limit needs no test first.
+            if len(keyed) > 1:
+                for item, name, key in keyed:
+                    if not self._limiter.test(item, name, key):
+                        raise RateLimited(self._retry_after(item, name, key))
             for item, name, key in keyed:
                 if not self._limiter.hit(item, name, key):
                     raise RateLimited(self._retry_after(item, name, key))
@@ -94,17 +99,25 @@ def asker(request: Request, service_call: bool, citizen: str) -> str:
     return f"citizen:{citizen}" if service_call else client_address(request)
 
 
-def count_request(request: Request) -> None:
+async def count_request(request: Request) -> None:
     """The app-wide ceiling: each request without the service token counts for the address it came from.
     Service calls are left to the limits of the routes, which count them for the citizen they act for."""
     token = request.app.state.settings.service_token
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
         return
-    request.app.state.rate_limits.hit(("requests_per_client", client_address(request)))
+    limits: RateLimits = request.app.state.rate_limits
+    check: tuple[LimitName, str] = ("requests_per_client", client_address(request))
+    # Every request passes here: counted in memory, on the event loop; in Redis, in a worker thread, so that a
+    # slow Redis holds up only the requests waiting for it.
+    if limits.in_memory:
+        limits.hit(check)
+    else:
+        await run_in_threadpool(limits.hit, check)
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
+    # A coroutine only so that FastAPI does not hand this attribute read to a worker thread.
     return request.app.state.rate_limits
 
 

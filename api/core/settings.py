@@ -76,9 +76,9 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     # The largest CSV file an admin may upload as a dataset version.
     opendata_max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    # Training (api/training). Every Rasa replica a model is loaded into, as JSON; empty: RASA_URL alone.
+    # Training (api/training). Every Rasa replica, as JSON; empty: RASA_URL alone. The console shows which model
+    # each runs (they pull it themselves), and the first classifies the regression set with the live model.
     rasa_urls: list[str] = []
-    rasa_load_timeout_seconds: float = Field(default=300, gt=0)
     # The project Rasa learns from (config, domain/, data/) and the folder its models go to.
     training_project_dir: Path = PROJECT_ROOT
     training_models_dir: Path = PROJECT_ROOT / "models"

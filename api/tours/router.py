@@ -4,6 +4,8 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.core.ids import Id
 from api.core.rate_limits import RateLimits, RateLimitsDep, asker
@@ -130,7 +132,7 @@ def check_booking(body: BookingCheck, session: SessionDep) -> BookingCheckOut:
 
 
 @router.post("/bookings", response_model=BookingOut, status_code=201)
-def create_booking(
+async def create_booking(
     body: BookingIn,
     request: Request,
     session: SessionDep,
@@ -140,6 +142,19 @@ def create_booking(
         str | None,
         Header(max_length=128, description="without one, a chat's booking gets one derived from its answers"),
     ] = None,
+) -> BookingOut:
+    # The busiest write takes one trip to a worker thread: a plain function's answer would take a second one,
+    # as FastAPI checks it against the response model in a thread too.
+    return await run_in_threadpool(_create_booking, body, request, session, service_call, limits, idempotency_key)
+
+
+def _create_booking(
+    body: BookingIn,
+    request: Request,
+    session: Session,
+    service_call: bool,
+    limits: RateLimits,
+    idempotency_key: str | None,
 ) -> BookingOut:
     booker = f"{body.channel}:{body.channel_user_id}" if body.channel_user_id else f"phone:{body.phone}"
     limits.hit(("booking_create_per_client", asker(request, service_call, booker)))

@@ -8,13 +8,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from api.core.errors import InvalidInput
+from api.core.errors import DomainError, InvalidInput
 from api.core.public_holidays import PublicHolidays
 from api.identity.errors import InvalidPhone
 from api.identity.service import normalize_phone
@@ -107,13 +108,14 @@ def booking_window_end(now: datetime) -> date:
     return (first_of_next + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def _check_bookable(run: Run, course: Course, now: datetime) -> None:
+def _check_bookable(departure: _Departure, now: datetime) -> None:
+    run, cutoff_minutes = departure.run, departure.cutoff_minutes
     if run.status != "open":
         raise RunNotOpen("This departure is closed for booking.", "이 회차는 운영하지 않아 예약할 수 없어요.")
-    if run.starts_at - timedelta(minutes=course.booking_cutoff_minutes) <= now:
+    if run.starts_at - timedelta(minutes=cutoff_minutes) <= now:
         raise BookingClosed(
-            f"Booking for this departure has closed ({course.booking_cutoff_minutes} minutes before it leaves).",
-            f"이 회차는 출발 {course.booking_cutoff_minutes}분 전에 예약이 마감되었어요.",
+            f"Booking for this departure has closed ({cutoff_minutes} minutes before it leaves).",
+            f"이 회차는 출발 {cutoff_minutes}분 전에 예약이 마감되었어요.",
         )
     if run.date > booking_window_end(now):
         raise _not_open_yet(run.date)
@@ -175,12 +177,58 @@ def get_run(session: Session, run_id: int) -> Run:
     return run
 
 
-def quote(session: Session, run: Run, party: dict[str, int]) -> int:
-    """Total fee in won for a party on a run's option."""
-    fares = {
-        fare.fare_type: fare.amount_won
-        for fare in session.scalars(select(Fare).where(Fare.course_id == run.course_id, Fare.option == run.option))
-    }
+class _Departure(NamedTuple):
+    """A run with all a booking reads of its course: when booking closes, and the fare of each fare type."""
+
+    run: Run
+    cutoff_minutes: int
+    fares: dict[str, int]
+
+
+# The statements every booking runs are built once, with their values as parameters: SQLAlchemy takes longer
+# to build a statement and find it compiled than PostgreSQL takes to run it.
+_DEPARTURE = (
+    select(Run, Course.booking_cutoff_minutes, Fare.fare_type, Fare.transport_won + Fare.facility_won)
+    .join(Run.course)
+    .outerjoin(Fare, (Fare.course_id == Run.course_id) & (Fare.option == Run.option))
+    .where(Run.id == bindparam("run_id"))
+)
+_BOOKING_BY_KEY = select(Booking).where(Booking.idempotency_key == bindparam("key"))
+# On the tables rather than the classes: these change no loaded object, and the ORM's UPDATE takes longer.
+_runs, _day_quotas, _bookings = Run.__table__, DayQuota.__table__, Booking.__table__
+_INSERT_BOOKING = insert(_bookings).returning(_bookings.c.id)
+_CLAIM_RUN_SEATS = (
+    update(_runs)
+    .where(
+        _runs.c.id == bindparam("run_id"),
+        _runs.c.status == "open",
+        _runs.c.seats_sold + bindparam("seats") <= _runs.c.capacity,
+    )
+    .values(seats_sold=_runs.c.seats_sold + bindparam("seats"))
+    .returning(_runs.c.seats_sold)
+)
+_CLAIM_DAY_SEATS = (
+    update(_day_quotas)
+    .where(
+        _day_quotas.c.course_id == bindparam("course"),
+        _day_quotas.c.date == bindparam("day"),
+        _day_quotas.c.seats_sold + bindparam("seats") <= _day_quotas.c.capacity,
+    )
+    .values(seats_sold=_day_quotas.c.seats_sold + bindparam("seats"))
+)
+
+
+def _departure(session: Session, run_id: int) -> _Departure:
+    """The run to book, its course's cut-off and its option's fares, in one query."""
+    rows = session.execute(_DEPARTURE, {"run_id": run_id}).all()
+    if not rows:
+        raise RunNotFound(f"No departure {run_id}.", f"{run_id}번 회차를 찾을 수 없어요.")
+    run, cutoff_minutes = rows[0][0], rows[0][1]
+    return _Departure(run, cutoff_minutes, {fare_type: won for _, _, fare_type, won in rows if fare_type})
+
+
+def quote(fares: dict[str, int], party: dict[str, int]) -> int:
+    """Total fee in won for a party, from the fares of the run's option."""
     return sum(fares[fare_type] * count for fare_type, count in party.items() if count)
 
 
@@ -218,27 +266,17 @@ def _try_claim(session: Session, run: Run, seats: int) -> type[SoldOut] | type[D
     database, on SQLite (writers queue on the database lock) and on PostgreSQL (an UPDATE
     re-checks its condition after waiting for a concurrent writer's row lock). After a failure
     the caller rolls back: the run's seats may have been taken before the quota said no.
+    The run's seats sold come back from the UPDATE, so showing the run reads nothing again.
     """
-    claimed = session.execute(
-        update(Run)
-        .where(Run.id == run.id, Run.status == "open", Run.seats_sold + seats <= Run.capacity)
-        .values(seats_sold=Run.seats_sold + seats)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
+    seats_sold = session.execute(_CLAIM_RUN_SEATS, {"run_id": run.id, "seats": seats}).scalar()
+    if seats_sold is None:
         return SoldOut
-    quota = session.execute(
-        update(DayQuota)
-        .where(
-            DayQuota.course_id == run.course_id,
-            DayQuota.date == run.date,
-            DayQuota.seats_sold + seats <= DayQuota.capacity,
-        )
-        .values(seats_sold=DayQuota.seats_sold + seats)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(run, ["seats_sold"])
-    return DailyLimitReached if quota.rowcount != 1 else None
+    quota = session.execute(_CLAIM_DAY_SEATS, {"course": run.course_id, "day": run.date, "seats": seats})
+    if quota.rowcount != 1:
+        session.expire(run, ["seats_sold"])
+        return DailyLimitReached
+    set_committed_value(run, "seats_sold", seats_sold)
+    return None
 
 
 def _sold_out() -> SoldOut:
@@ -295,11 +333,20 @@ def _update_if_unchanged(session: Session, booking: Booking, **values: object) -
     return updated.rowcount == 1
 
 
+def _random_code() -> str:
+    # One draw for all the letters: 256 byte values fall evenly on the 32 letters, so every code is as likely.
+    return "".join(CODE_ALPHABET[byte % len(CODE_ALPHABET)] for byte in secrets.token_bytes(CODE_LENGTH))
+
+
 def _new_code(session: Session) -> str:
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if session.scalar(select(Booking.id).where(Booking.code == code)) is None:
+        code = _random_code()
+        if not _code_taken(session, code):
             return code
+
+
+def _code_taken(session: Session, code: str) -> bool:
+    return session.scalar(select(Booking.id).where(Booking.code == code)) is not None
 
 
 # --- booking ------------------------------------------------------------------------------------
@@ -313,46 +360,72 @@ def book(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Booking, bool]:
-    """Books seats; returns the booking and whether it is new (False: the key was used before)."""
-    now = now or utcnow()
-    if idempotency_key:
-        earlier = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
-        if earlier is not None:
-            return _same_request(earlier, run_id, party), False
+    """Books seats; returns the booking and whether it is new (False: the key was used before).
 
+    The key is looked up only when no booking could be made: a retry (a double tap, a timeout) meets the unique
+    key at the latest, or a rule first (the seats it took are gone, the departure has closed), and is then
+    answered with the booking its key made. The first request, nearly every one, spends no query on it.
+    """
+    try:
+        return _book_new(session, run_id, party, booker, idempotency_key, now or utcnow()), True
+    except (DomainError, IntegrityError):  # refused seats and a refused INSERT are rolled back already
+        earlier = session.scalar(_BOOKING_BY_KEY, {"key": idempotency_key}) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _same_request(earlier, run_id, party), False
+
+
+def _book_new(
+    session: Session, run_id: int, party: dict[str, int], booker: Booker, idempotency_key: str | None, now: datetime
+) -> Booking:
     party = {fare_type: count for fare_type, count in party.items() if count}
     seats = validate_party(party)
     name, phone = validate_name(booker.name), normalize_phone(booker.phone)
-    run = get_run(session, run_id)
-    _check_bookable(run, run.course, now)
-    fee = quote(session, run, party)
+    departure = _departure(session, run_id)
+    _check_bookable(departure, now)
+    fee = quote(departure.fares, party)
 
-    _claim_seats(session, run, seats)
+    _claim_seats(session, departure.run, seats)
+    # A code already taken is not looked for first: it is that rare (32⁶ codes), and the unique index refuses it.
     booking = Booking(
-        code=_new_code(session),
-        run_id=run.id,
+        code=_random_code(),
+        run_id=run_id,
         party=party,
         seats=seats,
         booker_name=name,
         booker_phone=phone,
+        status="confirmed",
         total_fee=fee,
         channel=booker.channel,
         channel_user_id=booker.channel_user_id,
         idempotency_key=idempotency_key,
         created_at=now,
         updated_at=now,
+        cancelled_at=None,
     )
-    session.add(booking)
     try:
-        session.commit()
+        _insert(session, booking)
     except IntegrityError:
-        # The same key arrived twice at once: the other request won; ours gives its seats back.
+        # The same key arrived twice at once (the other request won), or the code was taken: ours gives its
+        # seats back either way, and in the second case books them again under another code.
         session.rollback()
-        earlier = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
-        if earlier is None:
+        if not _code_taken(session, booking.code):
             raise
-        return _same_request(earlier, run_id, party), False
-    return booking, True
+        return _book_new(session, run_id, party, booker, idempotency_key, now)
+    set_committed_value(booking, "run", departure.run)  # shown with the booking, and nothing of it to write
+    session.commit()
+    return booking
+
+
+def _insert(session: Session, booking: Booking) -> None:
+    """Writes a new booking, every column given, with one INSERT, and adds it to the session as the row it now is.
+
+    The session's flush would write the same row, but its unit of work takes longer than the statement.
+    """
+    values = {column.key: getattr(booking, column.key) for column in _bookings.columns if column.key != "id"}
+    booking.id = session.execute(_INSERT_BOOKING, values).scalar_one()
+    make_transient_to_detached(booking)
+    session.add(booking)
 
 
 def _same_request(earlier: Booking, run_id: int, party: dict[str, int]) -> Booking:
@@ -398,11 +471,12 @@ def change(
     if booking.status != "confirmed":
         raise AlreadyCancelled("A cancelled booking cannot be changed.", "취소된 예약은 변경할 수 없어요.")
     old_run = booking.run
-    new_run = get_run(session, run_id) if run_id else old_run
+    departure = _departure(session, run_id or booking.run_id)
+    new_run = departure.run
     new_party = {k: v for k, v in (party or booking.party).items() if v}
     seats = validate_party(new_party)
-    _check_bookable(new_run, new_run.course, now)
-    fee = quote(session, new_run, new_party)
+    _check_bookable(departure, now)
+    fee = quote(departure.fares, new_party)
 
     old_seats = booking.seats
     moved = _update_if_unchanged(
@@ -472,7 +546,7 @@ def confirm_offer(session: Session, entry_id: int, now: datetime | None = None) 
         seats=entry.seats,
         booker_name=entry.booker_name,
         booker_phone=entry.booker_phone,
-        total_fee=quote(session, entry.run, entry.party),
+        total_fee=quote(_departure(session, entry.run_id).fares, entry.party),
         channel=entry.channel,
         channel_user_id=entry.channel_user_id,
         created_at=now,
@@ -623,11 +697,11 @@ def check(
     seats = validate_party({k: v for k, v in party.items() if v}) if party is not None else None
     if run_id is None:
         return None
-    run = get_run(session, run_id)
-    _check_bookable(run, run.course, now)
-    if run.seats_left < (seats or 1):
+    departure = _departure(session, run_id)
+    _check_bookable(departure, now)
+    if departure.run.seats_left < (seats or 1):
         raise _sold_out()
-    return quote(session, run, party) if party else None
+    return quote(departure.fares, party) if party else None
 
 
 def runs_with_seats(

@@ -114,10 +114,14 @@ class ApiClient:
             "/api/outbox/claim", {"channels": channels, "limit": limit, "lease_seconds": lease_seconds}
         )
 
-    async def collect_outbox(self, channel: str, channel_user_id: str) -> list[dict[str, Any]]:
-        """Messages waiting for a citizen whose client polls (web chat); the api marks them delivered."""
+    async def collect_outbox(
+        self, channel: str, channel_user_id: str, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Messages waiting for a citizen whose client polls (web chat); the api marks them delivered. With `after`
+        (the message id of the newest the client has shown), also those handed over before with a later id."""
+        body = {"channel": channel, "channel_user_id": channel_user_id, "after": after}
         try:
-            return await self._post("/api/outbox/collect", {"channel": channel, "channel_user_id": channel_user_id})
+            return await self._post("/api/outbox/collect", body)
         except ApiUnavailable as error:
             if " 404:" in str(error):  # no conversation yet: nothing can be waiting
                 return []
@@ -145,8 +149,9 @@ class ApiClient:
         }
         await self._post("/api/outbox", body)
 
-    async def report_delivery(self, outbox_id: int, result: dict[str, Any]) -> None:
-        await self._post(f"/api/outbox/{outbox_id}/result", result)
+    async def report_delivery(self, outbox_id: int, result: dict[str, Any]) -> bool:
+        """Whether the api applied the report: not one of an attempt whose lease another gateway holds since."""
+        return (await self._post(f"/api/outbox/{outbox_id}/result", result))["applied"]
 
     async def transcript(self, channel: str, channel_user_id: str) -> list[dict[str, Any]]:
         response = await self._http.get(f"/api/conversations/{channel}/{channel_user_id}/messages")

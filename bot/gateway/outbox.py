@@ -1,7 +1,8 @@
 """Delivers the api's outbox: claims due messages, sends each through its channel, reports the result.
 
 With several gateways each message is leased to one of them; a delivery is given up (to be retried) before its
-lease runs out, so no other gateway sends it meanwhile and no late report ends another gateway's lease.
+lease runs out, so no other gateway sends it meanwhile. Each report names its claim's attempt, so one that arrives
+late anyway cannot end the lease another gateway has taken since: the api ignores it.
 """
 
 from __future__ import annotations
@@ -91,4 +92,9 @@ class OutboxWorker:
             delivery = Delivery("retry", error=f"{type(error).__name__}: {error}")
         log = logger.info if delivery.status == "delivered" else logger.warning
         log("outbox delivery", extra={"outbox_id": message["id"], "status": delivery.status, "error": delivery.error})
-        await self._api.report_delivery(message["id"], delivery.as_result())
+        result = {**delivery.as_result(), "attempt": message["attempts"]}
+        if not await self._api.report_delivery(message["id"], result):
+            logger.info(
+                "outbox report not applied: settled already, or claimed again since",
+                extra={"outbox_id": message["id"], "attempt": message["attempts"], "status": delivery.status},
+            )

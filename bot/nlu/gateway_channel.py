@@ -1,16 +1,20 @@
 """Rasa's input channel for the gateway: the REST channel's replies, plus on request what Rasa made of the message.
 
 Rasa's REST webhook answers with the replies only; the NLU inbox needs the parse too (intent, ranking, entities,
-language). Read here, from the tracker Rasa has just saved, it costs the gateway no second call to Rasa.
+language). Read here, from the user event Rasa has just saved, it costs the gateway no second call to Rasa.
 Registered in credentials.yml, it answers at `/webhooks/gateway/webhook`:
-`{"sender", "message", "metadata", "parse": true}` → `{"messages": [...], "parse": {...} | null}`.
+`{"sender", "message", "metadata", "parse": true, "message_id", "retry"}` →
+`{"messages": [...], "parse": {...} | null}`.
+A `retry` of a message id the tracker already holds gets the replies recorded for it: it is not run again.
 """
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
@@ -18,6 +22,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
+# The message just handled is the newest user event, unless the same sender's next one was handled meanwhile.
+RECENT_USER_EVENTS = 10
 
 
 class GatewayInput(InputChannel):
@@ -57,13 +63,43 @@ class GatewayInput(InputChannel):
 
 
 async def _parse(request: Request, message: UserMessage) -> dict[str, Any] | None:
+    store = request.app.ctx.agent.tracker_store
     try:
-        tracker = await request.app.ctx.agent.tracker_store.retrieve(message.sender_id)
+        events = _sql_events(store)
+        if events is not None:
+            return parse_from_rows(events, message.sender_id, message.message_id)
+        tracker = await store.retrieve(message.sender_id)
     except Exception:
         # The parse is for the NLU inbox only: the answer goes out without it.
         logger.exception("gateway channel: the tracker could not be read for the parse")
         return None
     return parse_of(tracker, message.message_id)
+
+
+def _sql_events(store: Any) -> SQLTrackerStore | None:
+    """The SQL tracker store under Rasa's wrappers (fail-safe, awaitable), or None for another kind of store."""
+    while store is not None and not isinstance(store, SQLTrackerStore):
+        store = getattr(store, "_tracker_store", None)
+    return store
+
+
+def parse_from_rows(store: SQLTrackerStore, sender_id: str, message_id: str) -> dict[str, Any] | None:
+    """The parse of the user message with this id, read from the newest few user events only: reading the whole
+    tracker again (every event of the conversation, deserialised) would double what each turn costs Rasa."""
+    with store.session_scope() as session:
+        rows = (
+            session.query(store.SQLEvent.data)
+            .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.type_name == UserUttered.type_name)
+            .order_by(store.SQLEvent.id.desc())
+            .limit(RECENT_USER_EVENTS)
+            .all()
+        )
+    for (data,) in rows:
+        event = json.loads(data)
+        if event.get("message_id") == message_id:
+            parse = event.get("parse_data") or {}
+            return {**parse, "entities": parse.get("entities") or []}
+    return None
 
 
 async def _replies_given(request: Request, message: UserMessage) -> list[dict[str, Any]] | None:

@@ -2,7 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from api.conversations import handoffs
 from api.conversations.models import Conversation, Handoff
@@ -328,6 +328,27 @@ def test_the_end_of_a_turn_records_replies_language_choice_reset_and_parse_in_on
         assert (item.text, item.intent) == ("제 번호 010-****-5678 로 예약", "book_tour")
     _end(client, _begin(client, "m-2")["message_id"], replies=[], language_choice="auto")
     assert _begin(client, "m-3")["preferred_language"] is None
+
+
+def test_a_turn_reads_the_database_once_before_the_assistant_and_once_after(client):
+    _end(client, _begin(client, "m-1")["message_id"], replies=[{"text": "안녕하세요"}])
+    statements: list[str] = []
+
+    def note(_connection, _cursor, statement, *_args) -> None:
+        statements.append(statement.split()[0])
+
+    event.listen(client.app.state.engine, "before_cursor_execute", note)
+    try:
+        turn = _begin(client, "m-2")
+        begun = statements.copy()
+        statements.clear()
+        _end(client, turn["message_id"], replies=[{"text": "네"}], language_choice="en")
+        ended = statements.copy()
+    finally:
+        event.remove(client.app.state.engine, "before_cursor_execute", note)
+    # Before: the conversation; a new message is inserted without looking for it first. After: the message with its
+    # conversation, once, however many parts of the turn's end need it.
+    assert (begun.count("SELECT"), ended.count("SELECT")) == (1, 1)
 
 
 def test_the_end_of_a_turn_on_an_unknown_message_is_404(client):

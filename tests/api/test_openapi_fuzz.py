@@ -2,7 +2,8 @@
 
 Each role gets an api of its own on seeded data (tours, notices, open data) plus one row of each kind the seeds
 lack (a conversation, a training inbox item, a personal notice, a booking, a registered model), so ids the
-fuzzer draws find real rows. Rasa is at a port nothing listens on: what needs it must answer 502 or 503.
+fuzzer draws find real rows. Rasa is at a port nothing listens on: no request needs it (replicas pull their model;
+health and the console report it unreachable), so none may answer a server error either.
 """
 
 from collections.abc import Callable, Iterator
@@ -32,8 +33,6 @@ from tests.api.training_fixtures import copy_project, fake_rasa_env, wait_for_ru
 PASSWORD = "a long fuzzing secret"
 ROLES = ("service", "staff", "admin")
 SIGN_OUT = "/api/auth/sign-out"
-# Loading a model into Rasa needs Rasa, which is not running here: these may answer that it could not (502 or 503).
-NEEDS_RASA = {("POST", "/api/training/models/{model_id}/activate"), ("POST", "/api/training/rollback")}
 
 # Only the OpenAPI of this app is read (its engine never connects); each role's run gets an app of its own.
 schema = schemathesis.openapi.from_dict(create_app(Settings(service_token=SERVICE_TOKEN)).openapi())
@@ -126,16 +125,9 @@ def fuzzed(request, tmp_path_factory) -> Iterator[Fuzzed]:
     app.state.engine.dispose()
 
 
-def unreachable_rasa_is_a_bad_gateway(ctx, response, case) -> None:
-    if response.status_code >= 500 and response.status_code not in (502, 503):
-        raise AssertionError(f"{response.status_code}: an unreachable Rasa is a 502 or 503, anything else is a bug")
-
-
 @schema.parametrize()
 @settings(max_examples=25, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_server_error(case, fuzzed):
     # Signing out ends the session it is given: it gets one of its own, and the operations after it keep theirs.
     headers = fuzzed.sign_in() if case.operation.path == SIGN_OUT else fuzzed.headers
-    rasa = (case.operation.method.upper(), case.operation.path) in NEEDS_RASA
-    check = unreachable_rasa_is_a_bad_gateway if rasa else not_a_server_error
-    case.call_and_validate(app=fuzzed.app, headers=headers, checks=[check])
+    case.call_and_validate(app=fuzzed.app, headers=headers, checks=[not_a_server_error])

@@ -206,11 +206,60 @@ def test_a_late_report_never_undoes_a_delivery(client):
     _report(client, claimed["id"], status="delivered", channel_message_id="777")
     # A gateway whose lease had lapsed, or a report sent twice.
     for status in ("retry", "failed", "unreachable"):
-        assert _report(client, claimed["id"], status=status, error="late")["status"] == "delivered"
+        late = _report(client, claimed["id"], status=status, error="late", attempt=claimed["attempts"])
+        assert (late["status"], late["applied"]) == ("delivered", False)
     assert _claim(client) == []
     assert _enqueue(client, text="다음 안내").json()["status"] == "pending"  # the citizen is still reachable
     [following] = _claim(client)
     assert following["text"] == "다음 안내"
+
+
+def _lapse_lease(settings, outbox_id: int) -> None:
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        session.get(OutboxMessage, outbox_id).leased_until = utcnow() - timedelta(seconds=1)
+        session.commit()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("status", ["retry", "failed", "unreachable"])
+def test_a_late_report_of_an_earlier_attempt_cannot_end_the_lease_another_gateway_holds(client, settings, status):
+    _say(client)
+    _enqueue(client)
+    [first] = _claim(client)
+    _lapse_lease(settings, first["id"])
+    [second] = _claim(client)  # another gateway, while the first is still sending
+    assert (second["id"], second["attempts"]) == (first["id"], 2)
+
+    late = _report(client, first["id"], status=status, error="late", retry_after=0, attempt=first["attempts"])
+    assert late["applied"] is False
+    assert (late["status"], late["attempts"], late["last_error"]) == ("pending", 2, None)
+    assert _claim(client) == [], "the second gateway's lease still holds"
+    assert _enqueue(client, text="다음 안내").json()["status"] == "pending"  # the citizen is still reachable
+
+    delivered = _report(client, second["id"], status="delivered", channel_message_id="778", attempt=2)
+    assert (delivered["status"], delivered["applied"]) == ("delivered", True)
+
+
+def test_a_delivery_reported_by_a_claimer_whose_lease_lapsed_is_still_recorded(client, settings):
+    _say(client)
+    _enqueue(client)
+    [first] = _claim(client)
+    _lapse_lease(settings, first["id"])
+    _claim(client)
+    late = _report(client, first["id"], status="delivered", channel_message_id="777", attempt=first["attempts"])
+    assert (late["status"], late["applied"]) == ("delivered", True)
+    assert _report(client, first["id"], status="retry", error="second gateway timed out", attempt=2)["applied"] is False
+
+
+def test_a_report_of_the_current_attempt_is_applied_even_after_its_lease_lapsed(client, settings):
+    _say(client)
+    _enqueue(client)
+    [claimed] = _claim(client)
+    _lapse_lease(settings, claimed["id"])  # nobody claimed it since: the report is still the latest word
+    after = _report(client, claimed["id"], status="retry", error="timed out", retry_after=30, attempt=1)
+    assert (after["applied"], after["status"], after["last_error"]) == (True, "pending", "timed out")
+    assert _claim(client) == []  # not before the 30 seconds
 
 
 def test_a_message_every_claimer_died_with_fails_after_the_last_attempt_and_holds_back_nothing(client, settings):
@@ -284,6 +333,67 @@ def test_the_web_chat_collects_what_is_waiting_once_and_it_counts_as_delivered(c
     assert waiting["text"] == "담당자 답변"
     assert client.get(f"/api/outbox/{waiting['id']}", headers=SERVICE_HEADERS).json()["status"] == "delivered"
     assert collect() == []
+
+
+def _web_message(client, user: str, text: str) -> None:
+    response = client.post(
+        "/api/outbox", json={"channel": "web", "channel_user_id": user, "text": text}, headers=SERVICE_HEADERS
+    )
+    assert response.status_code == 201, response.text
+
+
+def _collect(client, user: str = "web-user-1", after: int | None = None) -> list[dict]:
+    body = {"channel": "web", "channel_user_id": user, "after": after}
+    response = client.post("/api/outbox/collect", json=body, headers=SERVICE_HEADERS)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_what_was_handed_to_the_web_chat_is_handed_over_again_after_an_older_cursor_never_a_newer_one(client):
+    _say(client, user="web-user-1", channel="web")
+    _say(client, user="web-user-2", channel="web")
+    newest_shown = client.get("/api/conversations/web/web-user-1/messages", headers=SERVICE_HEADERS).json()[-1]["id"]
+    _web_message(client, "web-user-1", "첫 번째 답변")
+    _web_message(client, "web-user-1", "두 번째 답변")
+
+    handed = _collect(client, after=newest_shown)
+    assert [m["text"] for m in handed] == ["첫 번째 답변", "두 번째 답변"]
+    first, second = (m["message_id"] for m in handed)
+    # The response was lost: the page asks again from where it was, and gets both again, in order.
+    assert [m["message_id"] for m in _collect(client, after=newest_shown)] == [first, second]
+    assert [m["message_id"] for m in _collect(client, after=first)] == [second]
+    assert _collect(client, after=second) == []
+    assert _collect(client) == [], "without a cursor only what is waiting, as before"
+    # Nothing of it for another citizen, whatever their cursor.
+    assert _collect(client, user="web-user-2", after=0) == []
+    statuses = {client.get(f"/api/outbox/{m['id']}", headers=SERVICE_HEADERS).json()["status"] for m in handed}
+    assert statuses == {"delivered"}
+
+
+def test_a_waiting_web_message_is_handed_over_even_below_the_cursor(client):
+    _say(client, user="web-user-1", channel="web")
+    _web_message(client, "web-user-1", "늦게 커밋된 답변")  # written in a transaction that committed late, say
+    [waiting] = _collect(client, after=10**6)
+    assert waiting["text"] == "늦게 커밋된 답변"
+    assert _collect(client, after=10**6) == []
+
+
+def test_the_web_chat_is_handed_over_again_only_what_went_out_in_the_last_day_and_at_most_fifty(client, settings):
+    _say(client, user="web-user-1", channel="web")
+    for n in range(outbox.COLLECT_LIMIT + 5):
+        _web_message(client, "web-user-1", f"안내 {n}")
+    assert len(_collect(client, after=0)) == outbox.COLLECT_LIMIT
+    assert [m["text"] for m in _collect(client)] == [
+        f"안내 {n}" for n in range(outbox.COLLECT_LIMIT, outbox.COLLECT_LIMIT + 5)
+    ]
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        session.query(OutboxMessage).filter(OutboxMessage.id <= 3).update(
+            {"delivered_at": utcnow() - outbox.HANDED_OVER_AGAIN_WITHIN - timedelta(minutes=1)}
+        )
+        session.commit()
+    engine.dispose()
+    assert [m["text"] for m in _collect(client, after=0)][:2] == ["안내 3", "안내 4"]
 
 
 def test_a_message_held_until_later_is_not_handed_out_before_and_holds_back_no_later_message(settings):

@@ -170,8 +170,9 @@ class _Api:
         claimed, self.claimable = self.claimable, []
         return claimed
 
-    async def report_delivery(self, outbox_id: int, result: dict) -> None:
+    async def report_delivery(self, outbox_id: int, result: dict) -> bool:
         self.reports.append((outbox_id, result))
+        return True
 
 
 class _StuckChannel:
@@ -181,10 +182,11 @@ class _StuckChannel:
 
 
 async def test_a_gateway_stuck_on_the_messenger_gives_the_message_back_before_its_lease_runs_out():
-    api = _Api([{"id": 7, "channel": "telegram"}])
+    api = _Api([{"id": 7, "channel": "telegram", "attempts": 3}])
     worker = OutboxWorker(api, {"telegram": _StuckChannel()}, poll_seconds=1, batch=5, lease_seconds=1)
     started = time.monotonic()
     assert await worker.deliver_due() == 1
     assert time.monotonic() - started < 1  # reported while the lease still held: no other gateway had taken it
     [(outbox_id, result)] = api.reports
     assert (outbox_id, result["status"]) == (7, "retry") and "lease" in result["error"]
+    assert result["attempt"] == 3, "the report names its claim, so a late one cannot end a later claim's lease"

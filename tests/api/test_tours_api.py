@@ -1,15 +1,23 @@
 """The tours REST routes, through the real app on a seeded database."""
 
+import json
+import logging
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from api.core.migrate import upgrade
+from api.main import create_app
 from api.tours.models import Run
 from api.tours.seed import seed_tours
 from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
 from tests.api.tours_fixtures import leave_seats, run_at, seed
+from tests.support.postgres import temporary_database
 
 
 @pytest.fixture
@@ -92,6 +100,22 @@ def test_booking_returns_201_with_code_status_and_total_fee_and_masks_personal_d
     assert looked_up.status_code == 200
 
 
+def test_a_booking_answer_carries_its_request_id_and_the_log_names_the_route_not_the_path(seeded, caplog):
+    run = _future_run(seeded)
+    caplog.set_level(logging.INFO, logger="api")
+    caplog.clear()
+    given = _book(seeded, run["id"], headers={"X-Request-Id": "from-gateway"})
+    made_up = seeded.get(f"/api/bookings/{given.json()['code']}?phone=01012345678")
+    assert given.headers["x-request-id"] == "from-gateway"
+    assert len(made_up.headers["x-request-id"]) == 12
+    logged = [r.__dict__ for r in caplog.records if r.name == "api" and r.getMessage() == "request"]
+    assert [(r["request_id"], r["method"], r["path"], r["status"]) for r in logged] == [
+        ("from-gateway", "POST", "/api/bookings", 201),
+        (made_up.headers["x-request-id"], "GET", "/api/bookings/{code}", 200),
+    ]
+    assert given.json()["code"] not in json.dumps(logged, default=str)
+
+
 def test_sold_out_is_409_with_a_code_and_a_korean_detail_on_request(seeded):
     run = _future_run(seeded)
     with Session(seeded.app.state.engine) as session:
@@ -168,3 +192,23 @@ def test_available_runs_skip_full_ones_and_start_from_the_given_day(seeded):
     assert len(found) == 3
     assert run["id"] not in [r["id"] for r in found]
     assert all(r["date"] >= run["date"] and r["seats_left"] >= 2 for r in found)
+
+
+@pytest.mark.postgres
+def test_a_booking_after_postgresql_closed_the_pooled_connections_is_made_on_a_new_one(settings):
+    with temporary_database() as url:
+        upgrade(url)
+        app = create_app(settings.model_copy(update={"database_url": url}))
+        with TestClient(app) as client:
+            run = _future_run(client)
+            assert _book(client, run["id"], {"adult": 1}).status_code == 201
+            # As a restart does: the server ends every session, among them the api's idle ones in its pool.
+            admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                others = "datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                connection.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}"))
+                while connection.scalar(text(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")):
+                    time.sleep(0.05)
+            admin.dispose()
+            assert _book(client, run["id"], {"adult": 1}).status_code == 201
+        app.state.engine.dispose()

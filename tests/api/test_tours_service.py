@@ -89,6 +89,26 @@ def test_the_same_idempotency_key_never_makes_two_bookings(session, run):
         service.book(session, run.id, {"adult": 3}, BOOKER, "key-1", now=NOW)
 
 
+def test_a_retried_booking_gets_its_booking_back_after_the_run_sold_out_or_closed(session, run):
+    first = book(session, run, key="key-1")
+    leave_seats(session, run, 0)
+    assert service.book(session, run.id, {"adult": 2}, BOOKER, "key-1", now=NOW) == (first, False)
+    after_cut_off = run.starts_at
+    assert service.book(session, run.id, {"adult": 2}, BOOKER, "key-1", now=after_cut_off) == (first, False)
+    with pytest.raises(SoldOut):
+        service.book(session, run.id, {"adult": 2}, BOOKER, "key-2", now=NOW)
+    assert session.scalar(select(func.count()).select_from(Booking)) == 1
+
+
+def test_a_booking_whose_random_code_is_taken_is_made_under_another(session, run, monkeypatch):
+    taken = book(session, run).code
+    codes = iter([taken, "NEWONE"])
+    monkeypatch.setattr(service, "_random_code", lambda: next(codes))
+    again = book(session, run, {"adult": 1})
+    assert again.code == "NEWONE"
+    assert session.get(Run, run.id).seats_sold == 3  # the refused INSERT gave its seat back before the retry
+
+
 def test_a_full_run_refuses_with_sold_out_and_changes_nothing(session, run):
     leave_seats(session, run, 1)
     with pytest.raises(SoldOut):

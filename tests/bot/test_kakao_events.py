@@ -21,7 +21,15 @@ def _events() -> KakaoEventApi:
 
 
 def _message(text: str = "담당자 답변입니다: 내일 10시 회차는 운영해요.", **fields) -> dict:
-    return {"id": 7, "channel": "kakao", "channel_user_id": USER, "language": "ko", "text": text, **fields}
+    return {
+        "id": 7,
+        "channel": "kakao",
+        "channel_user_id": USER,
+        "language": "ko",
+        "text": text,
+        "attempts": 1,
+        **fields,
+    }
 
 
 @respx.mock
@@ -89,8 +97,9 @@ class Api:
         claimed, self.claimed = self.claimed, []
         return claimed
 
-    async def report_delivery(self, outbox_id: int, result: dict) -> None:
+    async def report_delivery(self, outbox_id: int, result: dict) -> bool:
         self.reports.append((outbox_id, result))
+        return True
 
 
 @respx.mock
@@ -107,8 +116,8 @@ async def test_the_outbox_worker_claims_kakao_messages_and_reports_each_result_a
     assert await worker.deliver_due() == 2
     assert api.channels == [["kakao"]]
     assert sorted(api.reports, key=lambda report: report[0]) == [
-        (7, {"status": "delivered", "channel_message_id": "task-9"}),
-        (8, {"status": "unreachable", "error": "Kakao answered 404: unknown user"}),
+        (7, {"status": "delivered", "channel_message_id": "task-9", "attempt": 1}),
+        (8, {"status": "unreachable", "error": "Kakao answered 404: unknown user", "attempt": 1}),
     ]
 
 

@@ -38,7 +38,7 @@ class RecordingApi:
         self.asked.append(channel_user_id)
         return []
 
-    async def collect_outbox(self, channel: str, channel_user_id: str) -> list[dict]:
+    async def collect_outbox(self, channel: str, channel_user_id: str, after: int | None = None) -> list[dict]:
         self.asked.append(channel_user_id)
         return []
 

@@ -17,6 +17,7 @@ from api.main import create_app
 from api.training.models import InboxItem
 from bot.gateway.api_client import ApiClient, ApiUnavailable
 from bot.gateway.messages import Button, IncomingMessage, Reply
+from bot.gateway.own_replies import own_reply
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.router import MessageRouter, TurnInProgress
 from common.clock import utcnow
@@ -220,6 +221,29 @@ async def test_after_the_assistant_was_down_a_retry_of_the_message_gets_a_real_a
     rasa = SlowRasa()
     replies = await _gateway(api_app, rasa).handle(message)
     assert [reply.text for reply in replies] == ["안녕하세요! 파주시 시민 도우미예요."]
+    assert _statuses(await api.transcript("web", "citizen-1")) == ["answered"]
+
+
+def _speechless_rasa(request: httpx.Request) -> httpx.Response:
+    """Rasa when a turn failed inside it (an action server it could not reach): an answer with no reply in it."""
+    return httpx.Response(200, json={"messages": [], "parse": None})
+
+
+async def test_when_rasa_answers_with_no_reply_the_citizen_is_told_politely_and_a_retry_is_answered(api_app):
+    message = _message("안녕하세요")
+    api = ApiClient("http://api", TOKEN, 5, transport=httpx.ASGITransport(app=api_app))
+    speechless = RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(_speechless_rasa))
+    [apology] = await MessageRouter(api, speechless, max_nlu_chars=1000).handle(message)
+    assert apology.text == own_reply("assistant_down", "ko").text
+    transcript = await api.transcript("web", "citizen-1")
+    assert [(m["direction"], m["text"]) for m in transcript] == [("in", "안녕하세요"), ("out", apology.text)]
+    # Not an answer: the message stays unanswered, so the channel's retry goes to the assistant again.
+    assert _statuses(transcript) == ["unanswered"]
+
+    rasa = SlowRasa()
+    replies = await _gateway(api_app, rasa).handle(message)
+    assert [reply.text for reply in replies] == ["안녕하세요! 파주시 시민 도우미예요."]
+    assert rasa.answered == 1
     assert _statuses(await api.transcript("web", "citizen-1")) == ["answered"]
 
 

@@ -167,6 +167,25 @@ async def test_waiting_messages_go_only_to_the_cookies_holder(api_app):
         assert (await citizen.get("/web/updates")).json() == [], "handed over once"
 
 
+async def test_a_city_message_whose_poll_answer_was_lost_comes_again_to_a_poll_from_the_pages_cursor(api_app):
+    gateway = _gateway(api_app)
+    async with _browser(gateway) as citizen, _browser(gateway) as stranger:
+        await _say(citizen)
+        await _say(stranger)
+        newest = (await citizen.get("/web/history")).json()[-1]["id"]
+        staff_reply = {"channel": "web", "channel_user_id": _user_id(citizen), "text": "담당자 답변입니다"}
+        assert (await gateway.state.api._http.post("/api/outbox", json=staff_reply)).status_code == 201
+
+        [handed] = (await citizen.get("/web/updates", params={"after": newest})).json()
+        assert handed["text"] == "담당자 답변입니다" and handed["id"] > newest
+        # The answer never reached the page (the gateway died on the way): it asks again from the same cursor.
+        assert (await citizen.get("/web/updates", params={"after": newest})).json() == [handed]
+        assert (await citizen.get("/web/updates", params={"after": handed["id"]})).json() == []
+        assert (await stranger.get("/web/updates", params={"after": 0})).json() == []
+        for bad in (-1, 2**31, "abc"):
+            assert (await citizen.get("/web/updates", params={"after": bad})).status_code == 422
+
+
 async def test_a_user_id_in_the_message_body_is_ignored(api_app):
     gateway = _gateway(api_app)
     async with _browser(gateway) as victim, _browser(gateway) as forger:

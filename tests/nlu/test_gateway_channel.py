@@ -5,13 +5,13 @@ from types import SimpleNamespace
 import httpx
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import AwaitableTrackerStore, InMemoryTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from bot.nlu.gateway_channel import GatewayInput, parse_of, replies_to
+from bot.nlu.gateway_channel import GatewayInput, parse_from_rows, parse_of, replies_to
 
 
 def _said(text: str, message_id: str, intent: str) -> UserUttered:
@@ -120,3 +120,21 @@ def test_the_replies_to_a_message_stop_at_the_next_message():
     )
     assert [reply["text"] for reply in replies_to(tracker, "first")] == ["언제요?", "날짜를 알려 주세요."]
     assert replies_to(tracker, "unknown") is None
+
+
+async def test_the_parse_is_read_from_the_newest_user_events_of_a_real_sql_tracker_store(tmp_path):
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    tracker = DialogueStateTracker.from_events(
+        "web:citizen",
+        [ActionExecuted("action_listen"), _said("투어 예약", "first", "book_tour"), BotUttered("언제요?")],
+    )
+    await AwaitableTrackerStore(store).save(tracker)
+    tracker.update(_said("내일", "second", "inform"))
+    await AwaitableTrackerStore(store).save(tracker)
+
+    parse = parse_from_rows(store, "web:citizen", "second")
+    assert (parse["text"], parse["intent"]["name"]) == ("내일", "inform")
+    # What reading the whole tracker back gives, without deserialising every event of the conversation.
+    assert parse == parse_of(await store.retrieve("web:citizen"), "second")
+    assert parse_from_rows(store, "web:citizen", "unknown") is None
+    assert parse_from_rows(store, "web:someone-else", "second") is None

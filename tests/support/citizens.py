@@ -58,10 +58,11 @@ class Citizen:
             time.sleep(1)
         raise ConversationBroken(f"{self.name}: still apologising after six tries at {expected!r}")
 
-    def book(self, day: date, phone: str) -> str:
+    def book(self, day: date, phone: str, departure: int = 0) -> str:
+        """`departure`: which of the day's departure buttons to press (a load spreads its bookers over them)."""
         self.step(lambda: self.say("예약하고 싶어요"), "언제 방문하실")
         self.step(lambda: self.say(f"{day.month}월 {day.day}일"), "출발 시간을 골라")
-        self.step(lambda: self.press(0), "어른")
+        self.step(lambda: self.press(departure), "어른")
         self.step(lambda: self.say("어른 1명"), "개인정보 수집·이용 동의")
         self.step(lambda: self.press(0), "성함")
         self.step(lambda: self.say("이서연"), "휴대전화")
@@ -81,10 +82,15 @@ class WebCitizen(Citizen):
         self.chat = WebChat(gateway_url, timeout=ANSWER_TIMEOUT_SECONDS)
         self.buttons: list[dict] = []  # of the last answer that had any: an apology has none
         self.updates: list[dict] = []
+        # Seconds from sending each message to its answer, page retries included: what the person waited.
+        self.turn_seconds: list[float] = []
+        # Requests that failed on the way (no connection, 502/503/504) and that the page sent again.
+        self.failed_requests = 0
 
     def _send(self, shown: str, text: str = "", payload: str | None = None) -> str:
         message_id = uuid.uuid4().hex
-        deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
+        sent = time.monotonic()
+        deadline = sent + ANSWER_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             try:
                 response = self.chat.post(text, payload, message_id)
@@ -97,7 +103,9 @@ class WebCitizen(Citizen):
                 self.buttons = [button for reply in replies for button in reply.get("buttons") or []] or self.buttons
                 answer = " ".join(reply.get("text") or "" for reply in replies)
                 self.exchanges.append((shown, answer))
+                self.turn_seconds.append(time.monotonic() - sent)
                 return answer
+            self.failed_requests += 1
             time.sleep(PAGE_RETRY_SECONDS)
         raise ConversationBroken(f"{self.name}: no answer to {shown!r} in {ANSWER_TIMEOUT_SECONDS}s")
 
@@ -109,13 +117,16 @@ class WebCitizen(Citizen):
         return self._send(button["title"], text=button["title"], payload=button["payload"])
 
     def poll_updates(self) -> list[dict]:
-        """Messages the city sent, as the page polls for them (a failed poll is tried again at the next one)."""
+        """Messages the city sent, as the page polls for them: after the newest it has shown, so one whose response
+        was lost (a gateway killed on the way) comes again at the next poll, and is kept once by its id."""
+        after = max((update["id"] for update in self.updates), default=0)
         try:
-            response = self.chat.client.get("/web/updates")
+            response = self.chat.client.get("/web/updates", params={"after": after})
         except httpx.TransportError:
             return []
         if response.status_code == 200:
-            self.updates += response.json()
+            shown = {update["id"] for update in self.updates}
+            self.updates += [update for update in response.json() if update["id"] not in shown]
         return self.updates
 
 

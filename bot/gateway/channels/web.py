@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parents[1] / "static"
 COOKIE = "paju_chat"
 _USER_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_MESSAGE_ID = 2**31 - 1  # the api's ids are 32-bit: a larger cursor is bad input, not an api error
 
 router = APIRouter()
 
@@ -193,16 +194,24 @@ async def history(
 
 @router.get("/web/updates", response_model=list[WebHistoryItem])
 async def updates(
-    request: Request, user_id: str = Depends(_identify), api: ApiClient = Depends(_api)
+    request: Request,
+    after: int | None = Query(default=None, ge=0, le=MAX_MESSAGE_ID),
+    user_id: str = Depends(_identify),
+    api: ApiClient = Depends(_api),
 ) -> list[WebHistoryItem]:
-    """Messages the city sent since the page last asked (staff replies, reminders): the page polls this."""
+    """Messages the city sent since the page last asked (staff replies, reminders): the page polls this.
+
+    `after` is the id of the newest city message the page has shown (at first the newest of its history): what
+    was handed over after it comes again, so a response lost on the way (a gateway that died) arrives with the next
+    poll; the page shows each id once. Without it, only what is waiting, as for a page from before the cursor.
+    """
     await within_limits(
         request, ("web_updates_per_identity", user_id), ("web_updates_per_client", client_address(request))
     )
     if _is_new(request):
         return []
     try:
-        waiting = await api.collect_outbox("web", user_id)
+        waiting = await api.collect_outbox("web", user_id, after)
     except ApiUnavailable as error:
         raise HTTPException(503, "updates temporarily unavailable") from error
     return [WebHistoryItem(id=m["message_id"], direction="out", text=m["text"], buttons=m["buttons"]) for m in waiting]

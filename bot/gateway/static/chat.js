@@ -116,12 +116,18 @@
 
   // Messages the city sends outside a reply (a staff member's answer, a reminder) arrive by polling.
   const shown = new Set();
+  // The id of the newest message shown from the history or a poll: the gateway hands over again what came after
+  // it, so a poll whose answer was lost (a gateway that died on the way) is answered at the next one. Null until the
+  // history or a poll gave one: then only what is waiting.
+  let after = null;
   async function pollUpdates() {
     if (!document.hidden) {
       try {
-        const response = await fetch("/web/updates");
+        const response = await fetch(after === null ? "/web/updates" : `/web/updates?after=${after}`);
         const items = response.ok ? await response.json() : [];
-        items.filter((m) => !shown.has(m.id)).forEach((m) => {
+        items.forEach((m) => {
+          after = Math.max(after ?? 0, m.id);
+          if (shown.has(m.id)) return;
           shown.add(m.id);
           showReply(m, true);
         });
@@ -133,12 +139,15 @@
   }
 
   fetch("/web/history")
-    .then((response) => (response.ok ? response.json() : []))
-    .then((items) => items.forEach((m) => {
-      shown.add(m.id);
-      if (m.direction === "in") bubble("in", m.text);
-      else showReply(m, false);
-    }))
+    .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))))
+    .then((items) => {
+      items.forEach((m) => {
+        shown.add(m.id);
+        if (m.direction === "in") bubble("in", m.text);
+        else showReply(m, false);
+      });
+      after = Math.max(0, ...items.map((m) => m.id));
+    })
     .catch(() => {})
     .finally(pollUpdates);
 })();
