@@ -306,6 +306,14 @@ def main() -> None:
         secrets={name: local[name] for name in SECRET_NAMES if name in local},
         extra_env={name: value for name, value in local.items() if name not in SECRET_NAMES},
     )
+    configured = {**local, **os.environ}  # as each process reads them: the environment before .env
+    if configured.get("TELEGRAM_BOT_TOKEN") and not configured.get("TELEGRAM_WEBHOOK_URL"):
+        # Telegram hands its updates to one poller at a time and refuses the second (409): replicas take webhooks.
+        sys.exit(
+            "TELEGRAM_BOT_TOKEN is set without TELEGRAM_WEBHOOK_URL: two gateways cannot both poll Telegram. Set "
+            "TELEGRAM_WEBHOOK_URL (the public https address of /telegram/webhook) and TELEGRAM_WEBHOOK_SECRET, or "
+            "unset the token for a cluster without Telegram."
+        )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         cluster.prepare()
