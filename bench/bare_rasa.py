@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.chat_latency import Send, System
+from deploy.processes import stop_group
 from tests.support.stack import ROOT, free_port
 
 # The stack's greetings as the moodbot, which knows English only, understands them (its own examples of `greet`):
@@ -94,12 +94,7 @@ def serve(model: Path, timeout: float = 180) -> Iterator[str]:
             _wait_ready(process, url, Path(scratch) / "rasa.log", timeout)
             yield url
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process)
 
 
 def _wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.core.migrate import upgrade
+from deploy import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("api", "actions", "rasa", "gateway")  # the order they start in: each needs the ones before it
@@ -237,35 +238,16 @@ class Cluster:
             return False
 
     def wait_ready(self, names: list[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        pending = set(names)
-        while pending and time.monotonic() < deadline:
-            for name in sorted(pending):
-                if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited early:\n{self.log_tail(name)}")
-                if self.ready(name):
-                    pending.discard(name)
-            time.sleep(0.3)
-        if pending:
-            first = sorted(pending)[0]
-            raise RuntimeError(f"not ready after {timeout}s: {sorted(pending)}\n{self.log_tail(first)}")
+        processes.wait_ready(names, self.processes.__getitem__, self.ready, self.log_tail, timeout)
 
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash or a lost machine: nothing of the process gets to clean up."""
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        processes.kill_group(self.processes.pop(name))
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            processes.stop_group(process)
 
     def restart(self, name: str, timeout: float = 300) -> None:
         self.stop(name)

@@ -8,13 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from api.core.migrate import upgrade
+from deploy import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = ROOT / "models" / "current.tar.gz"
@@ -146,34 +146,16 @@ class Stack:
         return response.status_code == 200
 
     def wait_ready(self, names: tuple[str, ...], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        pending = set(names)
-        while pending and time.monotonic() < deadline:
-            for name in sorted(pending):
-                if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited early:\n{self.log_tail(name)}")
-                if self._ready(name):
-                    pending.discard(name)
-            time.sleep(0.3)
-        if pending:
-            raise RuntimeError(f"not ready after {timeout}s: {sorted(pending)}\n{self.log_tail(sorted(pending)[0])}")
+        processes.wait_ready(names, self.processes.__getitem__, self._ready, self.log_tail, timeout)
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            processes.stop_group(process)
 
     def kill(self, name: str) -> None:
         """Kills the process at once (SIGKILL), as a crash or a lost machine would: nothing of it gets to clean up."""
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        processes.kill_group(self.processes.pop(name))
 
     def freeze(self, name: str) -> None:
         """Stops the process where it is (SIGSTOP): it accepts connections but answers nothing, as if hung."""
