@@ -21,6 +21,7 @@ from api.core.settings import Settings, get_settings
 from api.notices.router import router as notices_router
 from api.opendata.facilities import router as facilities_router
 from api.opendata.router import router as opendata_router
+from api.reports.router import router as reports_router
 from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
 from api.training.router import router as training_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(facilities_router)
     app.include_router(opendata_router)
     app.include_router(notices_router)
+    app.include_router(reports_router)
     app.include_router(staff_router)
     app.include_router(training_router)
     install_console(app)
@@ -119,6 +121,9 @@ def body_limits(settings: Settings) -> dict[str, int]:
         "POST /console/admin/datasets/{dataset_id}/versions": upload,
         "* /console/{page:path}": longer,
         "POST /api/datasets": upload,
+        # Twice the largest photo, so a photo somewhat too large is read far enough to be refused as one, with the
+        # photo's own words (photo_too_large); the framing and two small fields on top.
+        "POST /api/reports/photos": 2 * settings.report_photo_max_bytes + settings.max_body_bytes,
         "POST /api/notices": longer,
         "PATCH /api/notices/{notice_id}": longer,
         "POST /api/personal-notices": longer,

@@ -5,6 +5,7 @@ from api.conversations.models import CannedReply, Conversation, Handoff, Message
 from api.identity.models import PhoneLink, SmsMessage, VerificationCode
 from api.notices.models import Notice, NoticeSubscription, NoticeTerm, PersonalNotice
 from api.opendata.models import Chart, Dataset, DatasetColumn, DatasetVersion
+from api.reports.models import ReportCase, ReportEvent, ReportKind, ReportPhoto, ReportReporter
 from api.staff.models import AuditEntry, ConsoleSession, SignInChallenge, StaffPermission, StaffSession, StaffUser
 from api.tours.models import Booking, Closure, Course, DayQuota, Fare, Run, WaitlistEntry
 from api.training.models import InboxItem, InboxSighting, ModelActivation, TrainedModel, TrainingRun
@@ -37,6 +38,11 @@ __all__ = [
     "OutboxMessage",
     "PersonalNotice",
     "PhoneLink",
+    "ReportCase",
+    "ReportEvent",
+    "ReportKind",
+    "ReportPhoto",
+    "ReportReporter",
     "Run",
     "SignInChallenge",
     "SmsMessage",

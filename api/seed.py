@@ -10,6 +10,7 @@ from api.core.database import make_engine, make_sessionmaker
 from api.core.settings import Settings, get_settings, public_holidays
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
+from api.reports.kinds import seed_report_kinds
 from api.staff.service import ensure_admin
 from api.tours.seed import seed_tours
 from common.log_format import configure_logging
@@ -23,6 +24,7 @@ def _seeders(settings: Settings) -> dict[str, Callable[[Session], int]]:
         "tours": partial(seed_tours, holidays=public_holidays(settings)),
         "notices": seed_notices,
         "opendata": seed_opendata,
+        "report_kinds": seed_report_kinds,
     }
 
 

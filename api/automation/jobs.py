@@ -6,9 +6,10 @@ from api.automation.schedule import Job
 from api.conversations import scheduled as conversations
 from api.notices import scheduled as notices
 from api.opendata import scheduled as opendata
+from api.reports import scheduled as reports
 from api.tours import scheduled as tours
 
 # A new domain with jobs adds its scheduled module here.
-DOMAINS = (tours, conversations, notices, automation, opendata)
+DOMAINS = (tours, conversations, notices, automation, opendata, reports)
 
 JOBS: dict[str, Job] = {job.name: job for domain in DOMAINS for job in domain.JOBS}

@@ -1,4 +1,5 @@
-"""The figures staff read each morning and on the dashboard: bookings, visitors, handoff waits, the bot's fallbacks.
+"""The figures staff read each morning and on the dashboard: bookings, visitors, handoff waits, the bot's fallbacks,
+open citizen reports.
 
 Each figure is read through the service of the domain that owns it, grouped here by calendar day in Asia/Seoul.
 """
@@ -17,6 +18,8 @@ from api.conversations import handoffs
 from api.core.errors import NotFound
 from api.opendata import service as opendata
 from api.opendata.errors import DatasetNotFound
+from api.reports import service as citizen_reports
+from api.reports.departments import FIELD_DEPARTMENTS, department_name
 from api.tours import service as tours
 from api.training import inbox
 from common.clock import SEOUL
@@ -51,6 +54,7 @@ def daily_figures(session: Session, day: date) -> dict[str, Any]:
         "cancellations": _cancellations(session, day),
         "handoffs": _handoffs(session, day),
         "nlu": _nlu(session, day),
+        "reports": open_reports(session, day_bounds(day)[1]),
     }
 
 
@@ -98,6 +102,23 @@ def _nlu(session: Session, day: date) -> dict[str, Any]:
         "fallbacks": fallbacks,
         "fallback_rate": round(fallbacks / parsed, 4) if parsed else None,
         "misunderstood": inbox.most_misunderstood(session, start, end, TOP_MISUNDERSTOOD),
+    }
+
+
+def open_reports(session: Session, at: datetime) -> dict[str, Any]:
+    """Citizen reports open at `at` and those of them past their first-answer deadline, in all and per field
+    department (those with any open)."""
+    counts: dict[str, dict[str, int]] = {}
+    for department, overdue in citizen_reports.open_at(session, at):
+        department_counts = counts.setdefault(department, {"open": 0, "overdue": 0})
+        department_counts["open"] += 1
+        department_counts["overdue"] += int(overdue)
+    # In the departments' own order; a department no longer listed last.
+    by_department = {code: counts.pop(code) for code in FIELD_DEPARTMENTS if code in counts} | counts
+    return {
+        "open": sum(c["open"] for c in by_department.values()),
+        "overdue": sum(c["overdue"] for c in by_department.values()),
+        "by_department": by_department,
     }
 
 
@@ -158,6 +179,13 @@ def report_text(figures: dict[str, Any]) -> str:
     if nlu["misunderstood"]:
         lines.append("자주 이해하지 못한 말:")
         lines += [f"{n}. {m['text']} ({m['count']}회)" for n, m in enumerate(nlu["misunderstood"], 1)]
+    if "reports" in figures:  # reports stored before citizen reports existed have none
+        cases = figures["reports"]
+        lines.append(f"생활불편 신고: 열린 신고 {cases['open']}건 · 답변 기한 넘김 {cases['overdue']}건")
+        lines += [
+            f"- {department_name(code, 'ko')}: 열린 신고 {c['open']}건, 기한 넘김 {c['overdue']}건"
+            for code, c in cases["by_department"].items()
+        ]
     return "\n".join(lines)
 
 

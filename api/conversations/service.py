@@ -107,6 +107,23 @@ def get_or_create_conversation(session: Session, channel: str, channel_user_id: 
     return conversation
 
 
+def serialize_on(session: Session, conversation: Conversation, now: datetime) -> None:
+    """Takes the conversation's row lock (PostgreSQL) or the write lock (SQLite) for the rest of the caller's
+    transaction: another domain counting what one citizen did (reports filed today) counts one request at a time."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(last_message_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def conversations_by_id(session: Session, ids: list[int]) -> list[Conversation]:
+    """The conversations of these ids that still exist, in the order given."""
+    found = {c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def _replies_to(session: Session, message_id: int) -> list[Message]:
     return list(session.scalars(select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)))
 

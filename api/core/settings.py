@@ -155,6 +155,16 @@ class Settings(BaseSettings):
     rate_limit_requests_per_client: RateLimitText = "600/minute"
     # Bookings hold seats: one address (or, through the gateway, one messenger user) books this many at most.
     rate_limit_booking_create_per_client: RateLimitText = "10/hour"
+    # Citizen reports (api/reports). Photos are stored here, EXIF removed, named by the sha256 of their bytes.
+    report_photos_dir: Path = VAR_DIR / "report_photos"
+    # The largest photo a citizen may send with a report (its upload route reads no more than this).
+    report_photo_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Open reports one messenger user may file per Seoul day, merged ones included.
+    reports_per_day: int = Field(default=3, gt=0)
+    # A report of the same kind within this distance of an open one filed the same Seoul day joins that case.
+    report_duplicate_metres: float = Field(default=50, ge=0)
+    # The callback number, photos, description and reporters of a case are deleted this long after it closes.
+    report_retention_days: int = Field(default=30, gt=0)
     # The largest request body read by any route (JSON, forms); larger ones get 413 before parsing.
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # Staff and services write longer texts (a 20,000-character notice is ~180 KB as a form): their routes'.

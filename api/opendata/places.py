@@ -1,6 +1,12 @@
-"""A small gazetteer of places in Paju that people name ("금촌역", "Imjingak") and their coordinates."""
+"""A small gazetteer of places in Paju that people name ("금촌역", "Imjingak", "문산읍") and their coordinates, the
+읍면동 nearest a point, and whether a point is in Paju at all.
+
+Every coordinate here is approximate: a station's or landmark's centre, a 읍면동's community centre (행정복지센터),
+and a coarse outline of the city's boundary. Good enough to place a question or a report, not a survey.
+"""
 
 import csv
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -19,15 +25,78 @@ class Place:
     aliases: tuple[str, ...]
     lat: float
     lon: float
+    kind: str = "place"  # station, landmark, office, or district (a 읍면동, at its community centre)
 
 
 @cache
 def places() -> tuple[Place, ...]:
     with PLACES_FILE.open(encoding="utf-8", newline="") as file:
         return tuple(
-            Place(row["name"], row["name_en"], tuple(row["aliases"].split("|")), float(row["lat"]), float(row["lon"]))
+            Place(
+                row["name"],
+                row["name_en"],
+                tuple(row["aliases"].split("|")),
+                float(row["lat"]),
+                float(row["lon"]),
+                row.get("kind") or "place",
+            )
             for row in csv.DictReader(file)
         )
+
+
+def districts() -> tuple[Place, ...]:
+    """Paju's 읍면동, each at its community centre."""
+    return tuple(place for place in places() if place.kind == "district")
+
+
+def district_name(name: str, language: str) -> str:
+    """A 읍면동 as the citizen reads it: "문산읍", or "Munsan-eup" in English; a name not in the list as it is."""
+    if language != "en":
+        return name
+    return next((district.name_en for district in districts() if district.name == name), name)
+
+
+def nearest_district(lat: float, lon: float) -> str:
+    """The name of the 읍면동 whose community centre is nearest the point ("문산읍"): a fair guess of the district
+    a point is in, not its legal boundary."""
+    return min(districts(), key=lambda district: _squared_distance(lat, lon, district.lat, district.lon)).name
+
+
+def _squared_distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Proportional to the squared distance over a city's span (equirectangular): enough to rank by nearness."""
+    east = (lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return east**2 + (lat2 - lat1) ** 2
+
+
+# A coarse outline of Paju (latitude, longitude), clockwise from the south: the border with Goyang's Ilsan in the
+# south, the Han and Imjin rivers in the west, the DMZ in the north, Yeoncheon and Yangju in the east. It is
+# drawn from approximate points; near the border a point may fall on the wrong side.
+PAJU_OUTLINE = (
+    (37.700, 126.740),
+    (37.715, 126.690),
+    (37.760, 126.665),
+    (37.800, 126.660),
+    (37.850, 126.640),
+    (37.930, 126.630),
+    (37.975, 126.700),
+    (37.980, 126.850),
+    (37.960, 126.950),
+    (37.900, 127.000),
+    (37.820, 126.990),
+    (37.760, 126.930),
+    (37.720, 126.880),
+    (37.710, 126.800),
+)
+
+
+def is_in_paju(lat: float, lon: float) -> bool:
+    """Whether the point lies inside Paju's (approximate) outline."""
+    inside = False
+    corners = PAJU_OUTLINE
+    for (lat1, lon1), (lat2, lon2) in zip(corners, corners[1:] + corners[:1], strict=True):
+        if (lon1 > lon) != (lon2 > lon) and lat < lat1 + (lon - lon1) * (lat2 - lat1) / (lon2 - lon1):
+            inside = not inside
+    return inside
 
 
 def find_place(text: str) -> Place:

@@ -46,6 +46,9 @@ AUDIT_ACTIONS = {
     "reset_second_factor": "2단계 인증 초기화",
     "upload_dataset": "데이터셋 올리기",
     "correct_dataset_shape": "데이터셋 구조 고치기",
+    "report.view": "생활불편 신고 열람",
+    "report.reveal": "신고 연락처 보기",
+    "report.photo": "신고 사진 열람",
 }
 
 

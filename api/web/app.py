@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.web import admin, auth, automation, conversations, datasets, notices, reports, training
+from api.web import admin, auth, automation, cases, conversations, datasets, notices, reports, training
 from api.web.auth import ConsoleForbidden, SignInRequired, sign_in_redirect
 from api.web.pages import error_page
 
@@ -20,6 +20,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(automation.router)
     app.include_router(reports.router)
     app.include_router(datasets.router)
+    app.include_router(cases.router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
     @app.exception_handler(SignInRequired)

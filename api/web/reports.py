@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from api.automation import reports
 from api.core.errors import DomainError
 from api.deps import SessionDep
+from api.reports.departments import department_name
 from api.web.auth import ConsolePage
 from api.web.pages import error_page, render
 from api.web.svg_charts import Series, bar_chart, line_chart
@@ -37,6 +38,7 @@ def report_page(request: Request, day: date, session: SessionDep, signed: Consol
         "figures": report.figures,
         "minutes": reports.minutes,
         "percent": reports.percent,
+        "department_name": department_name,
     }
     return render(request, "report.html", context)
 
@@ -46,7 +48,13 @@ def dashboard_page(request: Request, session: SessionDep, signed: ConsolePage) -
     today = reports.seoul_date(utcnow())
     past = reports.days_back(today, TRAILING_DAYS)
     coming = [today + timedelta(days=n) for n in range(COMING_DAYS)]
-    return render(request, "dashboard.html", {"signed": signed, "charts": _charts(session, past, coming)})
+    context = {
+        "signed": signed,
+        "charts": _charts(session, past, coming),
+        "open_reports": reports.open_reports(session, utcnow()),
+        "department_name": department_name,
+    }
+    return render(request, "dashboard.html", context)
 
 
 def _day(day: date) -> str:

@@ -1,6 +1,8 @@
 """The gateway's client of the api: recording messages and replies (service token, one retry)."""
 
 import logging
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -8,6 +10,10 @@ import httpx
 from bot.gateway.messages import IncomingMessage, Reply, for_transcript
 
 logger = logging.getLogger(__name__)
+# The api reads, checks and re-encodes a photo of up to 10 MiB before it answers: longer than a message takes.
+PHOTO_UPLOAD_TIMEOUT_SECONDS = 30.0
+# The api's refusals of a photo: too large (413), not a photo it takes (422), too many today (429).
+PHOTO_REFUSALS = frozenset({413, 422, 429})
 
 
 class ApiUnavailable(Exception):
@@ -21,6 +27,24 @@ class ApiRefused(ApiUnavailable):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class PhotoRefused(ApiRefused):
+    """The api refused a photo; `message` is its reason, already in the citizen's language, for them to read."""
+
+    def __init__(self, message: str, status: int, code: str | None) -> None:
+        super().__init__(message, status)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class UploadedPhoto:
+    """A photo the api keeps for a report, and where it was taken when the photo said so."""
+
+    photo_id: int
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class ApiClient:
@@ -41,9 +65,16 @@ class ApiClient:
         return await self._send("POST", path, body)
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        response = await self._request(method, path, json=body)
+        if response.status_code >= 400:
+            raise ApiRefused(f"{path} answered {response.status_code}: {response.text[:200]}", response.status_code)
+        return response.json() if response.content else None
+
+    async def _request(self, method: str, path: str, **request: Any) -> httpx.Response:
+        """The api's answer, once more after a failure to reach it or a 5xx; ApiUnavailable if still none."""
         for attempt in (1, 2):
             try:
-                response = await self._http.request(method, path, json=body)
+                response = await self._http.request(method, path, **request)
             except httpx.TransportError as error:
                 if attempt == 2:
                     raise ApiUnavailable(str(error)) from error
@@ -52,9 +83,7 @@ class ApiClient:
                 continue
             if response.status_code >= 500:
                 raise ApiUnavailable(f"{path} answered {response.status_code}: {response.text[:200]}")
-            if response.status_code >= 400:
-                raise ApiRefused(f"{path} answered {response.status_code}: {response.text[:200]}", response.status_code)
-            return response.json() if response.content else None
+            return response
         raise AssertionError("unreachable")
 
     async def begin_turn(
@@ -102,6 +131,42 @@ class ApiClient:
 
     async def extend_lease(self, message_id: int, lease_seconds: int) -> None:
         await self._post(f"/api/conversations/messages/{message_id}/lease", {"lease_seconds": lease_seconds})
+
+    async def upload_report_photo(
+        self,
+        channel: str,
+        channel_user_id: str,
+        data: bytes,
+        filename: str,
+        content_type: str,
+        language: str | None,
+    ) -> UploadedPhoto:
+        """Leaves a citizen's photo with the api for the report they are making. The same bytes from the same
+        conversation are the same photo, so a retried upload (or a retried message) adds none. PhotoRefused, with
+        the api's words in `language`, when the api will not take it."""
+        path = "/api/reports/photos"
+        response = await self._request(
+            "POST",
+            path,
+            data={"channel": channel, "channel_user_id": channel_user_id},
+            files={"file": (filename, data, content_type)},
+            headers={"Accept-Language": "en" if language == "en" else "ko"},
+            timeout=PHOTO_UPLOAD_TIMEOUT_SECONDS,
+        )
+        detail = _detail(response)
+        if response.status_code in PHOTO_REFUSALS and isinstance(detail.get("detail"), str):
+            raise PhotoRefused(detail["detail"], response.status_code, detail.get("code"))
+        if response.status_code >= 400:
+            raise ApiRefused(f"{path} answered {response.status_code}: {response.text[:200]}", response.status_code)
+        try:
+            body = response.json()
+            photo_id = int(body["photo_id"])
+        except (ValueError, TypeError, KeyError) as error:
+            raise ApiUnavailable(f"{path} answered {response.status_code} without a photo id") from error
+        latitude, longitude = _coordinate(body.get("latitude")), _coordinate(body.get("longitude"))
+        if latitude is None or longitude is None:
+            return UploadedPhoto(photo_id)
+        return UploadedPhoto(photo_id, latitude, longitude)
 
     async def personal_notice(self, channel: str, channel_user_id: str, notice_id: int) -> dict[str, Any]:
         """A certified notice's content, for this conversation to show; the api refuses (ApiRefused) unless its
@@ -161,6 +226,20 @@ class ApiClient:
         return response.json()
 
 
+def _detail(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _coordinate(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def _payload(message: IncomingMessage) -> dict[str, Any] | None:
     if message.payload:
         return {"button": message.payload}
@@ -170,4 +249,7 @@ def _payload(message: IncomingMessage) -> dict[str, Any] | None:
         return {"location": {"latitude": message.location[0], "longitude": message.location[1]}}
     if message.command:
         return {"command": message.command}
+    if message.photo:
+        # What the transcript can say of it; the photo itself the api keeps only once it is uploaded for a report.
+        return {"photo": {"content_type": message.photo.content_type, "bytes": message.photo.size}}
     return None

@@ -73,12 +73,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # anyone should browse (the api keeps its own OpenAPI).
     app = FastAPI(title="Paju assistant gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     # Inside the security headers, so a refused body carries them too.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, routes=web.photo_body_limit(settings))
     app.add_middleware(
         SecurityHeaders,
         content_security_policy=content_security_policy(settings.api_url, settings.chat_frame_ancestors),
     )
     app.state.web_identity = web.WebIdentity.from_settings(settings)
+    app.state.photo_max_bytes = settings.report_photo_max_bytes
     app.include_router(web.router)
     app.include_router(kakao.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

@@ -20,6 +20,20 @@ def clean_text(text: str | None) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+@dataclass(frozen=True)
+class Photo:
+    """A photo the citizen sent, as their messenger delivered it: the bytes, and the type and name it declared (the
+    api decides what the bytes really are)."""
+
+    data: bytes = field(repr=False)  # a photo's bytes have no place in a log line
+    content_type: str
+    filename: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 @dataclass
 class IncomingMessage:
     channel: str
@@ -30,6 +44,7 @@ class IncomingMessage:
     # A pressed button's short key, when the channel could not carry its whole payload.
     payload_key: str | None = None
     location: tuple[float, float] | None = None  # (latitude, longitude) the citizen shared
+    photo: Photo | None = None  # a photo for a report; `text` is then its caption, if any
     # A messenger command ("/start"): the channel vouches for it, unlike a button payload.
     command: str | None = None
     language_hint: str | None = None

@@ -32,6 +32,14 @@ _TEXTS = {
         "ko": "이제 한국어로 답할게요. 바꾸려면 /language 를 보내 주세요.",
         "en": "I'll answer in English from now on. Send /language to change it.",
     },
+    "photo_too_large": {
+        "ko": "사진이 너무 커요. {size_ko}까지의 사진만 받을 수 있어요.",
+        "en": "That photo is too large. Photos of up to {size_en} are accepted.",
+    },
+    "photo_not_received": {
+        "ko": "사진을 받지 못했어요. 잠시 후 다시 보내 주세요.",
+        "en": "Your photo did not come through. Please send it again in a moment.",
+    },
     "language_auto": {
         "ko": "이제 보내시는 글의 언어(한국어 또는 영어)로 답할게요.",
         "en": "I'll answer in the language you write in (Korean or English).",
@@ -44,6 +52,18 @@ def language_menu(language: str | None) -> Reply:
     choices = [("한국어", "ko"), ("English", "en"), (automatic, "auto")]
     buttons = [Button(title=title, payload=payload("choose_language", language=code)) for title, code in choices]
     return own_reply("language_menu", language).model_copy(update={"buttons": buttons})
+
+
+def photo_too_large(max_bytes: int, language: str | None) -> Reply:
+    return own_reply("photo_too_large", language, size_ko=_size(max_bytes, "ko"), size_en=_size(max_bytes, "en"))
+
+
+def _size(count: int, language: str) -> str:
+    """A size in the words a citizen reads: 10메가바이트, 10 MB."""
+    units = [(1024 * 1024, "메가바이트", " MB"), (1024, "킬로바이트", " KB"), (1, "바이트", " bytes")]
+    unit, korean, english = next(unit for unit in units if count >= unit[0])
+    amount = f"{count / unit:.1f}".removesuffix(".0")
+    return amount + (korean if language == "ko" else english)
 
 
 def own_reply(kind: str, language: str | None, **values: object) -> Reply:

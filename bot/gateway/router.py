@@ -1,5 +1,6 @@
 """Routes each incoming message: a turn begun with the api, answered by Rasa (mode bot) or left to the staff inbox
-(mode human), and ended with the api: at most one api call before Rasa, one Rasa call, and one api call after."""
+(mode human), and ended with the api: at most one api call before Rasa (two for a photo: its upload), one Rasa call,
+and one api call after."""
 
 import asyncio
 import logging
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.gateway import personal_notices
-from bot.gateway.api_client import ApiClient, ApiUnavailable
+from bot.gateway.api_client import ApiClient, ApiUnavailable, PhotoRefused
 from bot.gateway.messages import IncomingMessage, Reply, clean_text
 from bot.gateway.nlu_inbox import inbox_report
 from bot.gateway.own_replies import language_menu, own_reply
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 COMMANDS = {"start": "/greet", "help": "/help"}
 LANGUAGE_CHOICE = re.compile(r'^/choose_language\{"language":\s*"(ko|en|auto)"\}$')
 DEFAULT_LEASE_SECONDS = 20
+# What the transcript shows for a photo, before its caption.
+PHOTO_LABEL = {"ko": "[사진]", "en": "[photo]"}
 
 
 class TurnInProgress(Exception):
@@ -96,6 +99,8 @@ class MessageRouter:
         text = clean_text(message.text)
         # A command ("/start") is no sign of the citizen's language: their messenger's setting is.
         language = (None if message.command else detect_language(text)) or message.language_hint
+        if message.photo is not None:
+            text = " ".join(filter(None, (PHOTO_LABEL["en" if language == "en" else "ko"], text)))
         turn = await self._begin(message, text, language)
         if turn["duplicate"] and turn.get("in_progress"):
             turn = await self._after_the_other_delivery(message, text, language)
@@ -167,7 +172,17 @@ class MessageRouter:
             return TurnEnd([language_menu(language)])
         if button is not None and (choice := LANGUAGE_CHOICE.match(button)):
             return self._choose_language(choice.group(1), language)
-        if message.command in COMMANDS:
+        if message.photo is not None:
+            try:
+                rasa_text = await self._photo_payload(message, language)
+            except PhotoRefused as refusal:
+                # The api's reason is the answer: nothing was kept, and the assistant has nothing to go on.
+                return TurnEnd([Reply(text=refusal.message)])
+            except ApiUnavailable as error:
+                logger.warning("photo not uploaded", extra={"message_id": turn["message_id"], "error": str(error)})
+                # Not an answer: the channel's retry of the message uploads it again (the api keeps it once).
+                return TurnEnd([own_reply("assistant_down", language)], answered=False)
+        elif message.command in COMMANDS:
             rasa_text = COMMANDS[message.command]
         elif button is not None:
             rasa_text = button
@@ -207,6 +222,18 @@ class MessageRouter:
         replies = await personal_notices.opened(self._api, message, answer.replies, language)
         parse = inbox_report(answer.parse, typed, language) if self._inbox_reports else None
         return TurnEnd(replies, parse=parse)
+
+    async def _photo_payload(self, message: IncomingMessage, language: str | None) -> str:
+        """Uploads the photo and says so to the assistant, with where it was taken when the photo tells."""
+        photo = message.photo
+        uploaded = await self._api.upload_report_photo(
+            message.channel, message.channel_user_id, photo.data, photo.filename, photo.content_type, language
+        )
+        if uploaded.latitude is None or uploaded.longitude is None:
+            return payload("report_photo", photo_id=uploaded.photo_id)
+        return payload(
+            "report_photo", photo_id=uploaded.photo_id, latitude=uploaded.latitude, longitude=uploaded.longitude
+        )
 
     @staticmethod
     def _choose_language(choice: str, language: str | None) -> TurnEnd:

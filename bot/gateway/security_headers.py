@@ -9,7 +9,8 @@ def content_security_policy(api_url: str, frame_ancestors: str) -> str:
     """The chat page loads only its own script and style and talks only to the gateway.
 
     Images are the exception: open-data charts come from the api's public address (another origin locally, https
-    in production), so https images and the api's origin are allowed; images cannot run code.
+    in production), so https images and the api's origin are allowed, and blob: for the thumbnail of a photo the
+    citizen is sending, shown from their own device; images cannot run code.
     """
     api = urlsplit(api_url)
     api_origin = f"{api.scheme}://{api.netloc}" if api.scheme and api.netloc else ""
@@ -17,7 +18,7 @@ def content_security_policy(api_url: str, frame_ancestors: str) -> str:
         "default-src": "'self'",
         "script-src": "'self'",
         "style-src": "'self'",
-        "img-src": " ".join(filter(None, ["'self'", "data:", "https:", api_origin])),
+        "img-src": " ".join(filter(None, ["'self'", "data:", "blob:", "https:", api_origin])),
         "connect-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'none'",

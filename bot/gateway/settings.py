@@ -95,6 +95,14 @@ class GatewaySettings(BaseSettings):
     kakao_event_name: str = Field(default="paju_message", min_length=1)
     # The largest request body read (the web chat's messages, Telegram updates); larger ones get 413.
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # The largest photo a citizen may send for a report, on every channel (the api's REPORT_PHOTO_MAX_BYTES): a
+    # larger one is refused before it is downloaded (Telegram, KakaoTalk) or read (the web chat).
+    report_photo_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Where KakaoTalk's secure image plugin keeps the photos users send, as URL prefixes, comma-separated: the
+    # gateway downloads a photo only from an address starting with one of them, never from any other.
+    kakao_image_url_prefixes: str = "https://secure.kakaocdn.net/,http://secure.kakaocdn.net/"
+    # How long downloading one such photo may take in all.
+    kakao_image_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @property
     def rasa_replicas(self) -> list[str]:

@@ -13,6 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bot.gateway.channels.telegram import file_url
 from tests.support.fake_telegram import FakeTelegram, LoopbackServer
 
 CHAT = 5550101
@@ -69,6 +70,29 @@ async def test_send_photo_accepts_a_url_or_an_uploaded_file(fake):
     assert fake.calls[-2][1]["photo"] == "https://example.org/imjingak.jpg"
     assert fake.calls[-1][1]["photo"]["content"] == b"\x89PNG fake bytes"
     assert uploaded.photo and [m["caption"] for m in fake.sent(CHAT) if "caption" in m] == ["임진각"]
+
+
+async def test_a_citizens_photo_and_file_are_fetched_with_get_file_and_downloaded_from_the_file_route(fake):
+    fake.send_photo(CHAT, b"\xff\xd8 a photo of a pothole", caption="포트홀")
+    fake.send_document(CHAT, b"\x89PNG a streetlight", "image/png", "가로등.png")
+    bot = Bot(fake.token, base_url=fake.base_url, base_file_url=file_url(fake.base_url))
+    async with bot:
+        photo, document = await bot.get_updates()
+        largest = photo.message.photo[-1]
+        photo_file = await bot.get_file(largest.file_id)
+        document_file = await bot.get_file(document.message.document.file_id)
+        photo_bytes = await photo_file.download_as_bytearray()
+        document_bytes = await document_file.download_as_bytearray()
+        with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
+            await bot.get_file("no-such-file")
+    assert (largest.width, largest.file_size, photo.message.caption) == (1280, 23, "포트홀")
+    assert [size.file_size for size in photo.message.photo] == [1, 5, 23]
+    assert photo_file.file_size == 23 and bytes(photo_bytes) == b"\xff\xd8 a photo of a pothole"
+    assert (document.message.document.file_name, document.message.document.mime_type) == ("가로등.png", "image/png")
+    assert bytes(document_bytes) == b"\x89PNG a streetlight"
+    assert fake.downloads == ["photos/file_1-1280.jpg", "documents/file_2.png"]
+    forged = httpx.get(f"{file_url(fake.base_url)}999:WRONG/documents/file_2.png")
+    assert forged.status_code == 401
 
 
 async def test_an_injected_text_arrives_by_get_updates_and_the_offset_forgets_it(fake):

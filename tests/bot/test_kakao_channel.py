@@ -249,17 +249,14 @@ async def test_a_location_from_a_plugin_becomes_the_location_telegram_sends_for_
     assert [message.location for message in router.handled] == [(37.7599, 126.7802), (37.5, 126.9), None]
 
 
-async def test_a_photo_gets_a_polite_text_only_reply_in_the_users_language_and_is_never_handled():
+async def test_a_video_or_file_link_gets_a_polite_reply_in_the_users_language_and_is_never_handled():
     router = Router()
     client, _channel = _gateway(router)
-    secure_image = json.dumps({"privacyAgreement": "Y", "imageQuantity": "1", "secureUrls": "List(https://x/1.jpg)"})
     async with client:
-        plugin = await _ask(client, skill_request("", params={"secureimage": secure_image}))
-        link = await _ask(client, skill_request("http://dn-m.talk.kakao.com/talkm/bl4ah/photo.jpg", lang="en"))
-        english = await _ask(client, skill_request("https://k.kakaocdn.net/dn/abc/photo.jpg", lang="en"))
-    assert _only_text(plugin).startswith("저는 글과 위치만 읽을 수 있어요.")
-    assert _only_text(link).startswith("I can read text and locations only.")
-    assert _only_text(english).startswith("I can read text and locations only.")
+        link = await _ask(client, skill_request("http://dn-m.talk.kakao.com/talkm/bl4ah/video.mp4"))
+        english = await _ask(client, skill_request("https://k.kakaocdn.net/dn/abc/file.pdf", lang="en"))
+    assert _only_text(link).startswith("저는 글, 위치, 사진만 읽을 수 있어요.")
+    assert _only_text(english).startswith("I can read text, locations and photos only.")
     assert router.handled == []
 
 

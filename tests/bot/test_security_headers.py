@@ -39,9 +39,9 @@ def test_the_chat_page_allows_only_its_own_script_style_and_calls_and_no_framing
     assert page.headers["referrer-policy"] == "no-referrer"
 
 
-def test_charts_from_the_api_may_be_shown_in_the_chat():
+def test_charts_from_the_api_and_the_photo_a_citizen_is_sending_may_be_shown_in_the_chat():
     policy = directives(content_security_policy("http://127.0.0.1:8000/", "'none'"))
-    assert policy["img-src"].split() == ["'self'", "data:", "https:", "http://127.0.0.1:8000"]
+    assert policy["img-src"].split() == ["'self'", "data:", "blob:", "https:", "http://127.0.0.1:8000"]
 
 
 def test_the_city_can_allow_its_own_site_to_frame_the_chat():

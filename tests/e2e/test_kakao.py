@@ -204,7 +204,7 @@ def test_the_same_request_sent_twice_as_kakao_retries_is_answered_once(kakao):
     assert count == 1
 
 
-def test_a_location_from_the_plugin_brings_the_nearest_parking_lots_and_a_photo_a_polite_reply(kakao):
+def test_a_location_from_the_plugin_brings_the_nearest_parking_lots_and_a_photo_starts_a_report(kakao):
     fake, _stack = kakao
     chat = KakaoChat(fake, "location-ko")
     chat.say("근처 주차장 어디 있어?")
@@ -213,4 +213,4 @@ def test_a_location_from_the_plugin_brings_the_nearest_parking_lots_and_a_photo_
     assert "주차" in chat.text and "map.kakao.com" in str(chat.answer)
     assert re.search(r"\d+(\.\d)? ?(m|km)", chat.text)
     chat.send_photo()
-    assert "글과 위치만" in chat.text
+    assert "사진 1장 받았어요" in chat.text

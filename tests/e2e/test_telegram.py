@@ -58,13 +58,13 @@ def test_an_english_user_books_too(telegram):
     assert _booking(stack, code).seats == 2
 
 
-def test_photos_get_a_polite_reply_and_edited_messages_are_ignored(telegram):
+def test_stickers_get_a_polite_reply_and_edited_messages_are_ignored(telegram):
     fake, _stack = telegram
     chat = Chat(fake, 1003)
     before = len(fake.sent(1003))
-    fake.send_photo(1003)
+    fake.send_sticker(1003)
     fake.wait_for(lambda f: len(f.sent(1003)) > before)
-    assert "글과 위치만" in fake.sent(1003)[-1]["text"]
+    assert "글, 위치, 사진만" in fake.sent(1003)[-1]["text"]
     message_id = fake.send_text(1003, "안녕")
     fake.wait_for(lambda f: len(f.sent(1003)) > before + 1)
     count = len(fake.sent(1003))

@@ -100,7 +100,8 @@ class FakeKakao:
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._pending: dict[str, _PendingCallback] = {}
-        self._photos: dict[str, bytes] = {}
+        self._photos: dict[str, tuple[bytes, str]] = {}
+        self.photo_downloads: list[str] = []  # the names of the photos the gateway downloaded, in order
         self._reported = 0
         routes = [
             Route("/callback/{token}", self._on_callback, methods=["POST"]),
@@ -130,7 +131,13 @@ class FakeKakao:
             "KAKAO_REST_API_KEY": self.rest_api_key,
             "KAKAO_API_BASE_URL": self.base_url,
             "KAKAO_CALLBACK_HOSTS": "127.0.0.1",
+            "KAKAO_IMAGE_URL_PREFIXES": self.image_url_prefix,
         }
+
+    @property
+    def image_url_prefix(self) -> str:
+        """Where this fake serves the photos users send, as Kakao's secure image server does."""
+        return f"{self.base_url}/secure/"
 
     def connect(self, gateway_url: str) -> FakeKakao:
         """Points the fallback block's skill at the gateway, as an admin does in Open Builder."""
@@ -222,20 +229,34 @@ class FakeKakao:
         params = {"latitude": str(latitude), "longitude": str(longitude), "address": "경기 파주시 금촌동"}
         return self.skill_request(user_key, "위치 전송", lang=lang, callback=callback, params=params)
 
-    def photo(self, user_key: str, lang: str = "ko", callback: bool = False) -> dict:
-        """What the secure image plugin sends: a JSON string whose secureUrls lists the photo's address."""
-        name = f"{uuid.uuid4().hex}.png"
-        with self._lock:
-            self._photos[name] = PHOTO
+    def photo(
+        self,
+        user_key: str,
+        lang: str = "ko",
+        callback: bool = False,
+        photos: list[bytes] | None = None,
+        content_type: str = "image/png",
+    ) -> dict:
+        """What the secure image plugin sends: a JSON string whose secureUrls lists the photos' addresses, here
+        where this fake serves them (a 1×1 PNG when no photos are given)."""
+        urls = [self.serve_photo(photo, content_type) for photo in photos or [PHOTO]]
         expire = (datetime.now() + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
         image = {
             "privacyAgreement": "Y",
-            "imageQuantity": "1",
-            "secureUrls": f"List({self.base_url}/secure/{name})",
+            "imageQuantity": str(len(urls)),
+            "secureUrls": f"List({', '.join(urls)})",
             "expire": expire,
         }
         params = {"secureimage": json.dumps(image)}
         return self.skill_request(user_key, "사진 보내기", lang=lang, callback=callback, params=params)
+
+    def serve_photo(self, content: bytes, content_type: str = "image/png") -> str:
+        """Keeps a photo on the fake's secure image server; returns its address."""
+        suffix = {"image/jpeg": "jpg", "image/webp": "webp"}.get(content_type, "png")
+        name = f"{uuid.uuid4().hex}.{suffix}"
+        with self._lock:
+            self._photos[name] = (content, content_type)
+        return f"{self.image_url_prefix}{name}?credential=fake&expires=600&signature=fake"
 
     def send(self, request: dict, secret: str | None = None, headers: dict[str, str] | None = None) -> SkillExchange:
         """Posts one skill request (with the configured secret unless told otherwise) and checks the answer."""
@@ -319,8 +340,12 @@ class FakeKakao:
         return JSONResponse(_task("event accepted"))
 
     async def _on_photo(self, request: Request) -> Response:
-        photo = self._photos.get(request.path_params["name"])
-        return Response(photo, media_type="image/png") if photo else Response(status_code=404)
+        name = request.path_params["name"]
+        with self._lock:
+            photo = self._photos.get(name)
+            if photo is not None:
+                self.photo_downloads.append(name)
+        return Response(photo[0], media_type=photo[1]) if photo else Response(status_code=404)
 
     def new_breaches(self) -> list[str]:
         """The breaches recorded since the last call: each is reported once."""

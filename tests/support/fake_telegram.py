@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
+import io
 import itertools
 import json
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,13 +21,24 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 # python-telegram-bot JSON-encodes every parameter except strings, which it sends raw: without this list a
 # text of "42" or "true" would come back as a number or a bool.
 _TEXT_FIELDS = frozenset(
-    {"text", "caption", "url", "secret_token", "callback_query_id", "parse_mode", "action", "photo", "language_code"}
+    {
+        "text",
+        "caption",
+        "url",
+        "secret_token",
+        "callback_query_id",
+        "parse_mode",
+        "action",
+        "photo",
+        "language_code",
+        "file_id",
+    }
 )
 _WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
@@ -35,6 +49,25 @@ _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
     "as a content and reply markup of the current message"
 )
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file a citizen sent, as Telegram keeps it for bots: getFile names its path, the file route serves it."""
+
+    file_unique_id: str
+    file_path: str
+    content: bytes
+
+
+@functools.cache
+def small_jpeg() -> bytes:
+    """A real JPEG of a few hundred bytes: what a citizen's photo is when a test does not care which."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (40, 120, 60)).save(buffer, format="JPEG")
+    return buffer.getvalue()
 
 
 class _ApiError(Exception):
@@ -128,6 +161,9 @@ class FakeTelegram:
         self._failures: dict[str, list[tuple[int, str, dict | None]]] = {}
         self._webhook: dict[str, Any] = {}
         self._commands: list[dict] = []
+        self._files: dict[str, StoredFile] = {}
+        self._file_numbers = itertools.count(1)
+        self.downloads: list[str] = []  # the file paths the bot downloaded, in order
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outgoing: asyncio.Queue[tuple[dict, dict]] | None = None
         handlers: dict[str, Callable[[dict], Any]] = {
@@ -145,12 +181,16 @@ class FakeTelegram:
             "setMyCommands": lambda p: self._set_commands(p["commands"]),
             "deleteMyCommands": lambda p: self._set_commands([]),
             "getMyCommands": lambda p: self._commands,
+            "getFile": self._get_file,
             "close": lambda p: True,
             "logOut": lambda p: True,
         }
         # Bot API method names are case-insensitive; calls are recorded under the documented spelling.
         self._handlers = {name.lower(): (name, handler) for name, handler in handlers.items()}
-        routes = [Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"])]
+        routes = [
+            Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+        ]
         self._server = LoopbackServer(Starlette(routes=routes, lifespan=self._lifespan))
 
     def start(self) -> FakeTelegram:
@@ -180,8 +220,40 @@ class FakeTelegram:
             chat_id, None, "private", "ko", {"location": {"latitude": latitude, "longitude": longitude}}
         )
 
-    def send_photo(self, chat_id: int) -> int:
-        return self._citizen_message(chat_id, None, "private", "ko", {"photo": _photo_sizes("citizen")})
+    def send_photo(
+        self, chat_id: int, content: bytes | None = None, caption: str | None = None, language_code: str = "ko"
+    ) -> int:
+        """A photo from the citizen, kept as Telegram keeps one, in three sizes the bot can each download. The
+        largest is `content` (a small JPEG when none is given); the smaller two stand in for Telegram's own
+        rescaling with the first bytes of it, in proportion to their side."""
+        content = small_jpeg() if content is None else content
+        number = next(self._file_numbers)
+        sizes = []
+        with self._lock:
+            for side in (90, 320, 1280):
+                data = content if side == 1280 else content[: max(1, len(content) * side // 1280)]
+                name = f"{number}-{side}"
+                stored = self._store_file(f"AgACAgUAAxk-citizen-{name}", f"photos/file_{name}.jpg", data)
+                sizes.append(stored | {"width": side, "height": side * 3 // 4})
+        content_fields: dict[str, Any] = {"photo": sizes}
+        if caption:
+            content_fields["caption"] = caption
+        return self._citizen_message(chat_id, None, "private", language_code, content_fields)
+
+    def send_document(
+        self, chat_id: int, content: bytes, mime_type: str, file_name: str, language_code: str = "ko"
+    ) -> int:
+        """A file from the citizen (an image sent as a file keeps its own bytes and name)."""
+        number = next(self._file_numbers)
+        suffix = file_name.rpartition(".")[2] if "." in file_name else "bin"
+        with self._lock:
+            stored = self._store_file(f"BQACAgUAAxk-document-{number}", f"documents/file_{number}.{suffix}", content)
+        document = stored | {"file_name": file_name, "mime_type": mime_type}
+        return self._citizen_message(chat_id, None, "private", language_code, {"document": document})
+
+    def file(self, file_id: str) -> StoredFile:
+        with self._lock:
+            return self._files[file_id]
 
     def send_sticker(self, chat_id: int) -> int:
         sticker = {"file_id": "CAACAgUAAxkBAAIBHmZ", "file_unique_id": "AgADmZ", "type": "regular", "emoji": "👍"}
@@ -301,6 +373,32 @@ class FakeTelegram:
     def _webhook_info(self, params: dict) -> dict:
         url = self._webhook.get("url", "")
         return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    def _store_file(self, file_id: str, file_path: str, content: bytes) -> dict:
+        """Keeps a file for getFile and the file route; returns its fields as a message carries them."""
+        unique_id = "AQAD" + file_id.partition("-")[2].replace("-", "")
+        self._files[file_id] = StoredFile(unique_id, file_path, content)
+        return {"file_id": file_id, "file_unique_id": unique_id, "file_size": len(content)}
+
+    def _get_file(self, params: dict) -> dict:
+        stored = self._files.get(params["file_id"])
+        if stored is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        fields = {"file_id": params["file_id"], "file_unique_id": stored.file_unique_id}
+        return fields | {"file_size": len(stored.content), "file_path": stored.file_path}
+
+    async def _download(self, request: Request) -> Response:
+        """Telegram's file server: https://api.telegram.org/file/bot<token>/<file_path>."""
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.path_params["file_path"]
+        with self._lock:
+            stored = next((f for f in self._files.values() if f.file_path == path), None)
+            if stored is not None:
+                self.downloads.append(path)
+        if stored is None:
+            return _error(404, "Not Found")
+        return Response(stored.content, media_type="application/octet-stream")
 
     def _set_commands(self, commands: list[dict]) -> bool:
         self._commands = commands

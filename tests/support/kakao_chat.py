@@ -33,8 +33,8 @@ class KakaoChat:
     def share_location(self, latitude: float, longitude: float) -> list[dict]:
         return self._turn(self.fake.location(self.user_key, latitude, longitude, self.language, self.callback))
 
-    def send_photo(self) -> list[dict]:
-        return self._turn(self.fake.photo(self.user_key, self.language, self.callback))
+    def send_photo(self, photos: list[bytes] | None = None) -> list[dict]:
+        return self._turn(self.fake.photo(self.user_key, self.language, self.callback, photos))
 
     def _turn(self, request: dict) -> list[dict]:
         self.exchange = self.fake.send(request)

@@ -1,5 +1,6 @@
-// Staff console: canned replies fill the reply box, and the transcript follows new messages live
-// through server-sent events (the stream ends now and then; the browser reconnects where it left off).
+// Staff console: canned replies fill the reply box, a report's ready texts its message box, and the transcript
+// follows new messages live through server-sent events (the stream ends now and then; the browser reconnects
+// where it left off).
 (function () {
   "use strict";
 
@@ -9,6 +10,19 @@
       if (!box) return;
       box.value = button.getAttribute("data-canned-text");
       box.focus();
+    });
+  });
+
+  // A report's status form: choosing another status puts its ready text in the message box, unless staff
+  // already changed the text that was there.
+  document.querySelectorAll("select[data-canned-target]").forEach(function (select) {
+    var box = document.getElementById(select.getAttribute("data-canned-target"));
+    if (!box) return;
+    var shown = select.options[select.selectedIndex].getAttribute("data-canned") || "";
+    select.addEventListener("change", function () {
+      var ready = select.options[select.selectedIndex].getAttribute("data-canned") || "";
+      if (box.value.trim() === "" || box.value === shown) box.value = ready;
+      shown = ready;
     });
   });
 

@@ -4,7 +4,8 @@ Kakao posts each message of a KakaoTalk user (the bot's fallback block calls the
 and their words; a pressed quick reply or card button says its title and brings back its `extra` as clientExtra
 (`{"payload": ...}`: the payload itself, or its short key). A turn that takes longer than
 KAKAO_SKILL_DEADLINE_SECONDS is answered with `useCallback` and its real answer posted once to the request's
-callbackUrl; without one, the citizen is asked to wait and the answer follows through the outbox (Event API).
+callbackUrl; without one, the citizen is asked to wait and the answer follows through the outbox (Event API). Photos
+come through the secure image plugin: each is downloaded from Kakao's image server and routed as a photo.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import redis.asyncio as redis
 from fastapi import APIRouter, HTTPException, Request
 
 from bot.gateway.api_client import ApiClient, ApiUnavailable
+from bot.gateway.channels.kakao_photos import KakaoPhotos, PhotoNotReceived, PhotoTooLarge, secure_urls
 from bot.gateway.channels.kakao_render import (
     KakaoAnswer,
     callback_response,
@@ -40,7 +42,7 @@ from bot.gateway.channels.kakao_render import (
     text_response,
 )
 from bot.gateway.messages import IncomingMessage, Reply
-from bot.gateway.own_replies import own_reply
+from bot.gateway.own_replies import own_reply, photo_too_large
 from bot.gateway.rate_limits import GatewayLimits, RateLimited
 from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
@@ -65,13 +67,15 @@ REDIS_TIMEOUT_SECONDS = 0.5
 # Kakao's botUserKey: at most 70 characters; the api takes these characters in a channel user id.
 _USER_KEY = re.compile(r"^[A-Za-z0-9_.:@-]{1,70}$")
 _BUTTON_KEY = re.compile(rf"^{re.escape(KEY_PREFIX)}[0-9a-f]{{24}}$")
+# The most photos of one request routed: as many as the api keeps unfiled for a conversation in a day.
+MAX_PHOTOS = 10
 # A photo, video or file a user sends arrives as a bare link to Kakao's storage.
 _ATTACHMENT_LINK = re.compile(r"^https?://(?:[\w-]+\.)*(?:kakaocdn\.net|talk\.kakao\.com)/\S*$")
 
 TEXTS = {
     "media": {
-        "ko": "저는 글과 위치만 읽을 수 있어요. 궁금한 것을 글로 적어 주세요.",
-        "en": "I can read text and locations only. Please type your question.",
+        "ko": "저는 글, 위치, 사진만 읽을 수 있어요. 궁금한 것은 글로 적어 주세요.",
+        "en": "I can read text, locations and photos only. Please type your question.",
     },
     "retry": {
         "ko": "지금은 메시지를 처리할 수 없어요. 잠시 후 다시 보내 주세요.",
@@ -223,6 +227,11 @@ def is_attachment(request: SkillRequest) -> bool:
     return bool(_ATTACHMENT_LINK.fullmatch(request.utterance.strip()))
 
 
+def photo_urls(request: SkillRequest) -> list[str]:
+    """The addresses of the photos the secure image plugin sent, in order."""
+    return secure_urls(_param_values(request))
+
+
 def incoming_message(request: SkillRequest, channel_message_id: str) -> IncomingMessage:
     """The gateway's message: words, a pressed button (its payload or short key, from clientExtra) or a location."""
     pressed: dict[str, str] = {}
@@ -305,6 +314,10 @@ class KakaoChannel:
         )
         self._continuations = Continuations(self._secret)
         self._callbacks = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
+        self._photo_max_bytes = settings.report_photo_max_bytes
+        self._photos = KakaoPhotos.from_settings(
+            settings.kakao_image_url_prefixes, settings.report_photo_max_bytes, settings.kakao_image_timeout_seconds
+        )
         self._pending: set[asyncio.Task] = set()
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
@@ -321,6 +334,7 @@ class KakaoChannel:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
         await self._callbacks.aclose()
+        await self._photos.close()
         await self._retries.close()
 
     async def answer(self, request: SkillRequest) -> dict[str, Any]:
@@ -334,11 +348,14 @@ class KakaoChannel:
         more = request.client_extra.get("more")
         if isinstance(more, str):
             return self._next_page(request, more, language)
-        if is_attachment(request):
+        urls = photo_urls(request)
+        if is_attachment(request) and not urls:
             return text_response(TEXTS["media"][language])
-        message = incoming_message(request, await self._retries.message_id(request, utcnow().timestamp()))
+        message_id = await self._retries.message_id(request, utcnow().timestamp())
+        message = incoming_message(request, message_id)
         started = time.monotonic()
-        turn = self._in_background(self._outcome(message, language))
+        work = self._photos_outcome(request, message, urls, language) if urls else self._outcome(message, language)
+        turn = self._in_background(work)
         done, _ = await asyncio.wait({turn}, timeout=self._deadline)
         if done:
             return self._response(turn.result().replies, request, language)
@@ -377,6 +394,40 @@ class KakaoChannel:
             # Kakao still needs a response (or its callback); the message stays unanswered for a retry.
             logger.exception("kakao: the turn failed")
             return Outcome([Reply(text=TEXTS["retry"][language])], answered=False)
+
+    async def _photos_outcome(
+        self, request: SkillRequest, message: IncomingMessage, urls: list[str], language: str
+    ) -> Outcome:
+        """Each photo downloaded and routed as a message of its own (the request's id and its number, so that
+        Kakao's retry of the request is each photo's retry), the answers together; not `answered` when they only
+        say that no photo could be taken."""
+        replies: list[Reply] = []
+        answered = False
+        # The utterance of a plugin's request is the block's, not the user's words: their KakaoTalk's language is.
+        language = request.language_hint or language
+        for number, url in enumerate(urls[:MAX_PHOTOS], start=1):
+            try:
+                photo = await self._photos.download(url)
+            except PhotoTooLarge:
+                replies.append(photo_too_large(self._photo_max_bytes, language))
+                answered = True
+                continue
+            except PhotoNotReceived as error:
+                host = urlsplit(url).hostname
+                logger.warning("kakao photo not downloaded", extra={"error": str(error), "host": host})
+                replies.append(own_reply("photo_not_received", language))
+                continue
+            one = IncomingMessage(
+                channel=CHANNEL,
+                channel_user_id=request.user_id,
+                channel_message_id=f"{message.channel_message_id}:{number}",
+                photo=photo,
+                language_hint=request.language_hint,
+            )
+            outcome = await self._outcome(one, language)
+            replies += outcome.replies
+            answered = answered or outcome.answered
+        return Outcome(replies, answered)
 
     def _response(self, replies: list[Reply], request: SkillRequest, language: str) -> dict[str, Any]:
         # A message for the staff inbox gets no reply from the assistant, but Kakao needs a response.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import operator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, PhotoSize, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
@@ -25,9 +27,9 @@ from telegram.ext import (
 
 from bot.gateway.api_client import ApiUnavailable
 from bot.gateway.channels.telegram_render import TelegramMessage, render
-from bot.gateway.messages import Button, IncomingMessage, Reply
+from bot.gateway.messages import Button, IncomingMessage, Photo, Reply
 from bot.gateway.outbox import Delivery
-from bot.gateway.own_replies import own_reply
+from bot.gateway.own_replies import own_reply, photo_too_large
 from bot.gateway.rate_limits import GatewayLimits, RateLimited
 from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
@@ -37,8 +39,8 @@ logger = logging.getLogger(__name__)
 
 TEXTS = {
     "media": {
-        "ko": "저는 글과 위치만 읽을 수 있어요. 궁금한 것을 글로 적어 주세요.",
-        "en": "I can read text and locations only. Please type your question.",
+        "ko": "저는 글, 위치, 사진만 읽을 수 있어요. 궁금한 것은 글로 적어 주세요.",
+        "en": "I can read text, locations and photos only. Please type your question.",
     },
     "group": {
         "ko": "개인 정보 보호를 위해 그룹 대화에서는 답하지 않아요. 저와 1:1 대화로 물어봐 주세요.",
@@ -49,8 +51,32 @@ TEXTS = {
         "en": "I can't process messages right now. Please send yours again in a moment.",
     },
 }
+# Images sent as files that are taken as photos, and the ending of a name for one that came without a name.
+IMAGE_DOCUMENTS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+# Telegram shows every photo as JPEG.
+PHOTO_TYPE = "image/jpeg"
+# A photo of up to 10 MiB may take a while to come from Telegram's file server.
+DOWNLOAD_TIMEOUT_SECONDS = 30.0
 # The answers that ask the citizen to send the same again: the api or Rasa could not be reached.
 APOLOGIES = {*TEXTS["retry"].values(), *(own_reply("assistant_down", language).text for language in ("ko", "en"))}
+
+
+class PhotoTooLarge(Exception):
+    """Telegram's file is larger than the gateway takes."""
+
+
+def file_url(base_url: str) -> str:
+    """Where the Bot API serves files, beside its methods: https://api.telegram.org/bot → …/file/bot (so for a
+    self-hosted Bot API server or the tests' fake, whatever TELEGRAM_BASE_URL points at)."""
+    head, found, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if found else base_url
+
+
+def largest_fitting(sizes: tuple[PhotoSize, ...], max_bytes: int) -> PhotoSize | None:
+    """The largest of the sizes Telegram keeps of a photo that is not over the limit (one that does not say its
+    size is checked once downloaded); None when every size is over it."""
+    fitting = [size for size in sizes if size.file_size is None or size.file_size <= max_bytes]
+    return max(fitting, key=lambda size: size.width * size.height, default=None)
 
 
 def _language(update: Update) -> str:
@@ -70,9 +96,10 @@ class TelegramChannel:
         self._limits = limits
         self._webhook_url = settings.telegram_webhook_url
         self._webhook_secret = settings.telegram_webhook_secret
+        self._photo_max_bytes = settings.report_photo_max_bytes
         builder = Application.builder().token(settings.telegram_bot_token).concurrent_updates(True)
         if settings.telegram_base_url:
-            builder = builder.base_url(settings.telegram_base_url)
+            builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url(settings.telegram_base_url))
         if self._webhook_url:
             builder = builder.updater(None)
         self.application = builder.build()
@@ -89,6 +116,9 @@ class TelegramChannel:
         app.add_handler(CommandHandler(["start", "help", "language"], self._on_command, filters=private))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._on_text))
         app.add_handler(MessageHandler(private & filters.LOCATION, self._on_location))
+        app.add_handler(MessageHandler(private & filters.PHOTO, self._on_photo))
+        images = functools.reduce(operator.or_, (filters.Document.MimeType(kind) for kind in IMAGE_DOCUMENTS))
+        app.add_handler(MessageHandler(private & images, self._on_image_document))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(
             MessageHandler(
@@ -170,6 +200,52 @@ class TelegramChannel:
             **self._ids(update), location=(location.latitude, location.longitude), language_hint=_language(update)
         )
         await self._route(update, incoming)
+
+    async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        size = largest_fitting(update.effective_message.photo, self._photo_max_bytes)
+        if size is None:
+            await update.effective_message.reply_text(photo_too_large(self._photo_max_bytes, _language(update)).text)
+            return
+        await self._route_photo(update, size.file_id, PHOTO_TYPE, f"{size.file_unique_id}.jpg")
+
+    async def _on_image_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        document = update.effective_message.document
+        if document.file_size is not None and document.file_size > self._photo_max_bytes:
+            await update.effective_message.reply_text(photo_too_large(self._photo_max_bytes, _language(update)).text)
+            return
+        name = document.file_name or f"{document.file_unique_id}{IMAGE_DOCUMENTS[document.mime_type]}"
+        await self._route_photo(update, document.file_id, document.mime_type, name)
+
+    async def _route_photo(self, update: Update, file_id: str, content_type: str, filename: str) -> None:
+        message = update.effective_message
+        language = _language(update)
+        try:
+            data = await self._download(file_id)
+        except PhotoTooLarge:
+            await message.reply_text(photo_too_large(self._photo_max_bytes, language).text)
+            return
+        except TelegramError as error:
+            logger.warning("telegram photo not downloaded", extra={"error": f"{type(error).__name__}: {error}"})
+            await message.reply_text(own_reply("photo_not_received", language).text)
+            return
+        incoming = IncomingMessage(
+            **self._ids(update),
+            text=message.caption or "",
+            photo=Photo(data, content_type, filename),
+            language_hint=language,
+        )
+        await self._route(update, incoming)
+
+    async def _download(self, file_id: str) -> bytes:
+        """The file's bytes from Telegram's file server; PhotoTooLarge, before downloading when Telegram says its
+        size, if it is over the limit."""
+        file = await self.application.bot.get_file(file_id)
+        if file.file_size is not None and file.file_size > self._photo_max_bytes:
+            raise PhotoTooLarge
+        data = await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_SECONDS)
+        if len(data) > self._photo_max_bytes:
+            raise PhotoTooLarge
+        return bytes(data)
 
     async def _on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(TEXTS["media"][_language(update)])

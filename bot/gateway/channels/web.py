@@ -9,12 +9,13 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from bot.gateway.api_client import ApiClient, ApiUnavailable
-from bot.gateway.messages import IncomingMessage, Reply
+from bot.gateway.messages import IncomingMessage, Photo, Reply
+from bot.gateway.own_replies import photo_too_large
 from bot.gateway.rate_limits import client_address, within_limits
 from bot.gateway.router import MessageRouter, TurnInProgress
 from bot.gateway.settings import GatewaySettings
@@ -25,6 +26,10 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 COOKIE = "paju_chat"
 _USER_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_MESSAGE_ID = 2**31 - 1  # the api's ids are 32-bit: a larger cursor is bad input, not an api error
+# The chat page's placeholder for the largest photo it may send, so that it refuses a larger one before uploading.
+PHOTO_LIMIT_PLACEHOLDER = "{{photo_max_bytes}}"
+# The multipart framing and the form's other fields around a photo's bytes.
+PHOTO_FORM_OVERHEAD = 16 * 1024
 
 router = APIRouter()
 
@@ -100,10 +105,18 @@ def _is_new(request: Request) -> bool:
     return getattr(request.state, "web_user_id", None) is not None
 
 
+class WebLocation(BaseModel):
+    """Where the citizen is, as their browser told the page."""
+
+    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
 class WebMessage(BaseModel):
     message_id: str = Field(min_length=1, max_length=64)
     text: str = Field(default="", max_length=16_384)
     payload: str | None = Field(default=None, max_length=1024)
+    location: WebLocation | None = None
     language: Literal["ko", "en"] | None = None
 
 
@@ -128,9 +141,15 @@ def _api(request: Request) -> ApiClient:
     return request.app.state.api
 
 
+def photo_body_limit(settings: GatewaySettings) -> dict[str, int]:
+    """The web chat's photo route takes a photo's bytes, more than any message (the BodyLimit's `routes`)."""
+    return {"POST /web/photos": settings.report_photo_max_bytes + PHOTO_FORM_OVERHEAD}
+
+
 @router.get("/", include_in_schema=False)
-async def chat_page(request: Request) -> FileResponse:
-    page = FileResponse(STATIC / "index.html")
+async def chat_page(request: Request) -> HTMLResponse:
+    max_bytes = request.app.state.photo_max_bytes
+    page = HTMLResponse((STATIC / "index.html").read_text().replace(PHOTO_LIMIT_PLACEHOLDER, str(max_bytes)))
     # Given before the page's first request, so that its requests all carry the same id; renewed on each visit.
     user_id = web_user_id(request) or WebIdentity.new_id()
     request.app.state.web_identity.set_cookie(page, request, user_id)
@@ -156,17 +175,53 @@ async def post_message(
         channel_message_id=body.message_id,
         text=body.text,
         payload=body.payload,
+        location=(body.location.latitude, body.location.longitude) if body.location else None,
         language_hint=body.language,
     )
+    return WebReplies(replies=await _answer(router_, message))
+
+
+@router.post("/web/photos", response_model=WebReplies)
+async def post_photo(
+    request: Request,
+    message_id: str = Form(min_length=1, max_length=64),
+    language: Literal["ko", "en"] | None = Form(default=None),
+    file: UploadFile = File(),
+    user_id: str = Depends(_identify),
+    router_: MessageRouter = Depends(_router),
+) -> WebReplies:
+    """A photo for a report, sent like a message (the same identity, limits and retries): the api decides whether
+    it is a photo it takes, and its refusal is the answer."""
+    await within_limits(
+        request,
+        ("web_message_per_identity", user_id),
+        ("web_message_per_client", client_address(request)),
+        language=language,
+    )
+    max_bytes = request.app.state.photo_max_bytes
+    data = await file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise HTTPException(413, photo_too_large(max_bytes, language).text)
+    photo = Photo(data, file.content_type or "application/octet-stream", file.filename or "photo")
+    message = IncomingMessage(
+        channel="web",
+        channel_user_id=user_id,
+        channel_message_id=message_id,
+        photo=photo,
+        language_hint=language,
+    )
+    return WebReplies(replies=await _answer(router_, message))
+
+
+async def _answer(router_: MessageRouter, message: IncomingMessage) -> list[Reply]:
     try:
-        replies = await router_.handle(message)
+        return await router_.handle(message)
     except ApiUnavailable as error:
         raise HTTPException(503, "service temporarily unavailable, please retry") from error
     except TurnInProgress as error:
         # An earlier send of this message is still being answered (a request cut off, then retried): the page
         # retries this one until that answer is recorded, or its turn has died and this one is answered.
         raise HTTPException(503, "your message is still being answered, please retry") from error
-    return WebReplies(replies=replies)
 
 
 @router.get("/web/history", response_model=list[WebHistoryItem])
