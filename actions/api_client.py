@@ -6,6 +6,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -260,6 +261,49 @@ class ApiClient:
         channel, user_id = channel_user(sender_id)
         body = {"channel": channel, "channel_user_id": user_id, "code": code}
         return await self._request("POST", f"/api/personal-notices/{notice_id}/confirm", language, json=body)
+
+    # --- citizen reports (생활불편 신고) ---------------------------------------------------------------------
+
+    async def report_kinds(self, language: str) -> list[dict[str, Any]]:
+        """The kinds of problem a citizen may report, named in `language`: `{code, name, department, ...}`."""
+        return await self._request("GET", "/api/reports/kinds", language)
+
+    async def report_consent(self, language: str) -> dict[str, Any]:
+        """The callback-number consent statement, `{text, retention_days}`, in `language`."""
+        return await self._request("GET", "/api/reports/consent", language)
+
+    async def known_place(self, name: str, language: str) -> list[dict[str, Any]]:
+        """The place of the city gazetteer a name or phrase refers to; refused (place_not_found) when none."""
+        return await self._request("GET", "/api/facilities/places", language, params={"q": name})
+
+    async def file_report(
+        self, sender_id: str, report: dict[str, Any], idempotency_key: str, language: str
+    ) -> dict[str, Any]:
+        """Files the report (kind, description, place or point, photo ids, callback phone with its consent text);
+        the same Idempotency-Key again answers with the case it filed."""
+        channel, user_id = channel_user(sender_id)
+        body = {"channel": channel, "channel_user_id": user_id, **report}
+        headers = {"Idempotency-Key": idempotency_key}
+        return await self._request("POST", "/api/reports", language, json=body, headers=headers)
+
+    async def my_reports(self, sender_id: str, language: str) -> list[dict[str, Any]]:
+        """This chat's reports, newest first: the open ones and those closed lately."""
+        channel, user_id = channel_user(sender_id)
+        params = {"channel": channel, "channel_user_id": user_id}
+        return await self._request("GET", "/api/reports", language, params=params)
+
+    async def report(self, receipt_no: str, language: str) -> dict[str, Any]:
+        """A case's kind, status and public history by its receipt number."""
+        return await self._request("GET", f"/api/reports/{quote(receipt_no, safe='')}", language)
+
+    async def rate_report(
+        self, sender_id: str, receipt_no: str, score: int, comment: str | None, language: str
+    ) -> dict[str, Any]:
+        channel, user_id = channel_user(sender_id)
+        body: dict[str, Any] = {"channel": channel, "channel_user_id": user_id, "score": score}
+        if comment:
+            body["comment"] = comment
+        return await self._request("POST", f"/api/reports/{quote(receipt_no, safe='')}/rating", language, json=body)
 
 
 def _domain_error(response: httpx.Response) -> bool:

@@ -42,6 +42,7 @@ def _recorded_out(recorded: service.Recorded) -> dict:
         "button_offered": recorded.button_offered,
         "button": recorded.button,
         "preferred_language": recorded.conversation.preferred_language,
+        "language": recorded.conversation.language,
         "reset_bot": recorded.reset_bot,
         "retry": recorded.retry,
         "in_progress": recorded.in_progress,

@@ -20,7 +20,11 @@ class IncomingMessage(BaseModel):
     channel_message_id: str | None = ChannelMessageId
     text: str | None = Field(default=None, max_length=16_384)
     payload: dict[str, Any] | None = None
+    # The language of the message's words; none for a message without words to tell (a location, a photo).
     language: Literal["ko", "en"] | None = None
+    # The messenger's or browser's setting: a new conversation starts in it until the citizen writes; an existing
+    # one keeps its language (the setting need not be the citizen's).
+    language_hint: Literal["ko", "en"] | None = None
     # The caller holds the message this long to answer it (extending it while it works); another
     # delivery of it meanwhile is a duplicate. The id of this delivery lets the caller's own retry through.
     lease_seconds: int = Field(default=30, ge=5, le=600)
@@ -72,6 +76,8 @@ class RecordedIncoming(BaseModel):
     # The pressed button's payload, also when the channel sent only its short key.
     button: str | None = None
     preferred_language: Literal["ko", "en"] | None = None
+    # The language of the citizen's last words (or the hint, before they wrote any).
+    language: Literal["ko", "en"] | None = None
     # The conversation came back from a person: restart the assistant's dialogue before answering.
     reset_bot: bool = False
     # Delivered before but never answered (a process died mid-turn): processed again, not a duplicate.

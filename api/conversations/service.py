@@ -207,6 +207,8 @@ def _note_delivery(conversation: Conversation, incoming: IncomingMessage, now: d
     conversation.reachable = True
     if incoming.language:
         conversation.language = incoming.language
+    elif conversation.language is None and incoming.language_hint:
+        conversation.language = incoming.language_hint
 
 
 def _pressed_button(session: Session, conversation_id: int, message: Message) -> tuple[str | None, bool | None]:

@@ -254,12 +254,16 @@ def _photos_of(session: Session, conversation_id: int, photo_ids: list[int]) -> 
 
 
 def _where(report: NewReport, attached: list[ReportPhoto]) -> _Where:
-    """Where the problem is: the point the citizen shared, else a photo's, else the place they named."""
+    """Where the problem is: the point the citizen shared, else the place they named, else a photo's point inside
+    Paju (a photo may have been taken elsewhere or long ago: its point never overrides what the citizen said)."""
     latitude, longitude = report.latitude, report.longitude
-    if latitude is None or longitude is None:
-        located = next((photo for photo in attached if photo.latitude is not None), None)
-        latitude, longitude = (located.latitude, located.longitude) if located else (None, None)
     place_name = report.place.strip()[:MAX_PLACE_CHARS] if report.place and report.place.strip() else None
+    if (latitude is None or longitude is None) and place_name is None:
+        located = next(
+            (p for p in attached if p.latitude is not None and is_in_paju(p.latitude, p.longitude)),
+            None,
+        )
+        latitude, longitude = (located.latitude, located.longitude) if located else (None, None)
     if latitude is not None and longitude is not None:
         if not is_in_paju(latitude, longitude):
             raise OutsidePaju(*messaging.OUTSIDE_PAJU)
@@ -449,7 +453,8 @@ def rate(
     *,
     now: datetime | None = None,
 ) -> ReportCase:
-    """A reporter's score (1–5) of a done case, once per case. Commits."""
+    """A reporter's score (1–5) of a done case, once per case; the same score again with a comment adds the comment
+    while the case has none (the chat saves the score on the tap, then asks for a comment). Commits."""
     now = now or utcnow()
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise InvalidRating(*messaging.INVALID_RATING)
@@ -468,8 +473,21 @@ def rate(
         .execution_options(synchronize_session=False)
     ).rowcount
     if not rated:
-        session.rollback()
-        raise AlreadyRated(*messaging.ALREADY_RATED)
+        commented = (
+            comment is not None
+            and session.execute(
+                update(ReportCase)
+                .where(ReportCase.id == case.id, ReportCase.rating == score, ReportCase.rating_comment.is_(None))
+                .values(rating_comment=comment)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
+        if not commented:
+            session.rollback()
+            raise AlreadyRated(*messaging.ALREADY_RATED)
+        session.commit()
+        session.refresh(case)
+        return case
     session.add(ReportEvent(case_id=case.id, at=now, action="rated", status=case.status))
     session.commit()
     session.refresh(case)

@@ -93,6 +93,7 @@ class ApiClient:
         language: str | None,
         delivery_id: str | None = None,
         lease_seconds: int | None = None,
+        language_hint: str | None = None,
     ) -> dict[str, Any]:
         """Records the message, holds it for this delivery to answer (the api's lease) and says who answers it."""
         body = {
@@ -102,6 +103,7 @@ class ApiClient:
             "text": text,
             "payload": _payload(message),
             "language": language,
+            "language_hint": language_hint,
             "delivery_id": delivery_id,
         }
         if lease_seconds is not None:

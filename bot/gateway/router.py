@@ -97,13 +97,16 @@ class MessageRouter:
 
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
         text = clean_text(message.text)
-        # A command ("/start") is no sign of the citizen's language: their messenger's setting is.
-        language = (None if message.command else detect_language(text)) or message.language_hint
-        if message.photo is not None:
-            text = " ".join(filter(None, (PHOTO_LABEL["en" if language == "en" else "ko"], text)))
-        turn = await self._begin(message, text, language)
+        # A command ("/start") is no sign of the citizen's language: their messenger's setting is. A message without
+        # words (a location, a photo) keeps the conversation's language; the setting only starts a new one. A shared
+        # location's text is the web page's own label ("📍 My location"), in the browser's language: not the citizen's.
+        words = None if message.command or message.location else text
+        detected = message.language_hint if message.command else detect_language(words or "")
+        text = self._shown(message, text, detected or message.language_hint)
+        turn = await self._begin(message, text, detected)
         if turn["duplicate"] and turn.get("in_progress"):
-            turn = await self._after_the_other_delivery(message, text, language)
+            turn = await self._after_the_other_delivery(message, text, detected)
+        language = detected or turn.get("language") or message.language_hint
         if turn["duplicate"]:
             return [_stored_reply(stored) for stored in turn["replies"]]
         if turn["mode"] == "human" and not turn.get("handoff_taken"):
@@ -126,8 +129,17 @@ class MessageRouter:
             holding.cancel()
         return ended.replies
 
+    @staticmethod
+    def _shown(message: IncomingMessage, text: str, language: str | None) -> str:
+        """What the transcript shows: a photo's label before its caption."""
+        if message.photo is None:
+            return text
+        return " ".join(filter(None, (PHOTO_LABEL["en" if language == "en" else "ko"], text)))
+
     async def _begin(self, message: IncomingMessage, text: str, language: str | None) -> dict:
-        return await self._api.begin_turn(message, text, language, uuid.uuid4().hex, self._lease_seconds)
+        return await self._api.begin_turn(
+            message, text, language, uuid.uuid4().hex, self._lease_seconds, language_hint=message.language_hint
+        )
 
     async def _after_the_other_delivery(self, message: IncomingMessage, text: str, language: str | None) -> dict:
         """Another delivery holds this message. Wait for it: either it answers, or its hold lapses (its

@@ -255,6 +255,20 @@ def test_the_language_a_citizen_chose_is_remembered_until_they_go_back_to_automa
     assert refused.status_code == 422
 
 
+def test_a_message_without_words_keeps_the_conversations_language_and_only_a_new_one_takes_the_hint(client):
+    def begin(message_id, user, **fields):
+        body = {"channel": "web", "channel_user_id": user, "channel_message_id": message_id, "text": ""} | fields
+        response = client.post("/api/conversations/turns", json=body, headers=SERVICE_HEADERS)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    assert begin("k-1", "korean", text="가로등이 고장났어요", language="ko")["language"] == "ko"
+    # A location from a browser set to English: the citizen still writes Korean.
+    assert begin("k-2", "korean", language_hint="en")["language"] == "ko"
+    assert begin("e-1", "newcomer", language_hint="en")["language"] == "en"
+    assert begin("e-2", "newcomer", text="안녕하세요", language="ko")["language"] == "ko"
+
+
 # --- the gateway's turn: one call before the assistant, one after ------------------------------------
 
 CANCEL = "/cancel_handoff"

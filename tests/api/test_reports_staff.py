@@ -13,7 +13,7 @@ from api.conversations.service import get_or_create_conversation
 from api.core.errors import DomainError
 from api.core.settings import Settings
 from api.reports import messaging, service
-from api.reports.models import ReportEvent
+from api.reports.models import ReportCase, ReportEvent
 from api.staff.models import StaffUser
 from api.staff.service import create_user
 from common.clock import SEOUL
@@ -288,3 +288,17 @@ def test_only_a_reporter_may_rate_and_only_from_one_to_five(client, sessions, st
     with sessions() as session:
         assert service.get_case(session, receipt_no).rating is None
         assert session.scalar(select(ReportEvent).where(ReportEvent.action == "rated")) is None
+
+
+def test_a_comment_after_the_score_is_added_once_and_never_changes_the_score(client, sessions, staff, clock):
+    receipt_no = file(client, "1001")
+    change(sessions, staff, receipt_no, "done")
+    assert rate(client, receipt_no, "1001", 5).status_code == 200
+    commented = rate(client, receipt_no, "1001", 5, comment="빨리 와 주셨어요")
+    assert commented.status_code == 200 and commented.json()["rating"] == 5
+    other_score = rate(client, receipt_no, "1001", 1, comment="다시 생각하니 별로")
+    again = rate(client, receipt_no, "1001", 5, comment="두 번째 의견")
+    assert [r.json()["code"] for r in (other_score, again)] == ["already_rated", "already_rated"]
+    with sessions() as session:
+        case = session.scalar(select(ReportCase).where(ReportCase.receipt_no == receipt_no))
+        assert (case.rating, case.rating_comment) == (5, "빨리 와 주셨어요")

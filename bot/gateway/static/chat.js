@@ -22,7 +22,7 @@
     ko: {
       photo: "사진 보내기",
       locate: "현재 위치 보내기",
-      myLocation: "📍 현재 위치",
+      myLocation: "현재 위치를 보냈어요",
       yourPhoto: "보낸 사진",
       failed: "메시지를 보내지 못했어요. 잠시 후 다시 시도해 주세요.",
       photoTooLarge: `사진이 너무 커요. ${amount}${unitKo}까지의 사진만 보낼 수 있어요.`,
@@ -32,7 +32,7 @@
     en: {
       photo: "Send a photo",
       locate: "Send my location",
-      myLocation: "📍 My location",
+      myLocation: "My location",
       yourPhoto: "Your photo",
       failed: "Your message could not be sent. Please try again shortly.",
       photoTooLarge: `That photo is too large. Photos of up to ${amount}${unitEn} can be sent.`,
