@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
@@ -93,6 +94,29 @@ ASK_AGAIN = {
     "too_many_photos": ("report_photo_ids", "report_photos_done"),
     "consent_required": ("report_callback", "report_consent_text", "report_phone"),
 }
+# "여기", "현재 위치", "here", "my location" answering where: the citizen means where they are, not a place of that
+# name. Read without spaces, punctuation or case (Korean) or with single spaces and no apostrophes (English).
+HERE_KO = re.compile(
+    r"(?:지금|바로|현재)?"
+    r"(?:여기|요기|이곳|이근처|여기근처|(?:이|내|제|나의|저의)?(?:현재|지금)?위치|현위치|(?:내가|제가)?(?:지금)?있는곳)"
+    r"(?:에서|서)?(?:으로|로)?"
+    r"(?:보내기|보낼게요|보내요|공유할게요|공유)?"
+    r"(?:요|예요|에요|이요|이에요|이예요|입니다|이야|야|임|해주세요|해줘|할게요|해요)?"
+)
+HERE_EN = re.compile(
+    r"(?:(?:its|it is|im|i am|were|we are) )?(?:(?:right|just|over|exactly) )?(?:here|near here|around here)"
+    r"(?: now| please)?"
+    r"|(?:(?:use|send|share|at|from) )?(?:(?:my|our|this|the) )?(?:(?:current|present|exact) )?(?:location|position)"
+    r"(?: now| please)?"
+    r"|(?:(?:right|just|exactly) )?where (?:i am|im|we are|were)(?: now| right now| standing)?"
+    r"|near me|nearby"
+)
+# What the web chat and Telegram draw as a button that shares the citizen's location (domain/reports.yml), and the
+# marker that takes Telegram's keyboard with that button away once the citizen has answered otherwise.
+LOCATION_BUTTON = "location_button"
+REMOVE_KEYBOARD = {"remove_keyboard": True}
+# How each channel is asked for a location after "here"; any other channel cannot send one (KakaoTalk's skills).
+HERE_RESPONSES = {"telegram": "utter_ask_report_location_button", "web": "utter_ask_report_location_web"}
 
 
 # --- what the citizen said -------------------------------------------------------------------------------------
@@ -110,6 +134,46 @@ def typed_answer(tracker: Tracker, also: frozenset[str] = frozenset()) -> str | 
     if not text or text.startswith("/") or (intent_of(tracker) in NOT_ANSWERS - also):
         return None
     return text
+
+
+def means_here(text: str) -> bool:
+    """Whether the words say "where I am" ("여기요", "지금 여기", "내 위치", "right here", "where I am")."""
+    words = unicodedata.normalize("NFKC", text).lower()
+    words = " ".join("".join(c if c.isalnum() else " " for c in re.sub(r"['‘’`]", "", words)).split())
+    return bool(words) and bool(HERE_KO.fullmatch(words.replace(" ", "")) or HERE_EN.fullmatch(words))
+
+
+def said_here(tracker: Tracker) -> bool:
+    """The citizen's latest message answers where with "here", in so many words or as the place it names."""
+    message = tracker.latest_message or {}
+    places = [str(e.get("value") or "") for e in message.get("entities") or [] if e.get("entity") == "place"]
+    return any(means_here(said) for said in [str(message.get("text") or ""), *places])
+
+
+def location_button_shown(tracker: Tracker) -> bool:
+    """Whether the answer to the citizen's previous message offered the location button: on Telegram a keyboard
+    that stays until it is taken away."""
+    events = list(tracker.events or [])
+    users = [index for index, event in enumerate(events) if event.get("event") == "user"]
+    if not users:
+        return False
+    since = users[-2] + 1 if len(users) > 1 else 0
+    return any(
+        event.get("event") == "bot" and LOCATION_BUTTON in ((event.get("data") or {}).get("custom") or {})
+        for event in events[since : users[-1]]
+    )
+
+
+def take_location_button_away(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The citizen answered the location button otherwise (typed a place, stopped): Telegram stops showing it. A
+    shared location needs nothing: the gateway takes the keyboard away with its answer to any location; nor "here"
+    again, which is answered with the button again."""
+    shared_location = intent_of(tracker) == "facility_nearby" and entity(tracker, "latitude") is not None
+    here_again = means_here(str((tracker.latest_message or {}).get("text") or ""))
+    if channel_user(tracker.sender_id)[0] != "telegram" or shared_location or here_again:
+        return
+    if location_button_shown(tracker):
+        dispatcher.utter_message(json_message=REMOVE_KEYBOARD)
 
 
 def receipt_in(tracker: Tracker) -> str | None:
@@ -219,6 +283,7 @@ class ValidateReportForm(ApiCaller, FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         # A photo or a shared location counts at whichever step it arrives (the form then asks its question again):
         # it always sets a slot, so Rasa never rejects the form for it and no other rule (nearby facilities) runs.
+        take_location_button_away(dispatcher, tracker)
         found = [
             SlotSet(slot, value)
             for slot, value in (photo_slots(dispatcher, tracker) or location_slots(dispatcher, tracker)).items()
@@ -242,6 +307,10 @@ class ValidateReportForm(ApiCaller, FormValidationAction):
     async def extract_report_place(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        text = " ".join(str((tracker.latest_message or {}).get("text") or "").split())
+        if tracker.get_slot("requested_slot") == "report_place" and means_here(text):
+            # "여기요" may read as a greeting and "my location" as a nearby search: here they answer where.
+            return {"report_place": text}
         return self._typed_if_asked("report_place", tracker)
 
     async def extract_report_description(
@@ -276,6 +345,9 @@ class ValidateReportForm(ApiCaller, FormValidationAction):
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         place = " ".join(str(slot_value or "").split())
+        if means_here(place):
+            # Not a place's name: where is asked again, for the location the channel can give (action_ask_report_place).
+            return {"report_place": None}
         if len(place) > MAX_PLACE:
             dispatcher.utter_message(response="utter_report_place_too_long", limit=MAX_PLACE)
             return {"report_place": None}
@@ -355,16 +427,21 @@ class ActionAskReportKind(ApiCaller, Action):
 
 
 class ActionAskReportPlace(Action):
-    """Asks where: on Telegram a location is sent with 📎; the web chat adds its own location button."""
+    """Asks where: on Telegram a location is sent with 📎; the web chat adds its own location button. After "here",
+    asks for the location the channel can give: Telegram's location button, the web chat's, or (KakaoTalk, which
+    receives no location) a landmark or address."""
 
     def name(self) -> str:
         return "action_ask_report_place"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         channel, _ = channel_user(tracker.sender_id)
-        dispatcher.utter_message(
-            response="utter_ask_report_location" if channel == "telegram" else "utter_ask_report_place"
-        )
+        if said_here(tracker):
+            dispatcher.utter_message(response=HERE_RESPONSES.get(channel, "utter_ask_report_landmark"))
+        else:
+            dispatcher.utter_message(
+                response="utter_ask_report_location" if channel == "telegram" else "utter_ask_report_place"
+            )
         return []
 
 
@@ -501,6 +578,7 @@ class ActionStopReport(Action):
         return "action_stop_report"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        take_location_button_away(dispatcher, tracker)
         dispatcher.utter_message(response="utter_report_cancelled")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *forget_report()]
 

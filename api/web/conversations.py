@@ -236,7 +236,9 @@ def _booking_view(booking, revealed: bool) -> dict:
 def _message_views(session: Session, messages: list[Message], revealed: bool) -> list[dict]:
     staff_ids = {(m.payload or {}).get("staff_id") for m in messages} - {None}
     staff_names = staff_service.names(session, {i for i in staff_ids if isinstance(i, int)})
-    return [_message_view(m, staff_names, revealed) for m in messages]
+    views = [_message_view(m, staff_names, revealed) for m in messages]
+    # A reply that only carried a channel instruction (take the location keyboard away) shows the staff nothing.
+    return [v for v in views if v["text"] or v["buttons"]]
 
 
 def _message_view(message: Message, staff_names: dict[int, str], revealed: bool) -> dict:
@@ -257,8 +259,15 @@ def _message_view(message: Message, staff_names: dict[int, str], revealed: bool)
         "who": who,
         "text": text if revealed else redact_phones(text),
         "time": seoul(message.created_at),
-        "buttons": [str(b.get("title", "")) for b in extras.get("buttons") or [] if isinstance(b, dict)],
+        "buttons": [str(b.get("title", "")) for b in extras.get("buttons") or [] if isinstance(b, dict)]
+        + _custom_buttons(extras.get("custom")),
     }
+
+
+def _custom_buttons(custom: object) -> list[str]:
+    """The title of a button a channel draws from a reply's custom payload (Telegram's "send my location")."""
+    title = custom.get("location_button") if isinstance(custom, dict) else None
+    return [str(title)] if title else []
 
 
 def _start_reading(maker: sessionmaker[Session], conversation_id: int, user: StaffUser) -> None:

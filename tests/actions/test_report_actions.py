@@ -26,6 +26,7 @@ from actions.reports import (
     ValidateRatingCommentForm,
     ValidateReportForm,
     idempotency_key,
+    means_here,
     mobile_number,
     receipt_in,
 )
@@ -214,6 +215,168 @@ async def test_telegram_is_asked_for_a_location_and_the_other_channels_for_a_pla
     dispatcher = CollectingDispatcher()
     await ActionAskReportPlace().run(dispatcher, tracker(sender=sender), DOMAIN)
     assert said(dispatcher) == [response]
+
+
+HERE = [
+    "여기",
+    "여기요",
+    "여기예요",
+    "여기에요!",
+    "지금 여기",
+    "지금 여기요~",
+    "바로 여기",
+    "현재 위치",
+    "현재위치요",
+    "내 위치",
+    "제 위치요",
+    "지금 제가 있는 곳이요",
+    "이 근처",
+    "현재 위치로 해주세요",
+    "📍 현재 위치 보내기",
+    "here",
+    "Here.",
+    "right here",
+    "I'm right here",
+    "my location",
+    "My current location please",
+    "where I am",
+    "where I'm standing",
+    "near me",
+]
+
+
+@pytest.mark.parametrize("typed", HERE)
+def test_here_in_korean_or_english_means_where_the_citizen_is(typed):
+    assert means_here(typed)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["금촌역 앞", "여기저기 쓰레기", "우리집 앞", "Here Cafe", "near Unjeong Station", "여기 가로등이 나갔어요"],
+)
+def test_a_place_or_a_sentence_is_not_here(typed):
+    assert not means_here(typed)
+
+
+def after_location_button(asked: Tracker) -> Tracker:
+    """The tracker of the citizen's answer to the question that offered the location button."""
+    asked.events[:0] = [
+        {"event": "user", "text": "여기", "parse_data": {"intent": {"name": "inform"}}},
+        {
+            "event": "bot",
+            "text": "지금 계신 곳을 보내 주세요.",
+            "data": {"custom": {"location_button": "📍 현재 위치 보내기"}},
+        },
+    ]
+    return asked
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("typed", "intent"), [("여기요", "greet"), ("지금 여기", "inform"), ("my location", "facility_nearby")]
+)
+async def test_here_at_the_where_question_is_no_place_so_where_is_asked_again_without_not_found(typed, intent):
+    route = respx.get(PLACES).respond(404, json={"detail": "모르는 곳", "code": "place_not_found"})
+    slots, dispatcher = await validate(
+        tracker({"report_kind": "pothole", "requested_slot": "report_place"}, typed, intent)
+    )
+    assert not route.called
+    assert slots["report_place"] is None and slots["requested_slot"] == "report_place"
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("sender", "response"),
+    [
+        ("telegram:42", "utter_ask_report_location_button"),
+        ("web:abc", "utter_ask_report_location_web"),
+        ("kakao:k", "utter_ask_report_landmark"),
+    ],
+)
+async def test_after_here_each_channel_asks_for_the_location_it_can_give(sender, response):
+    dispatcher = CollectingDispatcher()
+    asked = tracker({"requested_slot": "report_place"}, "여기요", "greet", sender=sender)
+    await ActionAskReportPlace().run(dispatcher, asked, DOMAIN)
+    assert said(dispatcher) == [response]
+
+
+async def test_a_request_naming_here_as_its_place_is_asked_for_the_location_at_once():
+    dispatcher = CollectingDispatcher()
+    asked = tracker(
+        {"report_kind": "streetlight"},
+        "여기 가로등이 나갔어요",
+        "report_problem",
+        entities=[{"entity": "place", "value": "여기"}],
+    )
+    await ActionAskReportPlace().run(dispatcher, asked, DOMAIN)
+    assert said(dispatcher) == ["utter_ask_report_location_button"]
+
+
+def _variations(name: str) -> dict[str, dict]:
+    """A response's Korean (unconditioned) and English variation."""
+    variations = DOMAIN["responses"][name]
+    english = [v for v in variations if v.get("condition") == [{"type": "slot", "name": "language", "value": "en"}]]
+    korean = [v for v in variations if not v.get("condition")]
+    return {"en": english[0], "ko": korean[0]}
+
+
+def test_telegram_and_the_web_chat_offer_a_location_button_in_korean_and_english_and_kakao_a_landmark():
+    telegram = _variations("utter_ask_report_location_button")
+    assert telegram["ko"]["custom"] == {"location_button": "📍 현재 위치 보내기"}
+    assert telegram["en"]["custom"] == {"location_button": "📍 Send my location"}
+    web = _variations("utter_ask_report_location_web")
+    assert "입력칸 옆의 위치 버튼" in web["ko"]["text"] and "location button (the pin)" in web["en"]["text"]
+    assert web["ko"]["custom"]["location_button"] and web["en"]["custom"]["location_button"]
+    kakao = _variations("utter_ask_report_landmark")
+    assert "건물" in kakao["ko"]["text"] and "landmark" in kakao["en"]["text"]
+    assert "custom" not in kakao["ko"] and "custom" not in kakao["en"]
+
+
+@respx.mock
+async def test_a_place_typed_after_the_location_button_takes_telegrams_keyboard_away():
+    respx.get(PLACES).respond(200, json=[{"name": "금촌역"}])
+    asked = after_location_button(tracker({"report_kind": "pothole", "requested_slot": "report_place"}, "금촌역"))
+    slots, dispatcher = await validate(asked)
+    assert slots["report_place"] == "금촌역"
+    assert dispatcher.messages[0]["custom"] == {"remove_keyboard": True}
+
+
+@respx.mock
+async def test_the_web_chat_and_a_turn_without_the_button_get_no_keyboard_marker():
+    respx.get(PLACES).respond(200, json=[{"name": "금촌역"}])
+    web = after_location_button(tracker({"requested_slot": "report_place"}, "금촌역", sender="web:abc"))
+    _, dispatcher = await validate(web)
+    assert dispatcher.messages == []
+    _, dispatcher = await validate(tracker({"requested_slot": "report_place"}, "금촌역"))
+    assert dispatcher.messages == []
+
+
+async def test_a_location_shared_with_the_button_leaves_the_keyboard_to_the_gateways_answer():
+    asked = after_location_button(
+        tracker({"report_kind": "pothole", "requested_slot": "report_place"}, "/facility_nearby")
+    )
+    asked.latest_message["intent"] = {"name": "facility_nearby"}
+    asked.latest_message["entities"] = [
+        {"entity": "latitude", "value": 37.76},
+        {"entity": "longitude", "value": 126.77},
+    ]
+    slots, dispatcher = await validate(asked)
+    assert slots["report_latitude"] == 37.76
+    assert said(dispatcher) == ["utter_report_location_received"]
+
+
+async def test_here_again_after_the_location_button_keeps_it():
+    asked = after_location_button(tracker({"report_kind": "pothole", "requested_slot": "report_place"}, "여기"))
+    _, dispatcher = await validate(asked)
+    assert dispatcher.messages == []
+
+
+async def test_stopping_after_the_location_button_takes_telegrams_keyboard_away():
+    dispatcher = CollectingDispatcher()
+    asked = after_location_button(tracker({"requested_slot": "report_place"}, "그만", "stop"))
+    await ActionStopReport().run(dispatcher, asked, DOMAIN)
+    assert dispatcher.messages[0]["custom"] == {"remove_keyboard": True}
+    assert said(dispatcher)[1:] == ["utter_report_cancelled"]
 
 
 # --- what ----------------------------------------------------------------------------------------------------------

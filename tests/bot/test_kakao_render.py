@@ -160,3 +160,15 @@ def test_a_long_certified_notice_is_never_carried_on_in_a_more_button():
     outputs = page["template"]["outputs"]
     assert len(outputs) == 3 and "quickReplies" not in page
     assert "다시" in outputs[-1]["simpleText"]["text"] and "300번째" not in str(page)
+
+
+def test_a_keyboard_meant_for_telegram_or_the_web_chat_adds_nothing_to_a_kakao_answer():
+    answer = render(
+        [
+            Reply(text="가까운 건물이나 주소를 적어 주세요."),
+            Reply(custom={"location_button": "📍 현재 위치 보내기"}),
+            Reply(custom={"remove_keyboard": True}),
+        ],
+        "ko",
+    )
+    assert answer.outputs == [{"simpleText": {"text": "가까운 건물이나 주소를 적어 주세요."}}]

@@ -110,3 +110,24 @@ async def test_a_press_rasa_could_not_answer_gets_the_routers_apology_with_the_k
         _pressed, apology = await _press(fake, menu, "/book_tour")
     assert apology["text"] == own_reply("assistant_down", "ko").text
     assert apology["reply_markup"] == menu["reply_markup"]
+
+
+async def test_the_location_button_is_a_one_time_reply_keyboard_and_the_answer_to_the_location_takes_it_away():
+    asked = [Reply(text="지금 계신 곳을 보내 주세요."), Reply(custom={"location_button": "📍 현재 위치 보내기"})]
+    router = ScriptedRouter(asked, [Reply(text="보내 주신 위치를 받았어요."), Reply(text="무슨 일인지 적어 주세요.")])
+    async with telegram(router) as (fake, _channel):
+        fake.send_text(CHAT, "여기요")
+        await fake.wait_for_async(lambda f: len(f.sent(CHAT)) == 1, timeout=10)
+        [question] = fake.sent(CHAT)
+        assert question["text"] == "지금 계신 곳을 보내 주세요."
+        assert question["reply_markup"] == {
+            "keyboard": [[{"text": "📍 현재 위치 보내기", "request_location": True}]],
+            "one_time_keyboard": True,
+            "resize_keyboard": True,
+        }
+
+        fake.send_location(CHAT, 37.7599, 126.7802)
+        await fake.wait_for_async(lambda f: len(f.sent(CHAT)) == 3, timeout=10)
+        _, received, next_question = fake.sent(CHAT)
+    assert received["reply_markup"] == {"remove_keyboard": True}
+    assert next_question["reply_markup"] is None

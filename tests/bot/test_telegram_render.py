@@ -45,3 +45,52 @@ def test_an_image_is_a_photo_and_a_custom_card_is_text():
 def test_a_short_payload_that_looks_like_a_key_is_sent_as_a_key():
     [message] = render([Reply(text="?", buttons=[Button(title="x", payload="k:abc")])])
     assert message.keyboard[0][0][1] == button_key("k:abc")
+
+
+def test_a_location_button_goes_under_the_text_rasa_sent_before_it():
+    # Rasa sends a response's text and its custom payload as two replies; a retried turn gives them as one.
+    for replies in (
+        [Reply(text="지금 계신 곳을 보내 주세요."), Reply(custom={"location_button": "📍 현재 위치 보내기"})],
+        [Reply(text="지금 계신 곳을 보내 주세요.", custom={"location_button": "📍 현재 위치 보내기"})],
+    ):
+        [message] = render(replies)
+        assert message.text == "지금 계신 곳을 보내 주세요."
+        assert message.location_button == "📍 현재 위치 보내기" and message.keyboard == []
+        assert not message.remove_keyboard
+
+
+def test_a_location_button_never_shares_a_message_with_inline_buttons():
+    messages = render(
+        [
+            Reply(text="골라 주세요", buttons=[Button(title="도움말", payload="/help")]),
+            Reply(custom={"location_button": "📍 Send my location"}),
+        ]
+    )
+    assert [m.text for m in messages] == ["골라 주세요", "👇"]
+    assert messages[0].location_button is None and messages[1].location_button == "📍 Send my location"
+
+
+def test_the_answer_to_a_shared_location_takes_the_keyboard_away_on_its_first_message_without_buttons():
+    messages = render(
+        [
+            Reply(text="어떤 불편인가요?", buttons=[Button(title="가로등", payload="/x")]),
+            Reply(text="보내 주신 위치를 받았어요."),
+            Reply(text="무슨 일인지 적어 주세요."),
+        ],
+        remove_keyboard=True,
+    )
+    assert [m.remove_keyboard for m in messages] == [False, True, False]
+
+
+def test_a_remove_keyboard_reply_shows_nothing_and_its_turns_next_message_takes_the_keyboard_away():
+    messages = render([Reply(custom={"remove_keyboard": True}), Reply(text="무슨 일인지 적어 주세요.")])
+    assert [(m.text, m.remove_keyboard) for m in messages] == [("무슨 일인지 적어 주세요.", True)]
+
+
+def test_other_replies_leave_any_keyboard_alone_and_a_button_offered_again_replaces_it():
+    assert not any(m.remove_keyboard for m in render([Reply(text="안녕하세요")]))
+    [message] = render(
+        [Reply(text="위치를 보내 주세요."), Reply(custom={"location_button": "📍 현재 위치 보내기"})],
+        remove_keyboard=True,
+    )
+    assert message.location_button and not message.remove_keyboard

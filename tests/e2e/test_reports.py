@@ -40,8 +40,7 @@ def _buttons(citizen: Chat) -> list[tuple[dict, dict]]:
     return [
         (message, button)
         for message in citizen.replies
-        if message.get("reply_markup")
-        for row in message["reply_markup"]["inline_keyboard"]
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
         for button in row
     ]
 
@@ -67,6 +66,11 @@ def _file_parking_report(fake, chat_id: int, photo: bytes) -> str:
     citizen = Chat(fake, chat_id)
     asked = citizen.say("불법주차 신고하고 싶어요")
     assert "위치" in asked or "어디" in asked, asked
+    # "Here" is no place name: Telegram offers its own location button instead.
+    asked = citizen.say("여기요")
+    assert "찾은" not in asked and "몰라요" not in asked, asked
+    keyboards = [m["reply_markup"]["keyboard"] for m in citizen.replies if "keyboard" in (m.get("reply_markup") or {})]
+    assert keyboards and keyboards[-1][0][0].get("request_location") is True, citizen.replies
     asked = _act(citizen, lambda: fake.send_location(chat_id, *GEUMCHON))
     assert "상황" in asked, asked
     asked = citizen.say("소화전 앞에 흰색 트럭이 아침부터 서 있어요")

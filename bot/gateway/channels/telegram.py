@@ -11,7 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, PhotoSize, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    PhotoSize,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
@@ -281,7 +289,8 @@ class TelegramChannel:
             replies = []
         finally:
             typing.cancel()
-        messages = render(replies)
+        # The answer to a shared location takes away the location button's keyboard, if one was shown.
+        messages = render(replies, remove_keyboard=incoming.location is not None)
         if pressed_keyboard and replies and all(reply.text in APOLOGIES for reply in replies):
             # The press was not answered and its keyboard is gone: the apology brings it back to press again.
             messages[-1].keyboard = pressed_keyboard
@@ -317,11 +326,20 @@ class TelegramChannel:
         return Delivery("delivered", channel_message_id=str(sent_id))
 
     async def _send(self, chat_id: int, message: TelegramMessage) -> int:
-        markup = None
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
         if message.keyboard:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in message.keyboard]
             )
+        elif message.location_button:
+            # Telegram asks the citizen before it shares the location; one-time hides the keyboard once pressed.
+            markup = ReplyKeyboardMarkup(
+                [[KeyboardButton(message.location_button, request_location=True)]],
+                one_time_keyboard=True,
+                resize_keyboard=True,
+            )
+        elif message.remove_keyboard:
+            markup = ReplyKeyboardRemove()
         if message.photo:
             photo = await _image_bytes(message.photo)
             sent = await self.application.bot.send_photo(chat_id, photo, reply_markup=markup)

@@ -1,4 +1,5 @@
-"""Rasa replies as Telegram messages: text split at Telegram's limit, buttons as inline keyboards."""
+"""Rasa replies as Telegram messages: text split at Telegram's limit, buttons as inline keyboards, and the button
+that shares the citizen's location as a reply keyboard, taken away once it has served."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from common.button_keys import KEY_PREFIX, button_key
 
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
+# Custom payloads of the actions (domain/reports.yml): {"location_button": "📍 현재 위치 보내기"} offers the button
+# that shares the citizen's location; {"remove_keyboard": true} takes it away.
+LOCATION_BUTTON = "location_button"
+REMOVE_KEYBOARD = "remove_keyboard"
 
 
 @dataclass
@@ -17,6 +22,10 @@ class TelegramMessage:
     photo: str | None = None
     # Rows of (title, callback data).
     keyboard: list[list[tuple[str, str]]] = field(default_factory=list)
+    # The title of a one-time reply keyboard button that shares the citizen's location (request_location).
+    location_button: str | None = None
+    # Takes away a reply keyboard shown earlier: a message carries one keyboard, so only one without the others.
+    remove_keyboard: bool = False
 
 
 def callback_data(payload: str) -> str:
@@ -47,10 +56,13 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
-def render(replies: list[Reply]) -> list[TelegramMessage]:
+def render(replies: list[Reply], remove_keyboard: bool = False) -> list[TelegramMessage]:
+    """The replies as messages; `remove_keyboard` (the answer to a shared location) takes away the location button,
+    as a {"remove_keyboard": true} reply does."""
     messages: list[TelegramMessage] = []
     for reply in replies:
-        text = reply.text or (reply.custom or {}).get("text")
+        custom = reply.custom or {}
+        text = reply.text or custom.get("text")
         if reply.image:
             messages.append(TelegramMessage(photo=reply.image))
         if text:
@@ -59,4 +71,16 @@ def render(replies: list[Reply]) -> list[TelegramMessage]:
             if not messages or messages[-1].photo:
                 messages.append(TelegramMessage(text="👇"))
             messages[-1].keyboard = [[(button.title, callback_data(button.payload))] for button in reply.buttons]
+        location_button = custom.get(LOCATION_BUTTON)
+        if isinstance(location_button, str) and location_button.strip():
+            if not messages or messages[-1].photo or messages[-1].keyboard:
+                messages.append(TelegramMessage(text="👇"))
+            messages[-1].location_button = location_button.strip()
+        remove_keyboard = remove_keyboard or custom.get(REMOVE_KEYBOARD) is True
+    # A location button offered again replaces the old keyboard by itself; otherwise the first message without inline
+    # buttons takes it away. A turn whose every message has inline buttons leaves it (one-time: hidden once pressed).
+    if remove_keyboard and not any(message.location_button for message in messages):
+        plain = next((message for message in messages if not message.keyboard), None)
+        if plain:
+            plain.remove_keyboard = True
     return messages

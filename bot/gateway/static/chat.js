@@ -60,7 +60,14 @@
   }
 
   function showReply(reply, active) {
-    const item = bubble("out", reply.text || "");
+    const locationButton = reply.custom && typeof reply.custom.location_button === "string"
+      ? reply.custom.location_button.trim() : "";
+    // A reply meant for another channel (Telegram taking its keyboard away) has nothing to show here.
+    if (!reply.text && !reply.image && !(reply.buttons && reply.buttons.length) && !locationButton) return;
+    // Rasa sends a reply's location button apart from its text: it goes under the text just shown.
+    const last = list.lastElementChild;
+    const item = !reply.text && !reply.image && locationButton && last && last.classList.contains("out")
+      ? last : bubble("out", reply.text || "");
     if (reply.image) {
       const image = document.createElement("img");
       image.src = reply.image;
@@ -83,6 +90,19 @@
         row.appendChild(choice);
       }
       item.appendChild(row);
+    }
+    if (locationButton) {
+      const row = document.createElement("div");
+      row.className = "choices";
+      const share = document.createElement("button");
+      share.type = "button";
+      share.className = "choice";
+      share.textContent = locationButton;
+      share.disabled = !active;
+      share.addEventListener("click", () => shareLocation());
+      row.appendChild(share);
+      item.appendChild(row);
+      list.scrollTop = list.scrollHeight;
     }
   }
 
@@ -167,7 +187,9 @@
     if (file) sendPhoto(file);
   });
 
-  locateButton.addEventListener("click", () => {
+  // The location button below the chat, and the one a reply offers when the citizen answers "here".
+  function shareLocation() {
+    if (locateButton.disabled) return; // a message is on its way, or the location is being found
     if (!("geolocation" in navigator)) {
       bubble("error", WORDS.locationUnavailable);
       return;
@@ -185,7 +207,9 @@
       },
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
     );
-  });
+  }
+
+  locateButton.addEventListener("click", shareLocation);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
