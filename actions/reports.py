@@ -749,7 +749,11 @@ class ValidateRatingCommentForm(FormValidationAction):
     async def validate_rating_comment(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        comment = str(slot_value or "").strip()
+        if slot_value is None:
+            # Cleared by action_rate_report in the same turn (rasa_sdk validates every slot set since the last
+            # message): not yet an answer, so the form asks for the comment.
+            return {"rating_comment": None}
+        comment = str(slot_value).strip()
         if len(comment) > MAX_COMMENT:
             dispatcher.utter_message(response="utter_rating_comment_too_long", limit=MAX_COMMENT)
             return {"rating_comment": None}

@@ -815,6 +815,18 @@ async def test_kind_words_are_a_comment_and_skip_is_no_comment():
     assert "rating_comment" not in await comment("도움말", "help")
 
 
+async def test_the_comment_form_asks_when_the_rating_action_only_cleared_the_comment():
+    started = tracker(
+        {"rating_receipt_no": "PJ-2026-000123", "rating_score": 4.0},
+        '/rate_report{"receipt_no":"PJ-2026-000123","score":4}',
+        "rate_report",
+        form="rating_comment_form",
+    )
+    started.events.append(SlotSet("rating_comment", None))
+    events = await ValidateRatingCommentForm().run(CollectingDispatcher(), started, DOMAIN)
+    assert {"rating_comment": ""}.items() - {e["name"]: e["value"] for e in events if e["event"] == "slot"}.items()
+
+
 @respx.mock
 async def test_a_comment_is_added_to_the_saved_score():
     route = respx.post(f"{CASE}/rating").respond(200, json=CASE_DETAIL | {"status": "done", "rating": 4})

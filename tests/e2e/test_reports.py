@@ -164,11 +164,19 @@ def test_a_parking_report_from_telegram_is_taken_answered_and_closed_by_staff_an
     citizen = Chat(fake, chat_id)
     citizen.replies = [done]
     thanks = _press(citizen, stars[3]["text"])
-    assert "감사" in thanks, thanks
-    if _buttons(citizen):
-        citizen.say("빨리 처리해 주셔서 좋았어요")
+    assert "감사" in thanks and "의견" in thanks, thanks
+    # The score is kept from the tap; the comment joins it.
+    assert _report(stack, receipt_no)["rating"] == 4
+    assert "전달" in citizen.say("빨리 처리해 주셔서 좋았어요")
     case = _report(stack, receipt_no)
     assert case["status"] == "done" and case["rating"] == 4
+    engine = make_engine(stack.database_url)
+    with engine.connect() as connection:
+        comment = connection.execute(
+            text("SELECT rating_comment FROM report_cases WHERE receipt_no = :no"), {"no": receipt_no}
+        ).scalar()
+    engine.dispose()
+    assert comment == "빨리 처리해 주셔서 좋았어요"
     assert [step["status"] for step in case["history"]][:1] == ["received"]
     assert {"assigned", "in_progress", "done"} <= {step["status"] for step in case["history"]}
 
