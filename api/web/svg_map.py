@@ -58,16 +58,22 @@ def paju_map(
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (_point(lat, lon, width) for lat, lon in outline))
         parts.append(f'<polygon points="{points}" fill="#eef4ea" stroke="#9fb39a" stroke-width="1.5"/>')
     parts.append(_compass(width))
-    for landmark in landmarks:
+    labels: list[tuple[float, float, float, float]] = []
+    # Stations and landmarks are labelled first; a 읍면동 label that would cover one is left out (its dot stays).
+    for landmark in sorted(landmarks, key=lambda place: place.district):
         if not inside(landmark.latitude, landmark.longitude):
             continue
         x, y = _point(landmark.latitude, landmark.longitude, width)
         colour = "#9aa5b1" if landmark.district else "#536170"
         size = ' font-size="9"' if landmark.district else ""
+        box = _label_box(x + 5, y - 4, landmark.name, 9 if landmark.district else 11)
+        text = ""
+        if not any(_overlap(box, placed) for placed in labels):
+            labels.append(box)
+            text = f'<text x="{x + 5:.1f}" y="{y - 4:.1f}" fill="{colour}"{size}>{escape(landmark.name)}</text>'
         parts.append(
             f'<g class="landmark"><circle cx="{x:.1f}" cy="{y:.1f}" r="{2.5 if landmark.district else 3.5}" '
-            f'fill="{colour}"/><text x="{x + 5:.1f}" y="{y - 4:.1f}" fill="{colour}"{size}>'
-            f"{escape(landmark.name)}</text></g>"
+            f'fill="{colour}">{f"<title>{escape(landmark.name)}</title>" if not text else ""}</circle>{text}</g>'
         )
     for dot in dots:
         if not inside(dot.latitude, dot.longitude):
@@ -84,6 +90,16 @@ def paju_map(
         )
         parts.append(f'<a href="{escape(dot.href)}" class="case-dot">{circle}</a>' if dot.href else circle)
     return Markup("".join(parts) + "</svg>")  # every text in it went through escape()
+
+
+def _label_box(x: float, baseline: float, name: str, font_size: int) -> tuple[float, float, float, float]:
+    """The rough box a label takes: Hangul is about one em wide a letter, Latin about half."""
+    width = sum(font_size if ord(letter) > 0x2E80 else font_size * 0.55 for letter in name)
+    return x, baseline - font_size, x + width, baseline + 2
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _height(width: int) -> int:
