@@ -311,10 +311,15 @@ def too_many_photos_today(limit: int) -> tuple[str, str]:
 
 
 def photo_too_large(max_bytes: int) -> tuple[str, str]:
-    mib = max_bytes // (1024 * 1024)
+    if max_bytes >= 1024 * 1024:
+        size = f"{max_bytes / (1024 * 1024):.1f}".removesuffix(".0")
+        en, ko = f"{size} MB", f"{size}메가바이트"
+    else:
+        size = f"{max(1, max_bytes // 1024)}"
+        en, ko = f"{size} KB", f"{size}킬로바이트"
     return (
-        f"That photo is too large. Please send one under {mib} MB.",
-        f"사진이 너무 커요. {mib}메가바이트보다 작은 사진을 보내 주세요.",
+        f"That photo is too large. Please send one under {en}.",
+        f"사진이 너무 커요. {ko}보다 작은 사진을 보내 주세요.",
     )
 
 

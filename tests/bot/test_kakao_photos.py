@@ -8,9 +8,6 @@ import httpx
 import pytest
 import respx
 
-from api.core.migrate import upgrade
-from api.core.settings import Settings
-from api.main import create_app as create_api
 from bot.gateway.api_client import ApiClient
 from bot.gateway.app import create_app
 from bot.gateway.channels.kakao import KakaoChannel, SkillRequest, photo_urls
@@ -21,8 +18,8 @@ from bot.gateway.router import MessageRouter
 from bot.gateway.settings import GatewaySettings
 from tests.support.fake_kakao import FakeKakao, bot_user_key
 from tests.support.fake_telegram import small_jpeg
+from tests.support.gateway_api import API, API_TOKEN, RECEIVED, jpeg, photo_files, stored_photos
 from tests.support.kakao_limits import skill_response_breaches
-from tests.support.report_photos_api import api_with_photo_route
 
 SECRET = "kakao-skill-secret-for-the-photo-tests-0123"
 HEADERS = {"X-Kakao-Skill-Secret": SECRET}
@@ -195,29 +192,23 @@ async def test_a_download_that_takes_too_long_is_redirected_elsewhere_or_grows_t
     await photos.close()
 
 
-async def test_a_kakao_photo_reaches_the_assistant_as_its_photo_id_through_the_real_router(kakao, tmp_path):
-    url = f"sqlite:///{tmp_path / 'paju.db'}"
-    upgrade(url)
-    api_app = create_api(Settings(database_url=url, service_token="kakao-photo-token"))
-    sent: list[str] = []
+async def test_a_kakao_photo_reaches_the_assistant_as_its_photo_id_through_the_real_router(
+    kakao, api_app, api_network, rasa
+):
+    api = ApiClient(API, API_TOKEN, 5)
+    router = MessageRouter(api, RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(rasa)), 1000)
+    client, channel = _gateway(router, kakao)
+    async with client:
+        answer = await _ask(client, kakao.photo(USER, photos=[jpeg()], content_type="image/jpeg"))
+    await channel.stop()
+    transcript = await api.transcript("kakao", USER)
+    await api.close()
 
-    def rasa(request: httpx.Request) -> httpx.Response:
-        sent.append(json.loads(request.content)["message"])
-        return httpx.Response(200, json={"messages": [{"text": THANKS}], "parse": None})
-
-    with api_with_photo_route("http://api.test", api_app) as photos:
-        api = ApiClient("http://api.test", "kakao-photo-token", 5)
-        router = MessageRouter(api, RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(rasa)), 1000)
-        client, channel = _gateway(router, kakao)
-        async with client:
-            answer = await _ask(client, kakao.photo(USER, photos=[small_jpeg()], content_type="image/jpeg"))
-        await channel.stop()
-        transcript = await api.transcript("kakao", USER)
-        await api.close()
-    api_app.state.engine.dispose()
-    assert answer == THANKS and sent == ['/report_photo{"photo_id":12}']
-    assert [(upload["channel"], upload["content"]) for upload in photos.uploads] == [("kakao", small_jpeg())]
-    assert [(m["direction"], m["text"]) for m in transcript] == [("in", "[사진]"), ("out", THANKS)]
+    assert answer == RECEIVED
+    [photo] = stored_photos(api_app)
+    assert (photo.channel, photo.channel_user_id) == ("kakao", USER) and len(photo_files(api_app)) == 1
+    assert rasa.sent == [f'/report_photo{{"photo_id":{photo.id}}}']
+    assert [(m["direction"], m["text"]) for m in transcript] == [("in", "[사진]"), ("out", RECEIVED)]
 
 
 def test_the_fake_kakaos_settings_let_the_gateway_download_from_its_image_server_only(kakao, monkeypatch):

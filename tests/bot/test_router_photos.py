@@ -1,72 +1,41 @@
-"""A photo through the router: recorded as a turn, uploaded to the api (respx stands in for its photo route), and
-its id handed to the assistant; a refusal answered with the api's own words; a retry never keeps a second photo."""
+"""A photo through the router: recorded as a turn, uploaded to the api (the real app, on this machine), and its id
+handed to the assistant; a refusal answered with the api's own words; a retry never keeps a second photo."""
 
-import json
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import respx
 
-from api.core.migrate import upgrade
-from api.core.settings import Settings
-from api.main import create_app
 from bot.gateway.api_client import ApiClient, ApiRefused, PhotoRefused
 from bot.gateway.messages import IncomingMessage, Photo
 from bot.gateway.own_replies import own_reply
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.router import MessageRouter
-from tests.support.fake_telegram import small_jpeg
-from tests.support.report_photos_api import PhotoRoute, api_with_photo_route
+from tests.support.gateway_api import (
+    API,
+    API_TOKEN,
+    PHOTO_UPLOAD,
+    RECEIVED,
+    jpeg,
+    noisy_jpeg,
+    photo_files,
+    stored_photos,
+)
 
-TOKEN = "router-photos-test-token-0123456789"
-API = "http://api.test"
-CLOSED_PORT = "http://127.0.0.1:9"
-RECEIVED = "사진을 받았어요. 어떤 불편을 신고하시겠어요?"
-
-
-class Rasa:
-    """A Rasa that thanks for every photo; `down` makes it unreachable. Keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.down = False
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("connection refused", request=request)
-        self.sent.append(json.loads(request.content)["message"])
-        return httpx.Response(200, json={"messages": [{"text": RECEIVED}], "parse": None})
+NOT_IMAGE = "사진 파일이 아니에요. 휴대전화로 찍은 사진을 그대로 보내 주세요."
+TOO_LARGE = "사진이 너무 커요. 1메가바이트보다 작은 사진을 보내 주세요."
+TOO_MANY = "오늘 신고하지 않은 사진을 10장 보내셨어요. 먼저 신고를 마쳐 주세요."
+# Ten photos of one day that no report took yet: the most the api keeps for a conversation.
+TEN_PHOTOS = [jpeg((25 * shade, 80, 200)) for shade in range(10)]
 
 
-@pytest.fixture
-def api_app(tmp_path):
-    url = f"sqlite:///{tmp_path / 'paju.db'}"
-    upgrade(url)
-    app = create_app(Settings(database_url=url, service_token=TOKEN))
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def photos(api_app) -> Iterator[PhotoRoute]:
-    with api_with_photo_route(API, api_app) as route:
-        yield route
-
-
-@pytest.fixture
-def rasa() -> Rasa:
-    return Rasa()
-
-
-def _router(rasa: Rasa) -> tuple[MessageRouter, ApiClient]:
-    api = ApiClient(API, TOKEN, 5)
+def _router(rasa) -> tuple[MessageRouter, ApiClient]:
+    api = ApiClient(API, API_TOKEN, 5)
     return MessageRouter(api, RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(rasa)), 1000), api
 
 
 def _photo_message(caption: str = "", content: bytes | None = None, language: str = "ko") -> IncomingMessage:
-    photo = Photo(content or small_jpeg(), "image/jpeg", "AQADpothole.jpg")
+    photo = Photo(jpeg() if content is None else content, "image/jpeg", "AQADpothole.jpg")
     return IncomingMessage("telegram", "5550123", uuid.uuid4().hex, text=caption, photo=photo, language_hint=language)
 
 
@@ -74,89 +43,112 @@ def _statuses(transcript: list[dict]) -> list[str]:
     return [m["status"] for m in transcript if m["direction"] == "in"]
 
 
-async def test_a_photo_is_uploaded_for_its_conversation_and_the_assistant_gets_its_id(photos, rasa):
+async def test_a_photo_is_kept_for_its_conversation_and_the_assistant_gets_its_id(api_app, api_network, rasa):
     router, api = _router(rasa)
     replies = await router.handle(_photo_message())
 
     assert [reply.text for reply in replies] == [RECEIVED]
-    assert rasa.sent == ['/report_photo{"photo_id":12}']
-    [upload] = photos.uploads
-    assert (upload["channel"], upload["channel_user_id"]) == ("telegram", "5550123")
-    assert (upload["content"], upload["content_type"], upload["filename"]) == (
-        small_jpeg(),
-        "image/jpeg",
-        "AQADpothole.jpg",
-    )
-    assert upload["accept_language"] == "ko"
+    [photo] = stored_photos(api_app)
+    assert (photo.channel, photo.channel_user_id) == ("telegram", "5550123")
+    assert len(photo_files(api_app)) == 1
+    assert rasa.sent == [f'/report_photo{{"photo_id":{photo.id}}}']
     transcript = await api.transcript("telegram", "5550123")
     assert [(m["direction"], m["text"]) for m in transcript] == [("in", "[사진]"), ("out", RECEIVED)]
-    assert transcript[0]["payload"] == {"photo": {"content_type": "image/jpeg", "bytes": len(small_jpeg())}}
+    assert transcript[0]["payload"] == {"photo": {"content_type": "image/jpeg", "bytes": len(jpeg())}}
     assert _statuses(transcript) == ["answered"]
 
 
-async def test_a_photo_that_tells_where_it_was_taken_brings_the_place_to_the_assistant(photos, rasa):
-    photos.location = (37.7599, 126.7802)
-    await _router(rasa)[0].handle(_photo_message())
-    assert rasa.sent == ['/report_photo{"photo_id":12,"latitude":37.7599,"longitude":126.7802}']
+async def test_a_photo_that_tells_where_it_was_taken_brings_the_place_to_the_assistant(api_app, api_network, rasa):
+    await _router(rasa)[0].handle(_photo_message(content=jpeg(gps=(37.7599, 126.7802))))
+    [photo] = stored_photos(api_app)
+    assert (photo.latitude, photo.longitude) == (37.7599, 126.7802)
+    assert rasa.sent == [f'/report_photo{{"photo_id":{photo.id},"latitude":37.7599,"longitude":126.7802}}']
 
 
-async def test_a_caption_is_kept_in_the_transcript_beside_the_photo_in_the_citizens_language(photos, rasa):
+async def test_a_caption_is_kept_in_the_transcript_beside_the_photo_in_the_citizens_language(
+    api_app, api_network, rasa
+):
     router, api = _router(rasa)
     await router.handle(_photo_message("A broken streetlight on my street", language="ko"))
-    [upload] = photos.uploads
-    assert upload["accept_language"] == "en"
     transcript = await api.transcript("telegram", "5550123")
     assert transcript[0]["text"] == "[photo] A broken streetlight on my street"
-    assert rasa.sent == ['/report_photo{"photo_id":12}']
+    [photo] = stored_photos(api_app)
+    assert rasa.sent == [f'/report_photo{{"photo_id":{photo.id}}}']
 
 
+async def test_a_refusal_comes_in_the_language_of_the_caption(api_app, api_network, rasa):
+    replies = await _router(rasa)[0].handle(
+        _photo_message("Here is the pothole", content=b"just some words", language="ko")
+    )
+    assert [reply.text for reply in replies] == [
+        "That file is not a photo I can use. Please send a JPEG, PNG or WebP picture."
+    ]
+    assert stored_photos(api_app) == [] and rasa.sent == []
+
+
+@pytest.mark.clock("2026-06-10T14:00:00+09:00")
 @pytest.mark.parametrize(
-    ("status", "code", "detail"),
+    ("api_settings", "earlier", "refused", "detail"),
     [
-        (413, "photo_too_large", "사진이 너무 커요. 10MB까지의 사진만 받을 수 있어요."),
-        (422, "photo_not_image", "사진 파일이 아니에요. 사진을 보내 주세요."),
-        (429, "too_many_photos", "오늘은 사진을 더 받을 수 없어요. 내일 다시 보내 주세요."),
+        ({}, [], b"A text file, not a photo.\n", NOT_IMAGE),
+        ({"report_photo_max_bytes": 1024 * 1024}, [], noisy_jpeg(1200), TOO_LARGE),
+        ({}, TEN_PHOTOS, jpeg((250, 250, 0)), TOO_MANY),
     ],
+    ids=["not_an_image", "over_the_apis_limit", "the_eleventh_of_the_day"],
 )
 async def test_a_refused_photo_is_answered_with_the_apis_words_and_never_reaches_the_assistant(
-    photos, rasa, status, code, detail
+    api_app, api_network, rasa, earlier, refused, detail
 ):
-    photos.refusal = (status, code, detail)
     router, api = _router(rasa)
-    replies = await router.handle(_photo_message())
+    for content in earlier:
+        assert [reply.text for reply in await router.handle(_photo_message(content=content))] == [RECEIVED]
+    kept = stored_photos(api_app)
+    replies = await router.handle(_photo_message(content=refused))
 
     assert [reply.text for reply in replies] == [detail]
-    assert rasa.sent == []
+    assert len(rasa.sent) == len(earlier), "the refused photo never reaches the assistant"
+    assert stored_photos(api_app) == kept and len(photo_files(api_app)) == len(earlier)
     transcript = await api.transcript("telegram", "5550123")
-    assert [(m["direction"], m["text"]) for m in transcript] == [("in", "[사진]"), ("out", detail)]
-    assert _statuses(transcript) == ["answered"], "the refusal is the answer: a retry gets the same"
+    assert [(m["direction"], m["text"]) for m in transcript[-2:]] == [("in", "[사진]"), ("out", detail)]
+    assert set(_statuses(transcript)) == {"answered"}, "the refusal is the answer: a retry gets the same"
 
 
-async def test_when_the_api_cannot_take_the_photo_the_citizen_is_told_and_the_retry_is_answered(photos, rasa):
-    photos.status = 503
+async def test_when_the_api_cannot_take_the_photo_the_citizen_is_told_and_the_retry_is_answered(
+    api_app, api_network, rasa
+):
+    upload = api_network[PHOTO_UPLOAD]
+    working = upload.side_effect
+    upload.side_effect = lambda request: httpx.Response(503, json={"detail": "internal error"})
     router, api = _router(rasa)
     message = _photo_message()
     [apology] = await router.handle(message)
     assert apology.text == own_reply("assistant_down", "ko").text
-    assert rasa.sent == [] and _statuses(await api.transcript("telegram", "5550123")) == ["unanswered"]
+    assert rasa.sent == [] and stored_photos(api_app) == []
+    assert _statuses(await api.transcript("telegram", "5550123")) == ["unanswered"]
 
-    photos.status = None
+    upload.side_effect = working
     replies = await router.handle(message)
     assert [reply.text for reply in replies] == [RECEIVED]
-    assert rasa.sent == ['/report_photo{"photo_id":12}']
+    [photo] = stored_photos(api_app)
+    assert rasa.sent == [f'/report_photo{{"photo_id":{photo.id}}}']
     assert _statuses(await api.transcript("telegram", "5550123")) == ["answered"]
 
 
-async def test_a_retried_delivery_of_an_answered_photo_gets_the_same_answer_without_a_second_upload(photos, rasa):
+async def test_a_retried_delivery_of_an_answered_photo_gets_the_same_answer_without_a_second_upload(
+    api_app, api_network, rasa
+):
     router, _api = _router(rasa)
     message = _photo_message()
     first = await router.handle(message)
     again = await _router(rasa)[0].handle(message)  # Telegram delivering the update again, to another replica
     assert again == first
-    assert len(photos.uploads) == 1 and len(rasa.sent) == 1
+    assert api_network[PHOTO_UPLOAD].call_count == 1 and len(rasa.sent) == 1
+    assert len(stored_photos(api_app)) == 1
 
 
-async def test_a_retry_after_the_assistant_was_down_uploads_the_same_bytes_and_one_photo_is_kept(photos, rasa):
+async def test_a_retry_after_the_assistant_was_down_uploads_the_same_bytes_and_one_photo_is_kept(
+    api_app, api_network, rasa
+):
     rasa.down = True
     router, _api = _router(rasa)
     message = _photo_message()
@@ -165,38 +157,37 @@ async def test_a_retry_after_the_assistant_was_down_uploads_the_same_bytes_and_o
 
     rasa.down = False
     await router.handle(message)
-    assert [upload["content"] for upload in photos.uploads] == [small_jpeg(), small_jpeg()]
-    assert len(photos.kept) == 1, "the api keeps one photo per conversation and bytes"
-    assert rasa.sent == ['/report_photo{"photo_id":12}']
+    assert api_network[PHOTO_UPLOAD].call_count == 2
+    [photo] = stored_photos(api_app)
+    assert len(photo_files(api_app)) == 1, "the api keeps one photo per conversation and picture"
+    assert rasa.sent == [f'/report_photo{{"photo_id":{photo.id}}}']
 
 
-async def test_a_photo_while_a_person_has_the_conversation_waits_in_the_staff_inbox_unuploaded(photos, rasa):
+async def test_a_photo_while_a_person_has_the_conversation_waits_in_the_staff_inbox_unuploaded(
+    api_app, api_network, rasa
+):
     router, api = _router(rasa)
     await router.handle(IncomingMessage("telegram", "5550123", "hello", text="안녕하세요"))
     handoff = {"channel": "telegram", "channel_user_id": "5550123"}
     assert (await api._http.post("/api/conversations/handoffs", json=handoff)).status_code == 201
 
     assert await router.handle(_photo_message()) == []
-    assert photos.uploads == [] and rasa.sent == ["안녕하세요"]
+    assert stored_photos(api_app) == [] and photo_files(api_app) == []
+    assert rasa.sent == ["안녕하세요"]
 
 
-async def test_the_api_client_tells_a_refusal_it_can_show_from_one_it_cannot():
-    api = ApiClient(API, TOKEN, 5)
-    with respx.mock(base_url=API) as mock:
-        route = mock.post("/api/reports/photos")
-        route.respond(429, json={"detail": "Too many photos today.", "code": "too_many_photos"})
-        with pytest.raises(PhotoRefused) as refused:
-            await api.upload_report_photo("web", "a" * 32, b"bytes", "photo.jpg", "image/jpeg", "en")
-        assert (refused.value.message, refused.value.status, refused.value.code) == (
-            "Too many photos today.",
-            429,
-            "too_many_photos",
-        )
-        assert route.calls.last.request.headers["accept-language"] == "en"
+async def test_the_api_client_tells_a_refusal_it_can_show_from_one_it_cannot(api_network):
+    api = ApiClient(API, API_TOKEN, 5)
+    with pytest.raises(PhotoRefused) as refused:
+        await api.upload_report_photo("web", "a" * 32, b"just some words", "photo.jpg", "image/jpeg", "en")
+    assert (refused.value.message, refused.value.status, refused.value.code) == (
+        "That file is not a photo I can use. Please send a JPEG, PNG or WebP picture.",
+        422,
+        "photo_not_image",
+    )
 
-        # FastAPI's own 422 (a field missing) has no words for a citizen: not a refusal to show.
-        route.respond(422, json={"detail": [{"loc": ["body", "file"], "msg": "Field required"}]})
-        with pytest.raises(ApiRefused) as invalid:
-            await api.upload_report_photo("web", "a" * 32, b"bytes", "photo.jpg", "image/jpeg", "ko")
-        assert not isinstance(invalid.value, PhotoRefused)
+    # FastAPI's own 422 (a field it will not take) has no words for a citizen: not a refusal to show.
+    with pytest.raises(ApiRefused) as invalid:
+        await api.upload_report_photo("web", "not an id!", jpeg(), "photo.jpg", "image/jpeg", "ko")
+    assert invalid.value.status == 422 and not isinstance(invalid.value, PhotoRefused)
     await api.close()

@@ -1,18 +1,13 @@
 """The web chat's photo button and location button: a photo goes to POST /web/photos with the chat's signed identity,
 a location as a message; the page carries both buttons and shows the citizen's photo from their own device."""
 
-import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from api.core.migrate import upgrade
-from api.core.settings import Settings
-from api.main import create_app as create_api
 from bot.gateway.api_client import ApiClient
 from bot.gateway.app import create_app as create_gateway
 from bot.gateway.channels import web
@@ -20,52 +15,18 @@ from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limits import GatewayLimits
 from bot.gateway.router import MessageRouter
 from bot.gateway.settings import GatewaySettings
-from tests.support.fake_telegram import small_jpeg
-from tests.support.report_photos_api import PhotoRoute, api_with_photo_route
+from tests.support.gateway_api import API, API_TOKEN, RECEIVED, Rasa, jpeg, noisy_jpeg, photo_files, stored_photos
 
-TOKEN = "web-photos-test-token-0123456789"
 SECRET = "web-session-secret-for-the-photo-tests-0123"
-API = "http://api.test"
 STATIC = Path(web.__file__).resolve().parents[1] / "static"
-RECEIVED = "사진을 받았어요."
-
-
-class Rasa:
-    """A Rasa that keeps what it was sent and answers each message."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(json.loads(request.content)["message"])
-        return httpx.Response(200, json={"messages": [{"text": RECEIVED}], "parse": None})
-
-
-@pytest.fixture
-def api_app(tmp_path):
-    url = f"sqlite:///{tmp_path / 'paju.db'}"
-    upgrade(url)
-    app = create_api(Settings(database_url=url, service_token=TOKEN))
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def photos(api_app) -> Iterator[PhotoRoute]:
-    with api_with_photo_route(API, api_app) as route:
-        yield route
-
-
-@pytest.fixture
-def rasa() -> Rasa:
-    return Rasa()
+MIB = 1024 * 1024
 
 
 def _browser(rasa: Rasa, **settings) -> httpx.AsyncClient:
     """A browser on the gateway app (without its lifespan) in front of the api."""
-    gateway_settings = GatewaySettings(_env_file=None, service_token=TOKEN, web_session_secret=SECRET, **settings)
+    gateway_settings = GatewaySettings(_env_file=None, service_token=API_TOKEN, web_session_secret=SECRET, **settings)
     gateway = create_gateway(gateway_settings)
-    gateway.state.api = ApiClient(API, TOKEN, 5)
+    gateway.state.api = ApiClient(API, API_TOKEN, 5)
     rasa_client = RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(rasa))
     gateway.state.router = MessageRouter(gateway.state.api, rasa_client, 1000)
     gateway.state.limits = GatewayLimits(gateway_settings)
@@ -79,19 +40,20 @@ async def _send_photo(
     return await browser.post("/web/photos", data=form, files={"file": (name, content, "image/jpeg")})
 
 
-async def test_a_photo_from_the_web_chat_is_the_citizens_own_and_the_assistant_gets_its_id(photos, rasa):
+async def test_a_photo_from_the_web_chat_is_the_citizens_own_and_the_assistant_gets_its_id(api_app, api_network, rasa):
     async with _browser(rasa) as browser:
         await browser.get("/")
         user_id = browser.cookies[web.COOKIE].partition(".")[0]
         await browser.post("/web/messages", json={"message_id": uuid.uuid4().hex, "text": "가로등이 고장났어요"})
-        answered = await _send_photo(browser, small_jpeg())
+        answered = await _send_photo(browser, jpeg())
         history = (await browser.get("/web/history")).json()
 
     assert answered.status_code == 200, answered.text
     assert [reply["text"] for reply in answered.json()["replies"]] == [RECEIVED]
-    [upload] = photos.uploads
-    assert (upload["channel"], upload["channel_user_id"], upload["content"]) == ("web", user_id, small_jpeg())
-    assert rasa.sent == ["가로등이 고장났어요", '/report_photo{"photo_id":12}']
+    [photo] = stored_photos(api_app)
+    assert (photo.channel, photo.channel_user_id) == ("web", user_id)
+    assert len(photo_files(api_app)) == 1
+    assert rasa.sent == ["가로등이 고장났어요", f'/report_photo{{"photo_id":{photo.id}}}']
     # One conversation: the photo is in the same transcript as the words, and no address of it anywhere.
     assert [(m["direction"], m["text"]) for m in history if m["direction"] == "in"] == [
         ("in", "가로등이 고장났어요"),
@@ -100,56 +62,79 @@ async def test_a_photo_from_the_web_chat_is_the_citizens_own_and_the_assistant_g
     assert "image" not in history[2] or history[2]["image"] is None
 
 
-async def test_a_photo_the_api_refuses_is_answered_in_the_chat_with_the_apis_words(photos, rasa):
-    photos.refusal = (422, "photo_not_image", "This is not a photo. Please send a JPEG, PNG or WebP photo.")
+async def test_a_file_that_is_no_photo_is_answered_in_the_chat_with_the_apis_words(api_app, api_network, rasa):
     async with _browser(rasa) as browser:
-        refused = await _send_photo(browser, b"%PDF-1.7", language="en", name="form.pdf")
+        refused = await _send_photo(browser, b"Dear city, see attached.\n", language="en", name="letter.jpg")
     assert refused.status_code == 200
     assert [reply["text"] for reply in refused.json()["replies"]] == [
-        "This is not a photo. Please send a JPEG, PNG or WebP photo."
+        "That file is not a photo I can use. Please send a JPEG, PNG or WebP picture."
     ]
-    assert photos.uploads[0]["accept_language"] == "en" and rasa.sent == []
+    assert stored_photos(api_app) == [] and photo_files(api_app) == [] and rasa.sent == []
 
 
-async def test_the_photo_route_takes_a_photo_larger_than_any_message_and_no_more_than_the_photo_limit(photos, rasa):
-    megabyte = b"\xff\xd8" + bytes(1024 * 1024)
-    async with _browser(rasa, report_photo_max_bytes=2 * 1024 * 1024) as browser:
-        taken = await _send_photo(browser, megabyte)
+@pytest.mark.parametrize("api_settings", [{"report_photo_max_bytes": MIB}])
+async def test_a_photo_the_gateway_takes_but_over_the_apis_limit_is_answered_with_the_apis_words(
+    api_app, api_network, rasa
+):
+    photo = noisy_jpeg(1200)
+    assert MIB < len(photo) < 2 * MIB
+    async with _browser(rasa, report_photo_max_bytes=2 * MIB) as browser:
+        refused = await _send_photo(browser, photo)
+    assert refused.status_code == 200
+    assert [reply["text"] for reply in refused.json()["replies"]] == [
+        "사진이 너무 커요. 1메가바이트보다 작은 사진을 보내 주세요."
+    ]
+    assert stored_photos(api_app) == [] and photo_files(api_app) == [] and rasa.sent == []
+
+
+async def test_the_photo_route_takes_a_photo_larger_than_any_message_and_no_more_than_the_photo_limit(
+    api_app, api_network, rasa
+):
+    photo = noisy_jpeg(1200)
+    assert MIB < len(photo) < 2 * MIB
+    async with _browser(rasa, report_photo_max_bytes=2 * MIB) as browser:
+        taken = await _send_photo(browser, photo)
         too_long = await browser.post("/web/messages", json={"message_id": uuid.uuid4().hex, "text": "가" * 400_000})
-        too_large = await _send_photo(browser, megabyte * 3)
-    assert taken.status_code == 200 and photos.uploads[0]["content"] == megabyte
+        too_large = await _send_photo(browser, bytes(3 * MIB))
+    assert taken.status_code == 200
+    assert [reply["text"] for reply in taken.json()["replies"]] == [RECEIVED]
     assert too_long.status_code == 413
     assert too_large.status_code == 413
     assert too_large.json()["detail"] == "요청이 너무 커요. 2 MiB까지만 받을 수 있어요."
-    assert len(photos.uploads) == 1
+    [kept] = stored_photos(api_app)
+    assert rasa.sent == [f'/report_photo{{"photo_id":{kept.id}}}'] and len(photo_files(api_app)) == 1
 
 
-async def test_a_photo_just_over_the_limit_is_refused_with_the_photo_limit_in_the_citizens_words(photos, rasa):
-    async with _browser(rasa, report_photo_max_bytes=1024 * 1024) as browser:
-        refused = await _send_photo(browser, bytes(1024 * 1024 + 1), language="en")
+async def test_a_photo_just_over_the_limit_is_refused_with_the_photo_limit_in_the_citizens_words(
+    api_app, api_network, rasa
+):
+    async with _browser(rasa, report_photo_max_bytes=MIB) as browser:
+        refused = await _send_photo(browser, bytes(MIB + 1), language="en")
     assert refused.status_code == 413
     assert refused.json()["detail"] == "That photo is too large. Photos of up to 1 MB are accepted."
-    assert photos.uploads == [] and rasa.sent == []
+    assert stored_photos(api_app) == [] and rasa.sent == []
 
 
-async def test_photos_count_against_the_web_chats_message_limits(photos, rasa):
+async def test_photos_count_against_the_web_chats_message_limits(api_app, api_network, rasa):
     async with _browser(rasa, rate_limit_web_message_per_identity="2/minute") as browser:
-        for _ in range(2):
-            assert (await _send_photo(browser, small_jpeg())).status_code == 200
-        refused = await _send_photo(browser, small_jpeg())
+        for colour in [(200, 0, 0), (0, 200, 0)]:
+            assert (await _send_photo(browser, jpeg(colour))).status_code == 200
+        refused = await _send_photo(browser, jpeg((0, 0, 200)))
     assert refused.status_code == 429 and refused.json()["detail"].startswith("요청이 너무 많아요.")
-    assert len(photos.uploads) == 2
+    assert len(stored_photos(api_app)) == 2 and len(rasa.sent) == 2
 
 
-async def test_a_photo_request_without_a_file_or_message_id_is_refused_with_422_and_nothing_is_uploaded(photos, rasa):
+async def test_a_photo_request_without_a_file_or_message_id_is_refused_with_422_and_nothing_is_uploaded(
+    api_app, api_network, rasa
+):
     async with _browser(rasa) as browser:
         no_file = await browser.post("/web/photos", data={"message_id": uuid.uuid4().hex})
-        no_id = await browser.post("/web/photos", files={"file": ("a.jpg", small_jpeg(), "image/jpeg")})
+        no_id = await browser.post("/web/photos", files={"file": ("a.jpg", jpeg(), "image/jpeg")})
     assert (no_file.status_code, no_id.status_code) == (422, 422)
-    assert photos.uploads == []
+    assert stored_photos(api_app) == [] and rasa.sent == []
 
 
-async def test_a_shared_location_reaches_the_assistant_as_the_point_a_telegram_location_would(photos, rasa):
+async def test_a_shared_location_reaches_the_assistant_as_the_point_a_telegram_location_would(api_network, rasa):
     async with _browser(rasa) as browser:
         body = {
             "message_id": uuid.uuid4().hex,
@@ -164,7 +149,7 @@ async def test_a_shared_location_reaches_the_assistant_as_the_point_a_telegram_l
 
 
 @pytest.mark.parametrize("location", [{"latitude": 200, "longitude": 126.8}, {"latitude": 37.7}, "here"])
-async def test_a_location_that_is_no_point_on_earth_is_refused_with_422(photos, rasa, location):
+async def test_a_location_that_is_no_point_on_earth_is_refused_with_422(api_network, rasa, location):
     async with _browser(rasa) as browser:
         refused = await browser.post("/web/messages", json={"message_id": uuid.uuid4().hex, "location": location})
     assert refused.status_code == 422 and rasa.sent == []
