@@ -113,7 +113,7 @@ test-python: setup browser haproxy
 CLOCK_INSTANTS := 2026-12-07T00:30:00+09:00 2026-12-31T21:30:00+09:00 2028-02-29T10:00:00+09:00
 CLOCK_API_TESTS := $(addprefix tests/api/test_,notices.py personal_notices.py handoffs.py tours_service.py \
   tours_api.py automation.py daily_report.py outbox.py opendata_periods.py opendata_questions.py staff.py \
-  conversations.py console.py)
+  conversations.py console.py reports.py reports_staff.py reports_retention.py reports_console.py)
 test-clock: $(VENV)/.installed $(RASA_VENV)/.installed
 	@for instant in $(CLOCK_INSTANTS); do \
 	  echo "--- clock moved to $$instant"; \
