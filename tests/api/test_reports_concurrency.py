@@ -8,27 +8,19 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.reports.models import ReportCase
 from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
-from tests.support.postgres import temporary_database
+from tests.support.postgres import BOTH_DATABASES, migrated_database
 
 WEDNESDAY_10 = datetime(2026, 12, 2, 10, 0, tzinfo=SEOUL)
 METRE_IN_LATITUDE = 1 / 111_195
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'paju.db'}"
-        upgrade(url)
-        yield url
-        return
-    with temporary_database() as url:
-        upgrade(url)
-        yield url
+    yield from migrated_database(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -11,30 +11,22 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from api.automation import scheduler
-from api.core.migrate import upgrade
 from api.core.settings import Settings
 from api.reports import service
 from api.reports.models import ReportCase, ReportEvent, ReportPhoto, ReportReporter
 from api.staff.service import create_user
 from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
-from tests.support.postgres import temporary_database
+from tests.support.postgres import BOTH_DATABASES, migrated_database
 
 WEDNESDAY_10 = datetime(2026, 12, 2, 10, 0, tzinfo=SEOUL)
 CLOSED_AT = WEDNESDAY_10 + timedelta(hours=2)
 KO = {**SERVICE_HEADERS, "Accept-Language": "ko"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'paju.db'}"
-        upgrade(url)
-        yield url
-        return
-    with temporary_database() as url:
-        upgrade(url)
-        yield url
+    yield from migrated_database(request.param, tmp_path)
 
 
 @pytest.fixture

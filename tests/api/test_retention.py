@@ -10,29 +10,21 @@ from sqlalchemy import create_engine, func, select, text
 from api.automation import scheduler
 from api.conversations.models import Conversation, Message
 from api.conversations.service import get_or_create_conversation
-from api.core.migrate import upgrade
 from api.identity.models import PhoneLink, SmsMessage, VerificationCode
 from api.notices.models import PersonalNotice
 from api.tours import service as tours
 from api.tours.models import Booking
 from tests.api.test_rasa_tracker import RASA_EVENTS
 from tests.api.tours_fixtures import NOW, WEDNESDAY, run_at, seed
-from tests.support.postgres import temporary_database
+from tests.support.postgres import BOTH_DATABASES, migrated_database
 
 PHONE = "01023456789"
 RETENTION = {"retention": scheduler.JOBS["retention"]}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'paju.db'}"
-        upgrade(url)
-        yield url
-        return
-    with temporary_database() as url:
-        upgrade(url)
-        yield url
+    yield from migrated_database(request.param, tmp_path)
 
 
 @pytest.fixture
