@@ -276,13 +276,14 @@ def consent_text(retention_days: int, language: str) -> str:
 
 
 def due_text(due_at: datetime, language: str) -> str:
-    """The expected first answer in words: "12월 2일(수) 오후 1시까지" or "by Wed 2 Dec, 1 p.m."."""
+    """The expected first answer in words: "12월 2일(수) 오후 1시까지" or "by Wed 2 Dec, 1 pm" (no full stop of
+    its own: the sentence around it ends it)."""
     local = due_at.astimezone(SEOUL)
     weekday = weekday_name(local.date(), language)
     hour12 = local.hour % 12 or 12
     if language == "en":
         minutes = f":{local.minute:02d}" if local.minute else ""
-        half = "a.m." if local.hour < 12 else "p.m."
+        half = "am" if local.hour < 12 else "pm"
         return f"by {weekday} {local.day} {local:%b}, {hour12}{minutes} {half}"
     minutes = f" {local.minute}분" if local.minute else ""
     half = "오전" if local.hour < 12 else "오후"

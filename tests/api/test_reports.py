@@ -158,7 +158,7 @@ def test_the_deadline_skips_the_christmas_holiday_and_the_weekend(client):
     with time_machine.travel(datetime(2026, 12, 24, 16, 0, tzinfo=SEOUL), tick=False):
         filed = file(client, place="문산읍", kind="illegal_parking", headers=EN)
     assert datetime.fromisoformat(filed.json()["due_at"]) == datetime(2026, 12, 28, 11, 0, tzinfo=SEOUL)
-    assert filed.json()["due_text"] == "by Mon 28 Dec, 11 a.m."
+    assert filed.json()["due_text"] == "by Mon 28 Dec, 11 am"
 
 
 def test_a_report_filed_at_night_is_counted_from_the_next_opening(client):
