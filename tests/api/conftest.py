@@ -28,12 +28,13 @@ def database_url(tmp_path) -> str:
 @pytest.fixture
 def settings(database_url: str, tmp_path) -> Settings:
     # Rasa is pointed at a port nothing listens on: these tests run without it. Its tracker store is a file
-    # of the test's own, never var/'s (the retention job opens it).
+    # of the test's own, never var/'s (the retention job opens it); so are report photos.
     return Settings(
         database_url=database_url,
         service_token=SERVICE_TOKEN,
         rasa_url="http://127.0.0.1:9",
         rasa_tracker_db=tmp_path / "rasa_tracker.db",
+        report_photos_dir=tmp_path / "report_photos",
         rasa_tracker_url="",
     )
 

@@ -9,7 +9,6 @@ import time_machine
 from sqlalchemy import func, select
 
 from api.conversations.service import get_or_create_conversation
-from api.core.settings import Settings
 from api.reports.models import ReportCase, ReportReporter
 from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
@@ -20,11 +19,6 @@ CITY_HALL = (37.7599, 126.7800)
 METRE_IN_LATITUDE = 1 / 111_195  # degrees of latitude per metre
 KO = {**SERVICE_HEADERS, "Accept-Language": "ko"}
 EN = {**SERVICE_HEADERS, "Accept-Language": "en"}
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path) -> Settings:
-    return settings.model_copy(update={"report_photos_dir": tmp_path / "report_photos"})
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from api.core.settings import Settings
 from api.reports.models import ReportCase
 from common.clock import SEOUL
 from tests.api.conftest import SERVICE_HEADERS
@@ -21,11 +20,6 @@ METRE_IN_LATITUDE = 1 / 111_195
 @pytest.fixture(params=BOTH_DATABASES)
 def database_url(request, tmp_path) -> Iterator[str]:
     yield from migrated_database(request.param, tmp_path)
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path) -> Settings:
-    return settings.model_copy(update={"report_photos_dir": tmp_path / "report_photos"})
 
 
 def body(user: str, metres_north: float) -> dict:

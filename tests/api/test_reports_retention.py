@@ -29,11 +29,6 @@ def database_url(request, tmp_path) -> Iterator[str]:
     yield from migrated_database(request.param, tmp_path)
 
 
-@pytest.fixture
-def settings(settings: Settings, tmp_path) -> Settings:
-    return settings.model_copy(update={"report_photos_dir": tmp_path / "report_photos"})
-
-
 def jpeg(shade: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), (shade, 0, 0)).save(buffer, "JPEG")

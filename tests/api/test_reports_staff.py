@@ -11,7 +11,6 @@ from sqlalchemy import select
 from api.conversations.models import Conversation, OutboxMessage
 from api.conversations.service import get_or_create_conversation
 from api.core.errors import DomainError
-from api.core.settings import Settings
 from api.reports import messaging, service
 from api.reports.models import ReportCase, ReportEvent
 from api.staff.models import StaffUser
@@ -23,11 +22,6 @@ WEDNESDAY_10 = datetime(2026, 12, 2, 10, 0, tzinfo=SEOUL)
 CITY_HALL = (37.7599, 126.7800)
 KO = {**SERVICE_HEADERS, "Accept-Language": "ko"}
 EN = {**SERVICE_HEADERS, "Accept-Language": "en"}
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path) -> Settings:
-    return settings.model_copy(update={"report_photos_dir": tmp_path / "report_photos"})
 
 
 @pytest.fixture
