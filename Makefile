@@ -54,12 +54,27 @@ fonts:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fontconfig fonts-nanum; \
 	fi
 
-browser: fonts
+# axe-core, the accessibility rules the browser tests run on the chat and console pages (tests/support/axe.py): from
+# npm, pinned, into var/ (gitignored), so that no test downloads anything.
+AXE_VERSION := 4.14.1
+AXE_DIR := var/node
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+browser: fonts $(AXE)
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  echo "installing chromium and chromium-driver (Debian packages)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
+
+$(AXE):
+	@if ! command -v npm >/dev/null; then \
+	  echo "installing npm (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq npm; \
+	fi
+	npm install --prefix $(AXE_DIR) --no-save --no-package-lock --no-audit --no-fund --ignore-scripts axe-core@$(AXE_VERSION)
+	@test -f $@ && touch $@
 
 # The load balancer of `make cluster` and of the cluster tests.
 haproxy:
@@ -106,7 +121,7 @@ rasa-stories: model
 # pytest exits 5 when it collected nothing; make treats every non-zero exit as a failure.
 test-python: setup browser haproxy
 	$(PYTEST_RASA) tests/nlu tests/actions tests/common
-	$(PYTEST_API) tests/api tests/bot tests/scripts tests/e2e
+	$(PYTEST_API) tests/api tests/bot tests/bench tests/scripts tests/e2e
 
 # The tests whose outcome could depend on the date or hour, run again with the process clock moved to
 # 00:30 on a Monday, 21:30 on the last day of a month (and year) and the leap day of 2028, all in Seoul.

@@ -11,6 +11,8 @@ from urllib.parse import quote
 import httpx
 
 TOUR = "dmz-peace"
+# The longest question the knowledge base takes; a longer message is asked by its beginning.
+KNOWLEDGE_QUESTION_LIMIT = 500
 
 
 class ApiProblem(Exception):
@@ -96,7 +98,7 @@ class ApiClient:
                 continue
             if response.status_code >= 400:
                 raise _refusal(response)
-            return response.json()
+            return response.json() if response.content else None  # 204 No Content says only "done"
         raise ApiUnavailable(f"{method} {path}: {last_error}")  # the action that asked logs it
 
     async def request_handoff(self, sender_id: str, reason: str, department: str) -> HandoffTicket:
@@ -261,6 +263,25 @@ class ApiClient:
         channel, user_id = channel_user(sender_id)
         body = {"channel": channel, "channel_user_id": user_id, "code": code}
         return await self._request("POST", f"/api/personal-notices/{notice_id}/confirm", language, json=body)
+
+    # --- the knowledge base ---------------------------------------------------------------------------------
+
+    async def ask_knowledge(self, sender_id: str, question: str, language: str, strict: bool) -> dict[str, Any]:
+        """The best answer from the city's knowledge base and notices, or whom to call when there is none. `strict`
+        (the NLU weakly named a flow): an answer only on a strong match, and a miss is not recorded."""
+        channel, user_id = channel_user(sender_id)
+        body = {"question": question[:KNOWLEDGE_QUESTION_LIMIT], "language": language, "strict": strict}
+        body["channel"] = channel if user_id else None
+        return await self._request("POST", "/api/knowledge/ask", language, json=body)
+
+    async def knowledge_entry(self, entry_id: str, language: str) -> dict[str, Any]:
+        """One published entry's answer, shaped as `ask_knowledge`'s; refused when it is unknown or withdrawn."""
+        path = f"/api/knowledge/entries/{quote(entry_id, safe='')}/answer"
+        return await self._request("GET", path, language, params={"language": language})
+
+    async def knowledge_feedback(self, ask_id: int, helpful: bool, language: str) -> None:
+        body = {"ask_id": ask_id, "helpful": helpful}
+        await self._request("POST", "/api/knowledge/feedback", language, json=body)
 
     # --- citizen reports (생활불편 신고) ---------------------------------------------------------------------
 

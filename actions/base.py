@@ -1,5 +1,11 @@
 """What every action shares: the citizen's language and words, and the one way to call the api, whose answer the
-action renders, whose refusal it shows in the citizen's language, and whose outage it apologises for."""
+action renders, whose refusal it shows in the citizen's language, and whose outage it apologises for; and what every
+form's validation shares: it checks only what the citizen was asked or actually said.
+
+rasa_sdk validates every form slot set since the citizen's last message, including the ones an action cleared just
+before the form opened: "내 공인알림 보여줘" cleared the phone and the code, and the citizen was told both were wrong
+before being asked for either. `FormValidation` checks a slot only when it has a value that came from the citizen.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker, utils
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -91,3 +98,60 @@ class ApiAction(ApiCaller, Action, ABC):
     ) -> list[dict[str, Any]]:
         """The events once the citizen has been told of a refusal or an outage: none unless an action says so."""
         return []
+
+
+def turn_slots(tracker: Tracker) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The slots set since the citizen's latest message: those its own extraction set (before any action ran), and
+    those actions set afterwards, up to the form's run whose candidates Rasa appends last."""
+    events = list(tracker.events or [])
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    start = users[-1] + 1 if users else 0
+    actions = [i for i in range(start, len(events)) if events[i].get("event") == "action"]
+    end = actions[-1] if actions else len(events)
+    given: dict[str, Any] = {}
+    by_actions: dict[str, Any] = {}
+    acted = False
+    for event in events[start:end]:
+        if event.get("event") == "action":
+            acted = True
+        elif event.get("event") == "slot":
+            (by_actions if acted else given)[event["name"]] = event.get("value")
+    return given, by_actions
+
+
+class FormValidation(FormValidationAction, ABC):
+    """A form's validation that checks a slot only when the citizen gave it: the answer to the question asked, or what
+    the latest message said (an entity, a button, a photo). A slot an action just cleared or prefilled is not an
+    answer, and nothing at all is never an error: the form simply asks."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form>; abstract, so that the action server does not register this base as an action."""
+
+    def should_validate(self, slot: str, value: Any, tracker: Tracker) -> bool:
+        if value is None:
+            return False
+        if slot == tracker.get_slot("requested_slot"):
+            return True
+        given, by_actions = turn_slots(tracker)
+        # Set by an action in this turn and only repeated by Rasa as a candidate: not the citizen's.
+        return slot in given or slot not in by_actions or by_actions[slot] != value
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        # rasa_sdk's own loop, with `should_validate` in front of each slot.
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slots: dict[str, Any] = {}
+        for slot, value in tracker.slots_to_validate().items():
+            if slot not in required:
+                continue
+            validate = getattr(self, f"validate_{slot.replace('-', '_')}", None)
+            if validate is None or not self.should_validate(slot, value, tracker):
+                slots[slot] = value  # kept as it was set: an extraction's value is only returned through here
+                continue
+            output = await utils.call_potential_coroutine(validate(value, dispatcher, tracker, domain))
+            if isinstance(output, dict):
+                slots.update(output)
+                tracker.slots.update(output)
+        return [SlotSet(slot, value) for slot, value in slots.items()]

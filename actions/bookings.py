@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiProblem, ApiRefused
-from actions.base import ApiAction, ApiCaller, entity, language_of
-from actions.tours import ValidateBookingForm, format_party, format_won
+from actions.base import ApiAction, ApiCaller, FormValidation, entity, language_of, pick
+from actions.cards import booking_card
+from actions.tours import ValidateBookingForm, booking_fields
 from common.payloads import payload
 
 STATUS_NAMES = {
@@ -22,16 +23,25 @@ LOOKUP_SLOTS = ("booking_code", "booker_phone", "manage_intent", "awaiting_cance
 
 
 def booking_summary(booking: dict[str, Any], language: str) -> dict[str, str]:
-    run = booking["run"]
-    return {
-        "code": booking["code"],
-        "day": run[f"day_{language}"],
-        "time": run["time"],
-        "option": run[f"option_{language}"],
-        "party": format_party(booking["party"], language),
-        "fee": format_won(booking["total_fee"], language),
-        "status": STATUS_NAMES[language][booking["status"]],
-    }
+    return {**booking_fields(booking, language), "status": STATUS_NAMES[language][booking["status"]]}
+
+
+def utter_booking(
+    dispatcher: CollectingDispatcher, response: str, booking: dict[str, Any], language: str, **kw: Any
+) -> None:
+    """A response that shows a booking, its fields filled in and repeated as a card."""
+    summary = booking_summary(booking, language)
+    shown = booking_card(
+        pick(language, "DMZ 평화관광 예약", "DMZ peace tour booking"),
+        language,
+        code=summary["code"],
+        status=summary["status"],
+        when=f"{summary['day']} {summary['time']}",
+        course=summary["option"],
+        party=summary["party"],
+        fee=summary["fee"],
+    )
+    dispatcher.utter_message(response=response, json_message=shown, **summary, **kw)
 
 
 def _forget_lookup() -> list[dict[str, Any]]:
@@ -51,8 +61,11 @@ class ActionMyBookings(ApiAction):
             dispatcher.utter_message(response="utter_no_bookings_here")
             return [SlotSet("manage_intent", "show"), FollowupAction("lookup_form")]
         for booking in bookings:
-            dispatcher.utter_message(
-                response="utter_booking_card",
+            utter_booking(
+                dispatcher,
+                "utter_booking_card",
+                booking,
+                language,
                 buttons=[
                     {
                         "title": "날짜·시간 변경" if language == "ko" else "Change day or time",
@@ -63,7 +76,6 @@ class ActionMyBookings(ApiAction):
                         "payload": payload("cancel_booking", booking_code=booking["code"]),
                     },
                 ],
-                **booking_summary(booking, language),
             )
         return []
 
@@ -117,7 +129,7 @@ class LookupValidation(ApiCaller):
         language = language_of(tracker)
         booking = await self.api.find_booking(tracker.get_slot("booking_code"), phone, language)
         if tracker.active_loop_name == "change_form":
-            dispatcher.utter_message(response="utter_booking_card", **booking_summary(booking, language))
+            utter_booking(dispatcher, "utter_booking_card", booking, language)
             if booking["status"] != "confirmed":
                 return {"booker_phone": None, "booking_code": None}
             # The party stays; the new departure must have room for it.
@@ -125,7 +137,7 @@ class LookupValidation(ApiCaller):
         return {"booker_phone": phone}
 
 
-class ValidateLookupForm(LookupValidation, FormValidationAction):
+class ValidateLookupForm(LookupValidation, FormValidation):
     def name(self) -> str:
         return "validate_lookup_form"
 
@@ -140,11 +152,10 @@ class ActionShowLookedUpBooking(ApiAction):
         language = language_of(tracker)
         code, phone = tracker.get_slot("booking_code"), tracker.get_slot("booker_phone")
         booking = await self.api.find_booking(code, phone, language)
-        summary = booking_summary(booking, language)
         if tracker.get_slot("manage_intent") == "cancel" and booking["status"] == "confirmed":
-            dispatcher.utter_message(response="utter_ask_cancel_confirm", **summary)
+            utter_booking(dispatcher, "utter_ask_cancel_confirm", booking, language)
             return [SlotSet("awaiting_cancel_confirm", True)]
-        dispatcher.utter_message(response="utter_booking_card", **summary)
+        utter_booking(dispatcher, "utter_booking_card", booking, language)
         return _forget_lookup()
 
     def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
@@ -158,7 +169,7 @@ class ActionCancelBooking(ApiAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         language = language_of(tracker)
         booking = await self.api.cancel(tracker.get_slot("booking_code"), tracker.get_slot("booker_phone"), language)
-        dispatcher.utter_message(response="utter_booking_cancelled", **booking_summary(booking, language))
+        utter_booking(dispatcher, "utter_booking_cancelled", booking, language)
         return _forget_lookup()
 
     def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
@@ -196,7 +207,7 @@ class ActionChangeBooking(ApiAction):
         language = language_of(tracker)
         code, phone = tracker.get_slot("booking_code"), tracker.get_slot("booker_phone")
         booking = await self.api.change(code, phone, int(tracker.get_slot("run_id")), language)
-        dispatcher.utter_message(response="utter_booking_changed", **booking_summary(booking, language))
+        utter_booking(dispatcher, "utter_booking_changed", booking, language)
         return [SlotSet(slot, None) for slot in CHANGE_SLOTS]
 
     def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:

@@ -25,17 +25,35 @@ DEPARTMENT_OF_INTENT = {
     **dict.fromkeys(["opendata_question", "opendata_catalog", "facility_nearby"], "open_data"),
 }  # fmt: skip
 FALLBACKS_BEFORE_HANDOFF = 2
+# A message the NLU did not understand may still be answered from the knowledge base (actions/knowledge.py): then it
+# was no miss. Named here, where misses are counted, so that this module needs nothing from that one.
+ANSWER_FROM_KNOWLEDGE = "action_answer_from_knowledge"
+KNOWLEDGE_DECLINED = "utter_knowledge_no_answer"
 
 
-def _user_intents(tracker: Tracker) -> list[str]:
-    """The intents of this dialogue's user messages, newest first (a restart begins a new dialogue)."""
-    intents = []
+def _user_turns(tracker: Tracker) -> list[tuple[str | None, bool]]:
+    """This dialogue's user messages, newest first (a restart begins a new dialogue): each one's intent, and whether
+    the knowledge base answered it."""
+    turns = []
+    asked = declined = False
     for event in reversed(tracker.events):
-        if event.get("event") == "restart":
+        kind = event.get("event")
+        if kind == "restart":
             break
-        if event.get("event") == "user":
-            intents.append(((event.get("parse_data") or {}).get("intent") or {}).get("name"))
-    return intents
+        if kind == "action" and event.get("name") == ANSWER_FROM_KNOWLEDGE:
+            asked = True
+        elif kind == "bot" and (event.get("metadata") or {}).get("utter_action") == KNOWLEDGE_DECLINED:
+            declined = True
+        elif kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            turns.append((intent, asked and not declined))
+            asked = declined = False
+    return turns
+
+
+def _user_intents(tracker: Tracker) -> list[str | None]:
+    """The intents of this dialogue's user messages, newest first."""
+    return [intent for intent, _answered in _user_turns(tracker)]
 
 
 def guess_department(tracker: Tracker, known: Departments) -> str:
@@ -46,9 +64,11 @@ def guess_department(tracker: Tracker, known: Departments) -> str:
 
 
 def fallbacks_in_a_row(tracker: Tracker) -> int:
+    """How many of the latest messages in a row were not understood and not answered from the knowledge base, the
+    latest one (being answered now) included."""
     count = 0
-    for intent in _user_intents(tracker):
-        if intent != "nlu_fallback":
+    for intent, answered in _user_turns(tracker):
+        if intent != "nlu_fallback" or answered:
             break
         count += 1
     return count

@@ -63,15 +63,16 @@ def facility_lines(number: int, facility: dict[str, Any], language: str) -> str:
     name = facility["name_en"] if language == "en" else facility["name"]
     address = facility["address_en"] if language == "en" else facility["address"]
     details = " · ".join([format_hours(facility["hours"], language), *kind_details(facility, language)])
-    link = MAP_LINK.format(name=quote(name), lat=facility["lat"], lon=facility["lon"])
     return "\n".join(
-        [
-            f"{number}. {name} ({format_distance(facility['distance_m'])})",
-            f"   {address}",
-            f"   {details}",
-            f"   {pick(language, '지도', 'Map')}: {link}",
-        ]
+        [f"{number}. {name} ({format_distance(facility['distance_m'])})", f"   {address}", f"   {details}"]
     )
+
+
+def map_button(facility: dict[str, Any], language: str) -> dict[str, str]:
+    """A named link to the place on Kakao Map: the address itself (a long encoded name) never goes in the text."""
+    name = facility["name_en"] if language == "en" else facility["name"]
+    link = MAP_LINK.format(name=quote(name), lat=facility["lat"], lon=facility["lon"])
+    return {"title": pick(language, f"지도 보기: {name}", f"Map: {name}"), "payload": link}
 
 
 def also_show_button(kind: str, where: dict[str, Any], language: str) -> dict[str, str]:
@@ -106,7 +107,8 @@ class ActionFacilityNearby(ApiAction):
             kinds=KIND_NAMES[language][kind],
             facilities="\n".join(facility_lines(n, f, language) for n, f in enumerate(facilities, start=1)),
             buttons=[
-                also_show_button(kind, {"place": place} if place else {"latitude": lat, "longitude": lon}, language)
+                *(map_button(facility, language) for facility in facilities),
+                also_show_button(kind, {"place": place} if place else {"latitude": lat, "longitude": lon}, language),
             ],
         )
         # A later "near me" asks for a fresh location rather than answering for where the citizen was.

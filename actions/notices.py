@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiClient, ApiProblem, ApiRefused
-from actions.base import ApiAction, ApiCaller, entity, language_of, pick
+from actions.base import ApiAction, ApiCaller, FormValidation, entity, language_of, pick
+from actions.cards import card, link_button
 from actions.vocabulary import NoticeCategory, notice_categories
 from common import confidential
 from common.clock import SEOUL
@@ -91,18 +92,31 @@ def read_more(notice: dict[str, Any], language: str) -> dict[str, str]:
     }
 
 
-def card(dispatcher: CollectingDispatcher, notice: dict[str, Any], language: str) -> None:
+def notice_card(notice: dict[str, Any], title: str, date: str, body: str | None, language: str) -> dict[str, Any]:
+    """A notice's `custom` card: what its text says, as fields."""
+    fields = [
+        (pick(language, "분야", "Category"), notice["category_name"]),
+        (pick(language, "게시일", "Posted"), date),
+        (pick(language, "담당 부서", "Department"), notice["department"]),
+    ]
+    return card("notice", title, fields, body)
+
+
+def show_card(dispatcher: CollectingDispatcher, notice: dict[str, Any], language: str) -> None:
     """A notice as a short card: category, title, date and department, summary, and a read-more button."""
     english = language == "en"
     summary = (notice["summary_en"] or f"{notice['summary']} (Korean only)") if english else notice["summary"]
+    title = (notice["title_en"] or notice["title"]) if english else notice["title"]
+    date = format_date(notice["published_at"], language)
     dispatcher.utter_message(
         response="utter_notice_card",
         category=notice["category_name"],
-        title=(notice["title_en"] or notice["title"]) if english else notice["title"],
-        date=format_date(notice["published_at"], language),
+        title=title,
+        date=date,
         department=notice["department"],
         summary=summary,
         buttons=[read_more(notice, language)],
+        json_message=notice_card(notice, title, date, summary, language),
     )
 
 
@@ -135,7 +149,7 @@ class ActionNoticeLatest(ApiAction):
                 category=category and category.name(language),
             )
             for notice in notices:
-                card(dispatcher, notice, language)
+                show_card(dispatcher, notice, language)
         others = [c for c in categories.values() if c != category]
         dispatcher.utter_message(
             response="utter_notice_narrow", buttons=category_buttons("notice_latest", language, others)
@@ -143,7 +157,7 @@ class ActionNoticeLatest(ApiAction):
         return []
 
 
-class ValidateNoticeSearchForm(FormValidationAction):
+class ValidateNoticeSearchForm(FormValidation):
     """The keyword: picked out of the search request, or the whole answer when it was asked for."""
 
     def name(self) -> str:
@@ -175,7 +189,7 @@ class ActionNoticeSearch(ApiAction):
             return [SlotSet("notice_query", None)]
         dispatcher.utter_message(response="utter_notice_search_results", query=query)
         for notice in notices:
-            card(dispatcher, notice, language)
+            show_card(dispatcher, notice, language)
         return [SlotSet("notice_query", None)]
 
     def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
@@ -196,21 +210,27 @@ class ActionNoticeRead(ApiAction):
             return []
         notice = await self.api.notice(str(mention["value"]), language)
         english = language == "en"
-        attachments = "".join(f"\n📎 {a['title']}: {a['url']}" for a in notice["attachments"])
+        title = (notice["title_en"] or notice["title"]) if english else notice["title"]
+        # Attachments by name in the text; each opens from its own named button, never as an address in the text.
+        attachments = "".join(f"\n📎 {a['title']}" for a in notice["attachments"])
+        links = [link_button(f"📎 {a['title']}", a.get("url")) for a in notice["attachments"]]
         expires = notice["expires_at"] and pick(
             language,
             f" · {format_date(notice['expires_at'], language)}까지",
             f" · until {format_date(notice['expires_at'], language)}",
         )
+        date = format_date(notice["published_at"], language) + (expires or "")
         dispatcher.utter_message(
             response="utter_notice_full",
             category=notice["category_name"],
-            title=(notice["title_en"] or notice["title"]) if english else notice["title"],
+            title=title,
             department=notice["department"],
-            date=format_date(notice["published_at"], language) + (expires or ""),
+            date=date,
             summary=(notice["summary_en"] or notice["summary"]) if english else notice["summary"],
             body=notice["body"],
             attachments=attachments,
+            buttons=[link for link in links if link],
+            json_message=notice_card(notice, title, date, notice["body"], language),
         )
         return []
 
@@ -376,7 +396,7 @@ class ActionMyNotices(ApiAction):
         return [SlotSet("phone_link_needed", False), *forget]
 
 
-class ValidatePhoneLinkForm(ApiCaller, FormValidationAction):
+class ValidatePhoneLinkForm(ApiCaller, FormValidation):
     """The phone (a code is sent to it), then the code; a dead end fills the code slot with "failed"."""
 
     def name(self) -> str:
@@ -459,7 +479,7 @@ class ActionNoticeOpen(ApiAction):
         return [SlotSet("identity_code_sent", False)]
 
 
-class ValidateNoticeUnlockForm(ApiCaller, FormValidationAction):
+class ValidateNoticeUnlockForm(ApiCaller, FormValidation):
     def name(self) -> str:
         return "validate_notice_unlock_form"
 

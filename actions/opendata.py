@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ApiAction, language_of, pick
+from actions.cards import link_button
 from common.payloads import payload
 
 EXPLANATION = "opendata_explanation"
@@ -43,8 +44,8 @@ class ActionOpendataAnswer(ApiAction):
             if answer.get("reason") == "no_dataset":
                 events.append(SlotSet(CONTEXT, None))
             return events
-        # The api's answer already names its source (title, publisher, public link): nothing to add.
-        dispatcher.utter_message(text=answer["answer"], buttons=buttons)
+        # The api's answer names its source once (title and publisher); its page is a named link, never an address.
+        dispatcher.utter_message(text=answer["answer"], buttons=[*buttons, *_dataset_button(answer, language)])
         if answer.get("chart_url"):
             dispatcher.utter_message(image=answer["chart_url"])
         return [SlotSet(EXPLANATION, answer.get("explanation")), SlotSet(CONTEXT, answer.get("query"))]
@@ -106,6 +107,13 @@ def _label(topic: dict[str, Any], language: str) -> str:
 
 def _choice_button(choice: dict[str, str]) -> dict[str, str]:
     return {"title": choice["title"], "payload": payload("opendata_question", **{CHOICE: choice["question"]})}
+
+
+def _dataset_button(answer: dict[str, Any], language: str) -> list[dict[str, str]]:
+    """The dataset's readable page (title, source, period, a preview, the official link) as a named link."""
+    page = (answer.get("dataset") or {}).get("page")
+    button = link_button(pick(language, "데이터 자세히 보기", "See the data"), page)
+    return [button] if button else []
 
 
 def _catalog_button(language: str) -> dict[str, str]:

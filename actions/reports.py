@@ -14,13 +14,13 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiClient, ApiProblem, ApiRefused, ApiUnavailable, channel_user
-from actions.base import ApiAction, ApiCaller, entity, language_of, pick
+from actions.base import ApiAction, ApiCaller, FormValidation, entity, language_of, pick
 from common.calendar import weekday_name
 from common.clock import SEOUL
 from common.masking import mask_phone
@@ -79,6 +79,8 @@ NOT_ANSWERS = frozenset(
         "rate_report",
     }
 )
+# How sure the NLU must be that a typed answer is one of those requests rather than the answer.
+SURE_REQUEST = 0.7
 # A comment may well be kind words or a plain yes ("네 빨리 고쳐 주셔서 감사해요").
 COMMENT_WORDS = frozenset({"affirm", "greet", "goodbye", "thank"})
 RECEIPT = re.compile(r"(?<![A-Za-z0-9])PJ\s*-?\s*(\d{4})\s*-?\s*(\d{6,})(?!\d)", re.IGNORECASE)
@@ -128,10 +130,15 @@ def intent_of(tracker: Tracker) -> str | None:
 
 def typed_answer(tracker: Tracker, also: frozenset[str] = frozenset()) -> str | None:
     """The citizen's typed message when it answers the question asked: not a button, photo or location, nor one of
-    the requests answered in passing (`also` names those that do count as an answer here)."""
+    the requests answered in passing (`also` names those that do count as an answer here) that the NLU is sure of:
+    a comment the model only half places among status questions ("빨리 처리해 주셔서 좋았어요", report_status at 0.53)
+    is still the answer to the question just asked."""
     message = tracker.latest_message or {}
     text = " ".join(str(message.get("text") or "").split())
-    if not text or text.startswith("/") or (intent_of(tracker) in NOT_ANSWERS - also):
+    if not text or text.startswith("/"):
+        return None
+    confidence = ((message.get("intent") or {}).get("confidence")) or 0.0
+    if intent_of(tracker) in NOT_ANSWERS - also and confidence >= SURE_REQUEST:
         return None
     return text
 
@@ -264,7 +271,7 @@ def location_slots(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[s
 # --- the report form ---------------------------------------------------------------------------------------------
 
 
-class ValidateReportForm(ApiCaller, FormValidationAction):
+class ValidateReportForm(ApiCaller, FormValidation):
     """Picks each answer out of the citizen's messages and checks it; a clear message and the question again when
     it will not do."""
 
@@ -730,7 +737,7 @@ class ActionRateReport(ApiAction):
         return [SlotSet("rating_open", False)]
 
 
-class ValidateRatingCommentForm(FormValidationAction):
+class ValidateRatingCommentForm(FormValidation):
     """The comment: any typed words (kind words and a plain yes included); "skip" or "no" sends the score alone."""
 
     def name(self) -> str:

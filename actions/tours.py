@@ -7,16 +7,19 @@ back as the reason to show the citizen.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api_client import ApiProblem, ApiRefused, ApiUnavailable
-from actions.base import ApiAction, ApiCaller, entity, language_of, pick
+from actions.base import ApiAction, ApiCaller, FormValidation, entity, language_of, pick
+from actions.cards import booking_card
+from common import clock
 from common.masking import mask_phone
 from common.payloads import payload
 
@@ -28,6 +31,9 @@ FARE_NAMES = {
 # The day the citizen named is refused for a reason the domain words better than a sentence of the api.
 DAY_REFUSALS = {"past_date": "utter_past_date"}
 SEATS_GONE = ("sold_out", "daily_limit_reached")
+# How many open days the date question offers as chips: a row or two on a phone, the rest can be typed.
+OPEN_DAY_CHIPS = 5
+logger = logging.getLogger(__name__)
 
 
 def format_party(party: dict[str, int], language: str) -> str:
@@ -130,7 +136,7 @@ class ActionTourAvailability(ApiAction):
         return []
 
 
-class ValidateBookingForm(ApiCaller, FormValidationAction):
+class ValidateBookingForm(ApiCaller, FormValidation):
     """Checks each answer of the booking form with the api, re-asking with its reason when refused."""
 
     refusal_responses = DAY_REFUSALS
@@ -289,6 +295,38 @@ class ActionAskRunId(ApiAction):
         return []
 
 
+class ActionAskTourDate(ApiCaller, Action):
+    """Asks for the day with the next days that still have seats for the party as chips; the citizen may also type
+    any day. Without the api the question is still asked, only without chips."""
+
+    def name(self) -> str:
+        return "action_ask_tour_date"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        language = language_of(tracker)
+        try:
+            runs = await self.api.available_runs(clock.today().isoformat(), party_seats(tracker), language, limit=20)
+        except ApiProblem as problem:
+            logger.warning("no open days for the date question: %s", problem)
+            runs = []
+        dispatcher.utter_message(response="utter_ask_tour_date", buttons=day_buttons(runs, language))
+        return []
+
+
+def day_buttons(runs: list[dict[str, Any]], language: str, days: int = OPEN_DAY_CHIPS) -> list[dict[str, str]]:
+    """The first `days` distinct days among the runs (in their order), each a chip that picks that day."""
+    buttons: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for run in runs:
+        if run["date"] in seen:
+            continue
+        seen.add(run["date"])
+        buttons.append({"title": run[f"day_{language}"], "payload": payload("inform", tour_date=run["date"])})
+        if len(buttons) == days:
+            break
+    return buttons
+
+
 class ActionAskConsent(ApiAction):
     """Asks for consent with the keeping period the api applies (BOOKER_RETENTION_DAYS), never a number of its own."""
 
@@ -315,16 +353,27 @@ class ActionAskBookingConfirmed(ApiAction):
         run = next((r for r in runs if str(r["id"]) == run_id), None)
         if run is None:
             raise ApiUnavailable(f"run {run_id} is not in the timetable of its day")
-        dispatcher.utter_message(
-            response="utter_ask_booking_confirmed",
-            day=run[f"day_{language}"],
-            time=run["time"],
-            option=run[f"option_{language}"],
-            party=format_party(party, language),
-            name=tracker.get_slot("booker_name"),
-            phone=mask_phone(tracker.get_slot("booker_phone") or ""),
-            fee=format_won(fee, language),
+        shown = {
+            "day": run[f"day_{language}"],
+            "time": run["time"],
+            "option": run[f"option_{language}"],
+            "party": format_party(party, language),
+            "name": tracker.get_slot("booker_name"),
+            "phone": mask_phone(tracker.get_slot("booker_phone") or ""),
+            "fee": format_won(fee, language),
+        }
+        title = pick(language, "예약 내용 확인", "Please check your booking")
+        paid = pick(language, f"{shown['fee']} (현장 결제)", f"{shown['fee']} (paid on site)")
+        summary = booking_card(
+            title,
+            language,
+            when=f"{shown['day']} {shown['time']}",
+            course=shown["option"],
+            party=shown["party"],
+            booker=f"{shown['name']} / {shown['phone']}",
+            fee=paid,
         )
+        dispatcher.utter_message(response="utter_ask_booking_confirmed", json_message=summary, **shown)
         return []
 
     def after_problem(self, problem: ApiProblem, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
@@ -358,21 +407,40 @@ class ActionSubmitBooking(ApiAction):
         return _reset_booking() if isinstance(problem, ApiRefused) else []
 
 
+def booking_fields(booking: dict[str, Any], language: str) -> dict[str, str]:
+    """A booking as its responses name it: code, day, time, option, party and fee, in the citizen's language."""
+    run = booking["run"]
+    return {
+        "code": booking["code"],
+        "day": run[f"day_{language}"],
+        "time": run["time"],
+        "option": run[f"option_{language}"],
+        "party": format_party(booking["party"], language),
+        "fee": format_won(booking["total_fee"], language),
+    }
+
+
 def utter_booking_done(
     dispatcher: CollectingDispatcher, booking: dict[str, Any], tour: dict[str, Any], language: str
 ) -> None:
-    run = booking["run"]
-    dispatcher.utter_message(
-        response="utter_booking_done",
-        code=booking["code"],
-        day=run[f"day_{language}"],
-        time=run["time"],
-        option=run[f"option_{language}"],
-        party=format_party(booking["party"], language),
-        fee=format_won(booking["total_fee"], language),
-        meeting_point=tour[f"meeting_point_{language}"],
-        id_rules=tour[f"id_rules_{language}"],
+    shown = {
+        **booking_fields(booking, language),
+        "meeting_point": tour[f"meeting_point_{language}"],
+        "id_rules": tour[f"id_rules_{language}"],
+    }
+    title = pick(language, "예약이 확정됐어요", "Your booking is confirmed")
+    done = booking_card(
+        title,
+        language,
+        shown["id_rules"],
+        code=shown["code"],
+        when=f"{shown['day']} {shown['time']}",
+        course=shown["option"],
+        party=shown["party"],
+        fee=pick(language, f"{shown['fee']} (현장 결제)", f"{shown['fee']} (paid on site)"),
+        meet=shown["meeting_point"],
     )
+    dispatcher.utter_message(response="utter_booking_done", json_message=done, **shown)
 
 
 class ActionConfirmWaitlist(ApiAction):

@@ -18,6 +18,8 @@ from api.core.json_bodies import RefuseUnstorableText
 from api.core.logging import route_of
 from api.core.rate_limits import count_request, install_rate_limits
 from api.core.settings import Settings, get_settings
+from api.knowledge import service as knowledge
+from api.knowledge.router import router as knowledge_router
 from api.notices.router import router as notices_router
 from api.opendata.facilities import router as facilities_router
 from api.opendata.router import router as opendata_router
@@ -25,6 +27,7 @@ from api.reports.router import router as reports_router
 from api.staff.router import router as staff_router
 from api.tours.router import router as tours_router
 from api.training.router import router as training_router
+from api.web import public_data
 from api.web.app import install_console
 from common.log_format import configure_logging
 from common.request_limits import BodyLimit
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    if settings.knowledge_warm_up:
+        knowledge.warm_up(app.state.sessionmaker)
 
     install_error_handlers(app)
     # The innermost middleware: the body it reads whole has passed the size limit already.
@@ -59,9 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(facilities_router)
     app.include_router(opendata_router)
     app.include_router(notices_router)
+    app.include_router(knowledge_router)
     app.include_router(reports_router)
     app.include_router(staff_router)
     app.include_router(training_router)
+    app.include_router(public_data.router)
     install_console(app)
     # Inside the request log, so a refused body is logged like any answer.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, routes=body_limits(settings))

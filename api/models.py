@@ -3,6 +3,7 @@
 from api.automation.models import DailyReport, JobRun, JobState
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
 from api.identity.models import PhoneLink, SmsMessage, VerificationCode
+from api.knowledge.models import KnowledgeAsk, KnowledgeEntry, KnowledgeVector
 from api.notices.models import Notice, NoticeSubscription, NoticeTerm, PersonalNotice
 from api.opendata.models import Chart, Dataset, DatasetColumn, DatasetVersion
 from api.reports.models import ReportCase, ReportEvent, ReportKind, ReportPhoto, ReportReporter
@@ -30,6 +31,9 @@ __all__ = [
     "InboxSighting",
     "JobRun",
     "JobState",
+    "KnowledgeAsk",
+    "KnowledgeEntry",
+    "KnowledgeVector",
     "Message",
     "ModelActivation",
     "Notice",

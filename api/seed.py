@@ -6,8 +6,10 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from api.conversations.seed import seed_canned_replies
 from api.core.database import make_engine, make_sessionmaker
 from api.core.settings import Settings, get_settings, public_holidays
+from api.knowledge.seed import seed_knowledge
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.reports.kinds import seed_report_kinds
@@ -23,8 +25,10 @@ def _seeders(settings: Settings) -> dict[str, Callable[[Session], int]]:
     return {
         "tours": partial(seed_tours, holidays=public_holidays(settings)),
         "notices": seed_notices,
+        "knowledge": seed_knowledge,
         "opendata": seed_opendata,
         "report_kinds": seed_report_kinds,
+        "canned_replies": seed_canned_replies,
     }
 
 

@@ -5,8 +5,8 @@ up at once and taking turns, with the ratio of the two.
 
 Options: --skip-training (do not time a cold `rasa train`), --messages N (per conversation),
 --rounds N (turns each system takes at each chat load), --model PATH (another model for the stack's Rasa than
-models/current.tar.gz), --only chat|booking|opendata|rush (one part only; rush is the booking rush in cluster
-mode, one replica beside two).
+models/current.tar.gz), --only chat|booking|opendata|knowledge|nlu|rush (one part only; nlu is the held-out NLU set,
+the assistant's pipeline beside Rasa's default one; rush is the booking rush in cluster mode, one replica beside two).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bare_rasa, booking, booking_rush, opendata_accuracy
+from bench import bare_rasa, booking, booking_rush, knowledge, nlu_heldout, opendata_accuracy
 from bench.chat_latency import run_load, side_by_side, web_chat
 from tests.support.postgres import temporary_database
 from tests.support.stack import DEFAULT_MODEL, ROOT, Stack
@@ -73,7 +73,8 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--messages", type=int, default=25, help="messages per conversation")
     parser.add_argument("--rounds", type=int, default=5, help="turns each system takes at each chat load")
-    parser.add_argument("--only", choices=["chat", "booking", "opendata", "rush"], help="run one part only")
+    parts = ["chat", "booking", "opendata", "knowledge", "nlu", "rush"]
+    parser.add_argument("--only", choices=parts, help="run one part only")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the model the stack's Rasa serves")
     args = parser.parse_args()
 
@@ -83,7 +84,11 @@ def main() -> None:
         return
     if args.only in (None, "opendata"):
         results["opendata_accuracy"] = opendata_accuracy.figures(opendata_accuracy.run())
-    if args.only == "opendata":
+    if args.only in (None, "knowledge"):
+        results["knowledge_retrieval"] = knowledge.run(show_misses=False)
+    if args.only in (None, "nlu"):
+        results["nlu_heldout"] = nlu_heldout.run()
+    if args.only in ("opendata", "knowledge", "nlu"):
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return
     if args.only != "chat":

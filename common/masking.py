@@ -22,6 +22,18 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+# Korean resident registration numbers (YYMMDD-NNNNNNN): never stored, not even partly.
+RESIDENT_NUMBER = re.compile(r"(?<!\d)\d{6}[- ]?[1-8]\d{6}(?!\d)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_personal_data(text: str) -> str:
+    """Resident numbers, phone numbers (010-****-5678) and e-mail addresses out of a text."""
+    text = RESIDENT_NUMBER.sub("******-*******", text)
+    text = redact_phones(text)
+    return EMAIL.sub("***@***", text)
+
+
 def redact_phones(text: str) -> str:
     return PHONE_PATTERN.sub(lambda m: f"{m.group(1)}-{'*' * len(m.group(2))}-{m.group(3)}", text)
 

@@ -8,8 +8,9 @@ from api.notices import scheduled as notices
 from api.opendata import scheduled as opendata
 from api.reports import scheduled as reports
 from api.tours import scheduled as tours
+from api.training import scheduled as training
 
 # A new domain with jobs adds its scheduled module here.
-DOMAINS = (tours, conversations, notices, automation, opendata, reports)
+DOMAINS = (tours, conversations, notices, automation, opendata, reports, training)
 
 JOBS: dict[str, Job] = {job.name: job for domain in DOMAINS for job in domain.JOBS}

@@ -1,5 +1,5 @@
 """The figures staff read each morning and on the dashboard: bookings, visitors, handoff waits, the bot's fallbacks,
-open citizen reports.
+the knowledge base's answers, open citizen reports.
 
 Each figure is read through the service of the domain that owns it, grouped here by calendar day in Asia/Seoul.
 """
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.automation.models import DailyReport
 from api.conversations import handoffs
 from api.core.errors import NotFound
+from api.knowledge import service as knowledge
 from api.opendata import service as opendata
 from api.opendata.errors import DatasetNotFound
 from api.reports import service as citizen_reports
@@ -27,6 +28,7 @@ from common.clock import SEOUL
 DMZ_DATASET = "dmz-peace-tourism-monthly"
 DMZ_COLUMNS = {"month": "통계연월", "total": "총관광객수", "korean": "내국인수", "foreign": "외국인수"}
 TOP_MISUNDERSTOOD = 5
+TOP_UNANSWERED = 5
 
 
 class ReportNotFound(NotFound):
@@ -54,6 +56,7 @@ def daily_figures(session: Session, day: date) -> dict[str, Any]:
         "cancellations": _cancellations(session, day),
         "handoffs": _handoffs(session, day),
         "nlu": _nlu(session, day),
+        "knowledge": knowledge_figures(session, *day_bounds(day)),
         "reports": open_reports(session, day_bounds(day)[1]),
     }
 
@@ -90,6 +93,8 @@ def _handoffs(session: Session, day: date) -> dict[str, Any]:
         "median_wait_seconds": round(statistics.median(waits)) if waits else None,
         "max_wait_seconds": round(max(waits)) if waits else None,
         "by_department": dict(sorted(Counter(department for _at, department, _wait in requested).items())),
+        # Answers given that day to "were you satisfied?" after a closed conversation.
+        "satisfaction": handoffs.satisfaction_between(session, *day_bounds(day)),
     }
 
 
@@ -103,6 +108,12 @@ def _nlu(session: Session, day: date) -> dict[str, Any]:
         "fallback_rate": round(fallbacks / parsed, 4) if parsed else None,
         "misunderstood": inbox.most_misunderstood(session, start, end, TOP_MISUNDERSTOOD),
     }
+
+
+def knowledge_figures(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """Questions the knowledge base was asked in [start, end): answered, the answer rate, answers marked not
+    helpful, and the topics it most often could not answer (masked)."""
+    return knowledge.daily_figures(session, start, end, top=TOP_UNANSWERED)
 
 
 def open_reports(session: Session, at: datetime) -> dict[str, Any]:
@@ -154,6 +165,16 @@ def minutes(seconds: float | None) -> str:
     return f"{whole // 60}시간 {whole % 60}분" if whole >= 60 else f"{whole}분"
 
 
+def satisfaction_line(satisfaction: dict[str, Any]) -> str:
+    """상담 만족도 4.5점 (응답 2건 · 5점 1, 4점 1): the scores given, most first; "응답 없음" when none were."""
+    if not satisfaction["count"]:
+        return "상담 만족도: 응답 없음"
+    given = ", ".join(
+        f"{score}점 {count}" for score, count in sorted(satisfaction["distribution"].items(), reverse=True) if count
+    )
+    return f"상담 만족도 {satisfaction['average']:.1f}점 (응답 {satisfaction['count']}건 · {given})"
+
+
 def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
@@ -175,10 +196,14 @@ def report_text(figures: dict[str, Any]) -> str:
         f"상담 연결 {handoffs['count']}건 (응대 {handoffs['claimed']}건) · 대기 중앙값 "
         f"{minutes(handoffs['median_wait_seconds'])}, 최대 {minutes(handoffs['max_wait_seconds'])}"
     )
+    if "satisfaction" in handoffs:  # reports stored before the question was asked have none
+        lines.append(satisfaction_line(handoffs["satisfaction"]))
     lines.append(f"챗봇 이해 실패율 {percent(nlu['fallback_rate'])} ({nlu['fallbacks']}/{nlu['parsed']})")
     if nlu["misunderstood"]:
         lines.append("자주 이해하지 못한 말:")
         lines += [f"{n}. {m['text']} ({m['count']}회)" for n, m in enumerate(nlu["misunderstood"], 1)]
+    if "knowledge" in figures:  # reports stored before the knowledge base existed have none
+        lines += _knowledge_lines(figures["knowledge"])
     if "reports" in figures:  # reports stored before citizen reports existed have none
         cases = figures["reports"]
         lines.append(f"생활불편 신고: 열린 신고 {cases['open']}건 · 답변 기한 넘김 {cases['overdue']}건")
@@ -187,6 +212,18 @@ def report_text(figures: dict[str, Any]) -> str:
             for code, c in cases["by_department"].items()
         ]
     return "\n".join(lines)
+
+
+def _knowledge_lines(answers: dict[str, Any]) -> list[str]:
+    rate = percent(answers["answer_rate"])
+    lines = [
+        f"지식베이스 질문 {answers['asked']}건 · 답변 {answers['answered']}건 (답변율 {rate})"
+        f" · 도움이 안 됐다는 답 {answers['unhelpful']}건"
+    ]
+    if answers["top_unanswered"]:
+        lines.append("자주 답하지 못한 질문:")
+        lines += [f"{n}. {t['text']} ({t['count']}회)" for n, t in enumerate(answers["top_unanswered"], 1)]
+    return lines
 
 
 # --- the dashboard's series -----------------------------------------------------------------------

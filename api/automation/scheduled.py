@@ -15,6 +15,7 @@ from api.conversations import rasa_tracker
 from api.conversations import retention as transcripts
 from api.conversations import service as conversations
 from api.identity import retention as identity
+from api.knowledge import service as knowledge
 from api.notices import retention as notices
 from api.tours import service as tours
 from common.clock import SEOUL
@@ -59,6 +60,9 @@ def apply_retention(ctx: JobContext) -> dict[str, Any]:
         "personal_notices_deleted": notices.delete_personal_notices_sent_before(
             session, days_ago(settings.personal_notice_retention_days)
         ),
+        "knowledge_questions_deleted": knowledge.delete_asks_before(session, transcripts_before),
+        "routed_texts_forgotten": transcripts.forget_routed_texts_before(session, transcripts_before),
+        "department_corrections_deleted": transcripts.delete_department_corrections_before(session, transcripts_before),
     }
     # Last: Rasa's store is another database, and a failure there rolls the changes above back for the retry.
     counts |= rasa_tracker.apply_retention(settings.tracker_store_url, transcripts_before, blank_before, blank_since)

@@ -13,6 +13,10 @@ class Department:
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_ko
 
+    def staff_title(self, language: str) -> str:
+        """How a citizen sees who writes to them: 관광과 상담원, Tourism staff."""
+        return f"{self.name_en} staff" if language == "en" else f"{self.name_ko}과 상담원"
+
 
 DEPARTMENTS: dict[str, Department] = {
     department.code: department

@@ -10,6 +10,7 @@ every change is a conditional UPDATE on the state that was read.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
@@ -19,7 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
-from api.conversations import outbox
+from api.conversations import messaging, outbox, routing
 from api.conversations.departments import DEFAULT_DEPARTMENT, DEPARTMENTS
 from api.conversations.models import CannedReply, Conversation, Handoff, Message, OutboxMessage
 from api.conversations.service import ConversationNotFound, existing_conversation, get_or_create_conversation
@@ -29,6 +30,7 @@ from api.core.settings import Settings, public_holidays
 from api.staff import permissions
 from api.staff.service import audit
 from common.clock import SEOUL, utcnow
+from common.payloads import payload
 
 if TYPE_CHECKING:  # types only: other domains' tables are not read here
     from api.staff.models import StaffUser
@@ -45,6 +47,12 @@ ASSISTANT_IS_BACK = {
     "ko": "상담 직원과의 대화가 끝났어요. 이제 다시 챗봇이 도와드릴게요. 궁금한 점이 있으면 언제든 말씀해 주세요.",
     "en": "Your conversation with our staff has ended. The assistant is back: ask me anything, any time.",
 }
+# The satisfaction question's buttons: `/rate_handoff{"handoff":12,"score":5}`; a tap is taken within this long.
+RATE_HANDOFF = "rate_handoff"
+SCORES = range(1, 6)
+RATING_WINDOW = timedelta(days=7)
+_RATING = re.compile(r'^/rate_handoff\{"handoff":(\d{1,10}),"score":(\d)\}$')
+_TYPED_SCORE = re.compile(r"^\s*([1-5])\s*(?:점|/\s*5)?\s*[.!]?\s*$")
 
 
 class HandoffNotFound(NotFound):
@@ -205,17 +213,22 @@ def request(
 ) -> QueueTicket:
     """Queue the conversation for a person and hand it to staff; a second request while open is the same one."""
     now = now or utcnow()
-    department = _check_department(department or DEFAULT_DEPARTMENT)
+    guess = _check_department(department) if department else None
     conversation = get_or_create_conversation(session, channel, channel_user_id)
-    handoff = open_handoff(session, conversation.id) or _open_once(
-        session,
-        conversation,
-        reason=reason,
-        department=department,
-        requested_at=now,
-        queued_at=now,
-        ahead_when_queued=_waiting_before(session, department, now, None),
-    )
+    handoff = open_handoff(session, conversation.id)
+    if handoff is None:
+        # The assistant's guess is one sign among others: the conversation's words and what staff taught weigh more.
+        routed = routing.route(session, conversation.id, guess, now)
+        handoff = _open_once(
+            session,
+            conversation,
+            reason=reason,
+            department=routed.department,
+            routed_text=routed.text or None,
+            requested_at=now,
+            queued_at=now,
+            ahead_when_queued=_waiting_before(session, routed.department, now, None),
+        )
     conversation.mode = "human"
     session.commit()
     return ticket(session, handoff, hours, default_minutes, now)
@@ -247,6 +260,122 @@ def cancel(session: Session, channel: str, channel_user_id: str, now: datetime |
         if handoff.status == "cancelled":
             return handoff
     raise AlreadyClaimed("A staff member has taken the conversation already.", "이미 담당 직원이 대화를 맡았어요.")
+
+
+# --- the citizen's side while a person has the conversation, and after -------------------------------
+
+
+def staff_title(handoff: Handoff, language: str) -> str:
+    """Who writes to the citizen, as they see it: the handoff's department's staff (관광과 상담원)."""
+    department = DEPARTMENTS.get(handoff.department) or DEPARTMENTS[DEFAULT_DEPARTMENT]
+    return department.staff_title(language)
+
+
+def _authored(handoff: Handoff, user: StaffUser) -> dict[str, Any]:
+    """A staff message's marks: the console names the staff member, the citizen's channels the department's staff."""
+    language = outbox.language_of(handoff.conversation)
+    return {"staff_id": user.id, "author": "staff", "author_name": staff_title(handoff, language)}
+
+
+def answer_while_human(
+    session: Session, conversation: Conversation, pressed_button: bool, now: datetime | None = None
+) -> str | None:
+    """What the assistant says itself to a message sent while a person has (or will have) the conversation: why a
+    button does nothing now; for the first message of each stay in a queue, that it reached staff; else nothing
+    (staff read it in the inbox)."""
+    language = outbox.language_of(conversation)
+    if pressed_button:
+        return messaging.button_while_human(language)
+    handoff = open_handoff(session, conversation.id)
+    if handoff is None or handoff.status != "waiting":
+        return None
+    # Conditional: of two messages at once, one is acknowledged. A transfer starts a new stay (queued_at).
+    first = session.execute(
+        update(Handoff)
+        .where(
+            Handoff.id == handoff.id,
+            Handoff.status == "waiting",
+            or_(Handoff.acknowledged_at.is_(None), Handoff.acknowledged_at < Handoff.queued_at),
+        )
+        .values(acknowledged_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return messaging.waiting_ack(language) if first else None
+
+
+def rating_payload(handoff_id: int, score: int) -> str:
+    return payload(RATE_HANDOFF, handoff=handoff_id, score=score)
+
+
+def rating_of(
+    button: str | None, text: str | None, session: Session, conversation: Conversation
+) -> tuple[int, int] | None:
+    """(handoff id, score) when the message answers the satisfaction question: its button pressed, or, right after the
+    question, the score typed ("5", "5점": Kakao's event messages carry no buttons). None for any other message."""
+    if button is not None:
+        match = _RATING.match(button)
+        return (int(match.group(1)), int(match.group(2))) if match else None
+    typed = _TYPED_SCORE.match(text or "")
+    if not typed:
+        return None
+    latest = session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    asked = (latest.payload or {}) if latest is not None else {}
+    if asked.get("kind") != "satisfaction_question":
+        return None
+    button_payload = next((b.get("payload") for b in asked.get("buttons") or []), "")
+    match = _RATING.match(button_payload or "")
+    return (int(match.group(1)), int(typed.group(1))) if match else None
+
+
+def rate(session: Session, conversation: Conversation, handoff_id: int, score: int, now: datetime | None = None) -> str:
+    """Keeps the citizen's answer to the satisfaction question, once, and thanks them. Only the conversation's own
+    closed handoff, within RATING_WINDOW of its closing; a later answer changes nothing."""
+    now = now or utcnow()
+    language = outbox.language_of(conversation)
+    handoff = session.get(Handoff, handoff_id)
+    if (
+        handoff is None
+        or handoff.conversation_id != conversation.id
+        or handoff.status != "closed"
+        or score not in SCORES
+        or (handoff.closed_at is not None and now - handoff.closed_at > RATING_WINDOW)
+    ):
+        return messaging.button_expired(language)
+    # Conditional: of two taps at once (a double tap, two devices), the first is kept.
+    kept = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.satisfaction.is_(None))
+        .values(satisfaction=score, satisfaction_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if kept:
+        return messaging.satisfaction_thanks(score, language)
+    session.refresh(handoff)
+    return messaging.satisfaction_already(handoff.satisfaction, language)
+
+
+def satisfaction_between(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """The answers to the satisfaction question given in [start, end): how many, their average, and how many of
+    each score."""
+    scores = list(
+        session.scalars(
+            select(Handoff.satisfaction).where(
+                Handoff.satisfaction.is_not(None), Handoff.satisfaction_at >= start, Handoff.satisfaction_at < end
+            )
+        )
+    )
+    return {
+        "count": len(scores),
+        "average": round(sum(scores) / len(scores), 2) if scores else None,
+        "distribution": {str(score): scores.count(score) for score in SCORES},
+    }
 
 
 # --- the staff's side (the console) ---------------------------------------------------------------
@@ -311,9 +440,19 @@ def claim(session: Session, handoff_id: int, user: StaffUser, now: datetime | No
         .values(status="claimed", claimed_by_id=user.id, claimed_at=now or utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
     handoff = get_handoff(session, handoff_id)
     session.refresh(handoff)
+    if taken:
+        # In the claim's transaction: the citizen learns a person is there exactly when one is.
+        conversation = handoff.conversation
+        language = outbox.language_of(conversation)
+        outbox.enqueue(
+            session,
+            conversation,
+            text=messaging.claimed(staff_title(handoff, language), language),
+            kind="handoff_claimed",
+        )
+    session.commit()
     if taken or (handoff.status == "claimed" and handoff.claimed_by_id == user.id):
         return handoff
     if handoff.status == "claimed":
@@ -332,6 +471,15 @@ def transfer(
         _check_may_act(handoff, user)
     elif handoff.status != "waiting":
         raise _not_open()
+    routing.record_correction(
+        session,
+        conversation_id=handoff.conversation_id,
+        handoff_id=handoff.id,
+        from_department=handoff.department,
+        to_department=department,
+        staff_id=user.id,
+        text=handoff.routed_text,
+    )
     _transition(
         session,
         handoff,
@@ -368,6 +516,17 @@ def close(session: Session, handoff_id: int, user: StaffUser, outcome: str, now:
         kind="handoff_closed",
         dedupe_key=f"handoff:{handoff.id}:closed",
     )
+    outbox.enqueue(
+        session,
+        conversation,
+        text=messaging.satisfaction_question(language),
+        kind="satisfaction_question",
+        buttons=[
+            {"title": messaging.satisfaction_choice(score, language), "payload": rating_payload(handoff.id, score)}
+            for score in SCORES
+        ],
+        dedupe_key=f"handoff:{handoff.id}:satisfaction",
+    )
     session.commit()
     session.refresh(handoff)
     return handoff
@@ -380,7 +539,7 @@ def reply(session: Session, conversation_id: int, user: StaffUser, text: str) ->
     handoff = open_handoff(session, conversation.id)
     if handoff is None or handoff.status != "claimed" or handoff.claimed_by_id != user.id:
         raise NotYourHandoff("Claim the conversation before you reply.", "답장하려면 먼저 대화를 맡아 주세요.")
-    message = outbox.enqueue(session, conversation, text=text, kind="staff_reply", extra={"staff_id": user.id})
+    message = outbox.enqueue(session, conversation, text=text, kind="staff_reply", extra=_authored(handoff, user))
     session.commit()
     return message
 
@@ -417,7 +576,7 @@ def start(
         name = handoff.claimed_by.name if handoff.claimed_by else "다른 직원"
         raise AlreadyClaimed(f"Already claimed by {name}.", f"이미 {name} 님이 맡은 대화예요.")
     conversation.mode = "human"
-    outbox.enqueue(session, conversation, text=text, kind="staff_reply", extra={"staff_id": user.id})
+    outbox.enqueue(session, conversation, text=text, kind="staff_reply", extra=_authored(handoff, user))
     session.commit()
     session.refresh(handoff)
     return handoff
@@ -428,11 +587,12 @@ def read_conversation(
 ) -> Conversation:
     """A conversation a staff member opens, and the audit entry of their reading it.
 
-    A conversation waiting in the queue or claimed by the reader is their work; any other one needs the
-    transcripts.read permission, so that nobody browses citizens' talks by counting ids.
+    A conversation waiting in the queue or claimed by the reader (also the one they closed last) is their work; any
+    other one needs the transcripts.read permission, so that nobody browses citizens' talks by counting ids.
     """
     conversation = get_conversation(session, conversation_id)
-    _check_may_read(reader, open_handoff(session, conversation.id))
+    # The latest request when none is open: who just closed a talk may still look at it (and is told it closed).
+    _check_may_read(reader, open_handoff(session, conversation.id) or latest_handoff(session, conversation.id))
     audit(session, reader, action, f"conversation:{conversation.id}", reason)
     session.commit()
     return conversation

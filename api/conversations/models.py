@@ -83,6 +83,7 @@ class Handoff(Base):
             postgresql_where=sql_text("status IN ('waiting', 'claimed')"),
         ),
         Index("ix_handoffs_status_department", "status", "department"),
+        Index("ix_handoffs_satisfaction_at", "satisfaction_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,9 +101,31 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # closed or cancelled
     outcome: Mapped[str | None] = mapped_column(Text)
+    # What the department router read (the citizen's recent words, personal data erased): a correction keeps it.
+    routed_text: Mapped[str | None] = mapped_column(Text)
+    # When a citizen writing while it waits was told their message reached staff: once per stay in a queue.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The citizen's answer (1–5) to "were you satisfied?" after it was closed, given once.
+    satisfaction: Mapped[int | None] = mapped_column()
+    satisfaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="handoffs")
     claimed_by: Mapped[StaffUser | None] = relationship()
+
+
+class DepartmentCorrection(Base):
+    """Staff moved a handoff to another department: the router learns from the words it had routed."""
+
+    __tablename__ = "department_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"))
+    from_department: Mapped[str] = mapped_column(String(20))
+    to_department: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)  # personal data erased
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutboxMessage(Base):
@@ -151,4 +174,29 @@ class CannedReply(Base):
     title: Mapped[str] = mapped_column(String(80))
     text_ko: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationNote(Base):
+    """A staff member's private note on a conversation: colleagues read it, the citizen never receives it."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser | None] = relationship()
+
+
+class ConversationLabel(Base):
+    """A word staff put on a conversation ("단체예약", "재문의") to find it again and to filter the inbox by."""
+
+    __tablename__ = "conversation_labels"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,11 +1,12 @@
-"""Deletes transcripts past their retention period and erases the phones typed into them before that."""
+"""Deletes transcripts past their retention period and erases the phones typed into them before that; the citizen's
+words the department router read go with them."""
 
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from api.conversations.models import Conversation, Message, OutboxMessage
+from api.conversations.models import Conversation, DepartmentCorrection, Handoff, Message, OutboxMessage
 from common.masking import erase_masked_phones, erase_phones
 
 
@@ -15,6 +16,26 @@ def delete_messages_before(session: Session, cutoff: datetime) -> int:
     old = select(Message.id).where(Message.created_at < cutoff, ~undelivered)
     return session.execute(
         delete(Message).where(Message.id.in_(old)).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def forget_routed_texts_before(session: Session, cutoff: datetime) -> int:
+    """The words the router read for handoffs requested before `cutoff`: kept as long as the transcript they came
+    from; the caller commits."""
+    return session.execute(
+        update(Handoff)
+        .where(Handoff.requested_at < cutoff, Handoff.routed_text.is_not(None))
+        .values(routed_text=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def delete_department_corrections_before(session: Session, cutoff: datetime) -> int:
+    """Corrections keep a citizen's words too: they teach the router only as long as transcripts are kept."""
+    return session.execute(
+        delete(DepartmentCorrection)
+        .where(DepartmentCorrection.created_at < cutoff)
+        .execution_options(synchronize_session=False)
     ).rowcount
 
 

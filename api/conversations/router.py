@@ -55,7 +55,12 @@ def begin_turn(incoming: IncomingMessage, session: SessionDep, response: Respons
     begun = turns.begin(session, incoming)
     if begun.recorded.duplicate:
         response.status_code = status.HTTP_200_OK
-    return TurnBegun(**_recorded_out(begun.recorded), handoff_taken=begun.handoff_taken)
+    return TurnBegun(
+        **_recorded_out(begun.recorded),
+        handoff_taken=begun.handoff_taken,
+        settled=begun.settled,
+        answer=[MessageOut.model_validate(m) for m in begun.answer],
+    )
 
 
 @router.post("/turns/{message_id}/end", response_model=list[MessageOut], status_code=201)
@@ -166,6 +171,8 @@ def enqueue(body: OutboxIn, session: SessionDep, response: Response) -> OutboxOu
 
 
 def _claimed(item: outbox_service.Claimed) -> ClaimedMessage:
+    extras = item.message.payload or {}
+    staff = extras.get("author") == "staff"
     return ClaimedMessage(
         id=item.outbox.id,
         message_id=item.message.id,
@@ -173,8 +180,10 @@ def _claimed(item: outbox_service.Claimed) -> ClaimedMessage:
         channel_user_id=item.conversation.channel_user_id,
         language=outbox_service.language_of(item.conversation),
         text=item.message.text,
-        buttons=(item.message.payload or {}).get("buttons"),
+        buttons=extras.get("buttons"),
         attempts=item.outbox.attempts,
+        author="staff" if staff else None,
+        author_name=extras.get("author_name") if staff else None,
     )
 
 

@@ -92,6 +92,10 @@ class TurnBegun(RecordedIncoming):
 
     # The citizen pressed "stop waiting for a person", but a person has taken the conversation already.
     handoff_taken: bool = False
+    # Answered by the api itself (a message to staff, a satisfaction score): send `answer`, which may be empty, and
+    # end no turn; the message is answered already.
+    settled: bool = False
+    answer: list[MessageOut] = []
 
 
 class TurnEnd(RepliesIn):
@@ -181,6 +185,9 @@ class ClaimedMessage(BaseModel):
     text: str | None
     buttons: list[dict[str, Any]] | None
     attempts: int  # counting this claim: its report carries it back as `attempt`
+    # "staff" for a staff member's message, with how the citizen sees them (관광과 상담원): channels draw it apart.
+    author: Literal["staff"] | None = None
+    author_name: str | None = None
 
 
 class CollectRequest(BaseModel):

@@ -349,3 +349,11 @@ def transcript(session: Session, channel: str, channel_user_id: str, limit: int 
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(limit)
     )
     return list(reversed(list(newest)))
+
+
+def messages_of(session: Session, conversation_id: int, limit: int = 200) -> list[Message]:
+    """A conversation's newest messages, oldest first (the training console's review of one exchange)."""
+    newest = session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(limit)
+    )
+    return list(reversed(list(newest)))

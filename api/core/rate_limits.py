@@ -35,6 +35,7 @@ LimitName = Literal[
     "sms_code_per_client",
     "requests_per_client",
     "booking_create_per_client",
+    "model_trial_per_user",
 ]
 
 

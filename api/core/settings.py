@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # The largest CSV file an admin may upload as a dataset version.
     opendata_max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     # Training (api/training). Every Rasa replica, as JSON; empty: RASA_URL alone. The console shows which model
-    # each runs (they pull it themselves), and the first classifies the regression set with the live model.
+    # each runs (they pull it themselves).
     rasa_urls: list[str] = []
     # The project Rasa learns from (config, domain/, data/) and the folder its models go to.
     training_project_dir: Path = PROJECT_ROOT
@@ -95,7 +95,21 @@ class Settings(BaseSettings):
     # Fixed messages with their expected intents that every model is tested on.
     training_regression_set: Path = PROJECT_ROOT / "tests" / "nlu" / "regression.yml"
     training_held_out_percent: int = Field(default=20, ge=5, le=50)
+    # The safety gate (api/training/gate.py): an intent whose F1 falls by more than this against the live model,
+    # or any fall in regression accuracy, blocks activation unless an admin gives a reason.
+    training_gate_f1_drop: float = Field(default=0.05, ge=0, le=1)
+    # The console's test chat (api/training/trial.py): one staging Rasa with a candidate model, stopped when
+    # nobody has written to it for this long, given this long to load its model.
+    training_trial_idle_seconds: float = Field(default=600, gt=0)
+    training_trial_start_seconds: float = Field(default=240, gt=0)
+    # The action server the test chat's staging Rasa calls, with the token it requires (as endpoints.yml does).
+    actions_url: str = "http://localhost:5055/webhook"
+    actions_token: SecretStr = SecretStr("")
     training_cross_validation_folds: int = Field(default=3, ge=2, le=10)
+    # Housekeeping (api/training/scheduled.py): model files beyond the newest this many and older than this many
+    # days are deleted each night, never the live model nor the one a rollback would go back to.
+    training_keep_models: int = Field(default=5, ge=2, le=100)
+    training_keep_model_days: int = Field(default=30, ge=1, le=3650)
     # A running training whose worker wrote no heartbeat (every few seconds) for this long died with its api
     # process: whichever replica looks next marks it failed, which frees the slot. Tests make it short.
     training_stale_seconds: float = Field(default=90, ge=1)
@@ -155,6 +169,8 @@ class Settings(BaseSettings):
     rate_limit_requests_per_client: RateLimitText = "600/minute"
     # Bookings hold seats: one address (or, through the gateway, one messenger user) books this many at most.
     rate_limit_booking_create_per_client: RateLimitText = "10/hour"
+    # Messages an admin sends to a candidate model in the console's test chat.
+    rate_limit_model_trial_per_user: RateLimitText = "30/minute"
     # Citizen reports (api/reports). Photos are stored here, EXIF removed, named by the sha256 of their bytes.
     report_photos_dir: Path = VAR_DIR / "report_photos"
     # The largest photo a citizen may send with a report (its upload route reads no more than this).
@@ -165,6 +181,8 @@ class Settings(BaseSettings):
     report_duplicate_metres: float = Field(default=50, ge=0)
     # The callback number, photos, description and reporters of a case are deleted this long after it closes.
     report_retention_days: int = Field(default=30, gt=0)
+    # Load the sentence encoder and index the knowledge base when the app starts, not at the first question.
+    knowledge_warm_up: bool = True
     # The largest request body read by any route (JSON, forms); larger ones get 413 before parsing.
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # Staff and services write longer texts (a 20,000-character notice is ~180 KB as a form): their routes'.

@@ -281,6 +281,7 @@ def _reference(dataset: Dataset, language: str, base_url: str) -> DatasetRef:
         source_url=dataset.source_url,
         licence=dataset.licence,
         link=service.dataset_link(base_url, dataset.id),
+        page=service.dataset_page(base_url, dataset.id, language),
         is_sample=dataset.is_sample,
     )
 

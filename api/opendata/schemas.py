@@ -209,6 +209,8 @@ class DatasetRef(BaseModel):
     source_url: str
     licence: str
     link: str
+    # The dataset's readable page for people (api/web/public_data.py), in the answer's language; `link` is JSON.
+    page: str
     is_sample: bool
 
 

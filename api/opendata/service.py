@@ -333,6 +333,11 @@ def dataset_link(base_url: str, dataset_id: str) -> str:
     return f"{base_url.rstrip('/')}/api/datasets/{dataset_id}"
 
 
+def dataset_page(base_url: str, dataset_id: str, language: str) -> str:
+    """The page a citizen opens for a dataset (api/web/public_data.py), in their language."""
+    return f"{base_url.rstrip('/')}/data/{dataset_id}" + ("?lang=en" if language == "en" else "")
+
+
 def _parse_new(metadata: DatasetMetadata, raw: bytes) -> csv_import.ParsedFile:
     missing = [name for name in REQUIRED_FOR_NEW if not getattr(metadata, name)]
     if missing:

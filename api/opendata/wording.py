@@ -271,7 +271,7 @@ def explanation(dataset: Dataset, version: int, query: StructuredQuery, result: 
         }
         return (
             f"'{dataset.title_ko}' 데이터셋 버전 {version}에서 [{where}] 조건에 맞는 {result.rows_used}개 행으로 "
-            f"{steps[query.aggregation]}. 같은 질의(query)를 POST /api/opendata/query로 다시 실행하면 같은 값이 나와요."
+            f"{steps[query.aggregation]}. 같은 조건으로 다시 계산해도 같은 값이 나와요."
         )
     steps = {
         "count": "counted the rows",
@@ -289,7 +289,7 @@ def explanation(dataset: Dataset, version: int, query: StructuredQuery, result: 
     }
     return (
         f"From dataset '{dataset.title_en}' version {version}, the {result.rows_used} rows matching [{where}]: "
-        f"{steps[query.aggregation]}. Running the same query through POST /api/opendata/query gives the same figures."
+        f"{steps[query.aggregation]}. Computed again with the same conditions, it gives the same figures."
     )
 
 

@@ -18,6 +18,8 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2
     role: Mapped[str] = mapped_column(String(8), default="staff")  # staff, admin
     active: Mapped[bool] = mapped_column(default=True)
+    # The department (a code of api/conversations/departments.py) whose queue this person works; None: any.
+    department: Mapped[str | None] = mapped_column(String(20))
     failed_sign_ins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -392,6 +392,20 @@ def set_active(session: Session, admin: StaffUser, user_id: int, active: bool) -
     return user
 
 
+def set_department(
+    session: Session, admin: StaffUser, user_id: int, department: str | None, known: Iterable[str]
+) -> StaffUser:
+    """The department whose queue this person works (`known`: the codes the conversations domain defines), or
+    None for someone who takes any department's requests."""
+    if department is not None and department not in set(known):
+        raise InvalidInput(f"There is no department {department!r}.", "알 수 없는 부서예요. 목록에서 골라 주세요.")
+    user = get_user(session, user_id)
+    user.department = department
+    audit(session, admin, "set_department", f"staff:{user.id}", department or "")
+    session.commit()
+    return user
+
+
 def reset_password(session: Session, admin: StaffUser, user_id: int, password: str) -> StaffUser:
     """A new password set by an admin lifts a lockout and signs the account out everywhere."""
     _check_password(password)

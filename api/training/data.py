@@ -24,6 +24,7 @@ from api.core.settings import Settings
 from api.training import texts
 from api.training.errors import DuplicateExample, ExampleNotRemovable, InvalidExample, InvalidIntent
 from common.language import SUPPORTED, detect_language
+from common.masking import mask_personal_data
 
 ADMIN_FILE = "admin.yml"
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -233,7 +234,7 @@ def check_intent(intent: str) -> str:
 
 def check_example(text: str) -> str:
     """The text to store: one line, personal data masked, well-formed entity markup."""
-    text = texts.mask_personal_data(texts.normalise(text))
+    text = mask_personal_data(texts.normalise(text))
     if not texts.plain(text).strip() or len(text) > MAX_EXAMPLE_CHARS:
         raise InvalidExample(
             f"An example is 1-{MAX_EXAMPLE_CHARS} characters.", f"예문은 1~{MAX_EXAMPLE_CHARS}자로 적어 주세요."

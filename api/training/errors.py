@@ -45,3 +45,45 @@ class ModelFileMissing(Conflict):
 
 class NoLiveModel(NotFound):
     code = "no_live_model"
+
+
+class InvalidAnswer(InvalidInput):
+    code = "invalid_answer"
+
+
+class UnansweredIntents(Conflict):
+    code = "unanswered_intents"
+
+
+class NewIntentUnconfirmed(Conflict):
+    """An intent name nobody used before, not confirmed as a new topic; `near` names existing look-alikes."""
+
+    code = "new_intent_unconfirmed"
+
+    def __init__(self, detail: str, detail_ko: str, near: list[str]) -> None:
+        super().__init__(detail, detail_ko)
+        self.near = near
+
+
+class RegressionMessageNotFound(NotFound):
+    code = "regression_message_not_found"
+
+
+class DuplicateRegressionMessage(Conflict):
+    code = "duplicate_regression_message"
+
+
+class ModelGated(Conflict):
+    """The safety gate blocks the model: activating it needs an admin's reason."""
+
+    code = "model_gated"
+
+
+class TrialNotReady(Conflict):
+    """The test chat's staging Rasa is still loading its model, or could not start."""
+
+    code = "trial_not_ready"
+
+
+class ModelKept(Conflict):
+    code = "model_kept"

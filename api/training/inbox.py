@@ -13,18 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.conversations import handoffs
 from api.conversations import service as conversations
 from api.core.settings import Settings
-from api.training import data, texts
+from api.training import answers, data, texts
 from api.training.errors import DuplicateExample, InboxItemNotFound, InvalidExample
 from api.training.models import InboxItem, InboxSighting
+from common import text_terms
 from common.clock import utcnow
 from common.language import SUPPORTED, detect_language
+from common.masking import mask_personal_data
 
 if TYPE_CHECKING:  # types only: other domains' tables are not read here
     from api.conversations.models import Message
@@ -36,7 +38,20 @@ MAX_TEXT_CHARS = 1000
 MAX_ENTITIES = 20
 # A handoff this long after the last typed message is not counted against that message.
 HANDOFF_WINDOW = timedelta(minutes=30)
-KINDS = ("review", "low", "fallback", "handoff", "all")
+KINDS = ("review", "doubted", "low", "fallback", "handoff", "all")
+# What the citizen did next that says the answer to their message was wrong, however sure the model was: the
+# mistakes that matter most. Each is looked for this soon after the message.
+DOUBTS = {
+    "fallback_next": "다음 메시지를 이해하지 못함",
+    "rephrased": "1분 안에 다시 물어봄",
+    "not_helpful": "'도움이 안 됐어요'를 누름",
+}
+DOUBT_WINDOW = timedelta(minutes=2)
+REPHRASE_WINDOW = timedelta(minutes=1)
+# Share of search terms (character bigrams, words) two messages share, of the shorter one's, for the second to
+# restate the first.
+REPHRASE_OVERLAP = 0.5
+NOT_HELPFUL_BUTTON = "/knowledge_feedback"
 STATUSES = ("new", "labelled", "out_of_scope", "ignored", "all")
 ORDERS = ("recent", "frequent")
 
@@ -61,12 +76,13 @@ def record(session: Session, parse: Parse) -> InboxItem | None:
     message = conversations.incoming_message(session, parse.message_id)
     item = _record_sighting(session, message, parse) if parse.typed and parse.text else None
     _mark_handoff(session, message)
+    _doubt_previous(session, message, parse, item)
     session.commit()
     return item
 
 
 def _record_sighting(session: Session, message: Message, parse: Parse) -> InboxItem | None:
-    text = texts.mask_personal_data(texts.normalise(parse.text or ""))[:MAX_TEXT_CHARS]
+    text = mask_personal_data(texts.normalise(parse.text or ""))[:MAX_TEXT_CHARS]
     if not text:
         return None
     language = parse.language if parse.language in SUPPORTED else detect_language(text) or SUPPORTED[0]
@@ -137,7 +153,7 @@ def _masked_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         masked.append(
             {
                 "entity": str(entity["entity"])[:64],
-                "value": texts.mask_personal_data(str(value))[:200] if value is not None else None,
+                "value": mask_personal_data(str(value))[:200] if value is not None else None,
                 "extractor": entity.get("extractor"),
             }
         )
@@ -171,6 +187,57 @@ def _mark_handoff(session: Session, message: Message) -> None:
         )
 
 
+def _doubt_previous(session: Session, message: Message, parse: Parse, item: InboxItem | None) -> None:
+    """Marks the citizen's previous typed message when this one says its answer was wrong: it was not understood
+    either, it asks the same again within a minute, or it is a press of "도움이 안 됐어요"."""
+    previous = session.scalar(
+        select(InboxSighting)
+        .where(
+            InboxSighting.conversation_id == message.conversation_id,
+            InboxSighting.message_id != message.id,
+            InboxSighting.seen_at <= message.created_at,
+            InboxSighting.seen_at >= message.created_at - DOUBT_WINDOW,
+        )
+        .order_by(InboxSighting.seen_at.desc(), InboxSighting.id.desc())
+        .limit(1)
+    )
+    # A message not understood itself is already in review; one doubted already counts once.
+    if previous is None or previous.fallback or previous.doubt is not None:
+        return
+    doubt = _doubt(session, message, parse, item, previous)
+    if doubt is None:
+        return
+    marked = session.execute(
+        update(InboxSighting).where(InboxSighting.id == previous.id, InboxSighting.doubt.is_(None)).values(doubt=doubt)
+    )
+    if marked.rowcount:
+        session.execute(
+            update(InboxItem).where(InboxItem.id == previous.item_id).values(doubt_count=InboxItem.doubt_count + 1)
+        )
+
+
+def _doubt(
+    session: Session, message: Message, parse: Parse, item: InboxItem | None, previous: InboxSighting
+) -> str | None:
+    if not parse.typed:
+        button = str((message.payload or {}).get("button") or "")
+        return "not_helpful" if button.startswith(NOT_HELPFUL_BUTTON) and '"helpful":"no"' in button else None
+    if item is None or item.id == previous.item_id:
+        return None  # the very same words again: a retry, not a rephrasing
+    if parse.fallback:
+        return "fallback_next"
+    if message.created_at - previous.seen_at <= REPHRASE_WINDOW:
+        before = session.get(InboxItem, previous.item_id)
+        if before is not None and _restates(before.text, item.text):
+            return "rephrased"
+    return None
+
+
+def _restates(first: str, second: str) -> bool:
+    a, b = set(text_terms.document_terms(first)), set(text_terms.document_terms(second))
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= REPHRASE_OVERLAP
+
+
 # --- the admins' view ------------------------------------------------------------------------------
 
 
@@ -187,6 +254,12 @@ class InboxFilter:
 
 def items(session: Session, settings: Settings, wanted: InboxFilter) -> list[InboxItem]:
     statement = _filtered(select(InboxItem), settings, wanted)
+    if wanted.kind == "review":
+        # What the citizen's next move showed was wrong, or ended with a person, before what was only unsure.
+        signs = case((or_(InboxItem.doubt_count > 0, InboxItem.handoff_count > 0), 2), else_=0) + case(
+            (InboxItem.fallback_count > 0, 1), else_=0
+        )
+        statement = statement.order_by(signs.desc())
     if wanted.order == "frequent":
         statement = statement.order_by(InboxItem.count.desc(), InboxItem.last_seen_at.desc(), InboxItem.id.desc())
     else:
@@ -201,7 +274,8 @@ def count(session: Session, settings: Settings, wanted: InboxFilter) -> int:
 def _filtered(statement: Select, settings: Settings, wanted: InboxFilter) -> Select:
     low = InboxItem.confidence < settings.nlu_inbox_confidence
     conditions = {
-        "review": or_(low, InboxItem.fallback_count > 0, InboxItem.handoff_count > 0),
+        "review": or_(low, InboxItem.fallback_count > 0, InboxItem.handoff_count > 0, InboxItem.doubt_count > 0),
+        "doubted": InboxItem.doubt_count > 0,
         "low": low,
         "fallback": InboxItem.fallback_count > 0,
         "handoff": InboxItem.handoff_count > 0,
@@ -217,6 +291,66 @@ def _filtered(statement: Select, settings: Settings, wanted: InboxFilter) -> Sel
     return statement
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One message of an exchange under review: the citizen's (masked, with what the model made of it) or the
+    assistant's."""
+
+    at: datetime
+    direction: str
+    text: str
+    intent: str | None = None
+    confidence: float | None = None
+    fallback: bool = False
+    doubt: str | None = None
+    item_id: int | None = None
+
+
+def exchange(session: Session, conversation_id: int, limit: int = 200) -> list[Turn]:
+    """A conversation's exchange as the admin reviews it: each citizen message masked as the inbox keeps it, with its
+    intent and confidence, and the assistant's replies between them."""
+    sightings = {
+        sighting.message_id: sighting
+        for sighting in session.scalars(select(InboxSighting).where(InboxSighting.conversation_id == conversation_id))
+    }
+    items_by_id = {
+        item.id: item
+        for item in session.scalars(select(InboxItem).where(InboxItem.id.in_({s.item_id for s in sightings.values()})))
+    }
+    turns = []
+    for message in conversations.messages_of(session, conversation_id, limit):
+        sighting = sightings.get(message.id)
+        item = items_by_id.get(sighting.item_id) if sighting else None
+        if message.direction == "out":
+            turns.append(Turn(message.created_at, "out", mask_personal_data(message.text or "")))
+        elif item is not None:
+            turns.append(
+                Turn(
+                    message.created_at,
+                    "in",
+                    item.text,
+                    item.intent,
+                    item.confidence,
+                    sighting.fallback,
+                    sighting.doubt,
+                    item.id,
+                )
+            )
+        else:  # a button press, a location or a photo: what it was, never what it carried
+            turns.append(Turn(message.created_at, "in", "[버튼·위치·사진]"))
+    return turns
+
+
+def latest_conversations(session: Session, item_ids: list[int]) -> dict[int, int]:
+    """Each item's conversation of its newest sighting, to review the message in its exchange."""
+    rows = session.execute(
+        select(InboxSighting.item_id, InboxSighting.conversation_id)
+        .where(InboxSighting.item_id.in_(item_ids))
+        .order_by(InboxSighting.seen_at, InboxSighting.id)
+    )
+    return {item_id: conversation_id for item_id, conversation_id in rows}  # the newest one wins
+
+
 def predicted_intents(session: Session) -> list[str]:
     return list(session.scalars(select(InboxItem.intent).where(InboxItem.intent.is_not(None)).distinct()))
 
@@ -229,9 +363,16 @@ def get_item(session: Session, item_id: int) -> InboxItem:
 
 
 def label(
-    session: Session, settings: Settings, item_id: int, user: StaffUser, intent: str, text: str | None = None
+    session: Session,
+    settings: Settings,
+    item_id: int,
+    user: StaffUser,
+    intent: str,
+    text: str | None = None,
+    new_intent: bool = False,
 ) -> InboxItem:
-    """Confirms or corrects the intent (entities marked in `text`): the message becomes a training example."""
+    """Confirms or corrects the intent (entities marked in `text`): the message becomes a training example. An
+    intent name nobody used before is created only when `new_intent` says so."""
     item = get_item(session, item_id)
     intent = data.check_intent(intent)
     example = data.check_example(text or item.text)
@@ -240,9 +381,27 @@ def label(
             "Only mark entities: the words stay as the citizen wrote them.",
             "개체 표시만 할 수 있어요. 시민이 쓴 문장은 바꾸지 마세요.",
         )
+    answers.confirm_new_intent(settings, intent, new_intent)
     with suppress(DuplicateExample):  # already an example of that intent: nothing to add
         data.add_example(settings, item.language, intent, example)
     return _set_status(session, item, "out_of_scope" if intent == OUT_OF_SCOPE else "labelled", user, intent)
+
+
+def example_removed(session: Session, language: str, intent: str, text: str) -> int:
+    """An example removed from the admin file no longer stands for the message it came from: its item is back to
+    review, unlabelled. Returns how many items went back."""
+    returned = session.execute(
+        update(InboxItem)
+        .where(
+            InboxItem.language == language,
+            InboxItem.text_hash == texts.text_hash(text),
+            InboxItem.label_intent == intent,
+            InboxItem.status.in_(("labelled", "out_of_scope")),
+        )
+        .values(status="new", label_intent=None, labelled_by_id=None, labelled_at=None)
+    )
+    session.commit()
+    return returned.rowcount
 
 
 def mark_out_of_scope(session: Session, settings: Settings, item_id: int, user: StaffUser) -> InboxItem:

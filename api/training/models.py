@@ -35,6 +35,9 @@ class InboxItem(Base):
     count: Mapped[int] = mapped_column(default=1)
     fallback_count: Mapped[int] = mapped_column(default=0)
     handoff_count: Mapped[int] = mapped_column(default=0)
+    # How often what the citizen did next says the answer was wrong although the model was sure (api/training/
+    # inbox.py DOUBTS): the mistakes that matter most, ranked first for review.
+    doubt_count: Mapped[int] = mapped_column(default=0)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # new → labelled (an example of `label_intent`), out_of_scope (an out_of_scope example) or ignored
@@ -63,6 +66,8 @@ class InboxSighting(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the citizen's message was recorded
     fallback: Mapped[bool] = mapped_column(default=False)  # the assistant did not understand it (for daily rates)
     handoff: Mapped[bool] = mapped_column(default=False)
+    # Why the answer to this message looks wrong, from what came next (a key of inbox.DOUBTS); None: no sign.
+    doubt: Mapped[str | None] = mapped_column(String(16))
 
     item: Mapped[InboxItem] = relationship()
 
@@ -88,6 +93,8 @@ class TrainedModel(Base):
     # {"held_out": report, "regression": report, "cross_validation": report}; see api/training/metrics.py.
     evaluation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When housekeeping deleted the file (api/training/scheduled.py); the row stays for the activation history.
+    file_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     trained_by: Mapped[StaffUser | None] = relationship()
 
@@ -139,7 +146,28 @@ class ModelActivation(Base):
     # What each Rasa replica answered to `PUT /model` (Rasa URL → "ok" or the error), when activating loaded the
     # model into them; empty since replicas pull it.
     replicas: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Why an admin activated a model the safety gate blocked (api/training/gate.py), and what blocked it then.
+    confirm_reason: Mapped[str | None] = mapped_column(Text)
+    gate_reasons: Mapped[list[str] | None] = mapped_column(JSON)
 
     model: Mapped[TrainedModel] = relationship(foreign_keys=[model_id])
     previous_model: Mapped[TrainedModel | None] = relationship(foreign_keys=[previous_model_id])
     activated_by: Mapped[StaffUser | None] = relationship()
+
+
+class RegressionMessage(Base):
+    """A message admins added to the regression set in the console, beside the shipped file's."""
+
+    __tablename__ = "nlu_regression_messages"
+    __table_args__ = (UniqueConstraint("language", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))  # of the case-folded text, as the inbox keys its items
+    intent: Mapped[str] = mapped_column(String(64))
+    inbox_item_id: Mapped[int | None] = mapped_column(ForeignKey("nlu_inbox.id", ondelete="SET NULL"))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    added_by: Mapped[StaffUser | None] = relationship()

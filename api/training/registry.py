@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from api.core.settings import PROJECT_ROOT, Settings
 from api.staff import service as staff_service
-from api.training import data
-from api.training.errors import ModelFileMissing, ModelNotFound, NoLiveModel
+from api.training import data, gate
+from api.training.errors import ModelFileMissing, ModelGated, ModelKept, ModelNotFound, NoLiveModel
 from api.training.models import ModelActivation, TrainedModel
 from common.clock import utcnow
 from common.rasa_auth import rasa_authorization
@@ -254,57 +254,71 @@ def _replica(settings: Settings, url: str) -> Replica:
         return Replica(url, error=str(error) or type(error).__name__)
 
 
-def first_replica_runs(settings: Settings, model: TrainedModel) -> bool:
-    """Whether the replica `classify_live` asks runs `model`: for a while after a switch it has not pulled it."""
-    running = _replica(settings, settings.rasa_replicas[0]).rasa_model_id
-    return running is not None and running == model.rasa_model_id
-
-
-def classify_live(settings: Settings, messages: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The live model's intents for labelled messages, from the first replica (`POST /model/parse`)."""
-    url = settings.rasa_replicas[0]
-    predictions = []
-    with httpx.Client(timeout=30) as client:
-        for message in messages:
-            response = client.post(f"{url}/model/parse", headers=_rasa_auth(settings), json={"text": message["text"]})
-            response.raise_for_status()
-            intent = response.json().get("intent") or {}
-            predictions.append(
-                {
-                    "text": message["text"],
-                    "expected": message["expected"],
-                    "predicted": intent.get("name"),
-                    "confidence": round(float(intent.get("confidence") or 0.0), 4),
-                }
-            )
-    return predictions
-
-
 # --- switching ---------------------------------------------------------------------------------------
 
 
-def activate(session: Session, settings: Settings, model_id: int, user: StaffUser) -> ModelActivation:
+def activate(
+    session: Session, settings: Settings, model_id: int, user: StaffUser, confirm_reason: str | None = None
+) -> ModelActivation:
     """Makes the model the live one: every Rasa replica pulls it at its next pull (MODEL_PULL_SECONDS), and a
-    restart starts with it. Rolling back is activating an earlier model."""
+    restart starts with it. Rolling back is activating an earlier model.
+
+    A newer model the safety gate blocks (api/training/gate.py) goes live only with an admin's reason, recorded
+    with the activation; a rollback is not gated, since it is how a bad model is undone in a hurry."""
     model = get_model(session, model_id)
     if not Path(model.path).is_file():
         raise ModelFileMissing(
             f"The model file {model.file_name} is gone.", f"모델 파일({model.file_name})이 없어 전환할 수 없어요."
         )
     previous = live_model(session, settings)
-    point_current_link(settings, Path(model.path))
     earlier = previous is not None and previous.id != model.id and model.trained_at < previous.trained_at
+    confirm_reason = (confirm_reason or "").strip() or None
+    checked = gate_of(session, settings, model)
+    blocked = checked.reasons
+    if blocked and confirm_reason is None:
+        raise ModelGated(*gate.refusal(checked))
+    point_current_link(settings, Path(model.path))
     activation = ModelActivation(
         model_id=model.id,
         previous_model_id=previous.id if previous else None,
         kind="rollback" if earlier else "activate",
         activated_by_id=user.id,
         activated_at=utcnow(),
+        confirm_reason=confirm_reason if blocked else None,
+        gate_reasons=[reason.korean for reason in blocked] or None,
     )
     session.add(activation)
-    staff_service.audit(session, user, f"model_{activation.kind}", f"model:{model.id}", model.file_name)
+    detail = model.file_name + (f" · 안전 검사 무시 이유: {confirm_reason}" if blocked else "")
+    staff_service.audit(session, user, f"model_{activation.kind}", f"model:{model.id}", detail)
     session.commit()
     return activation
+
+
+def gate_of(session: Session, settings: Settings, model: TrainedModel) -> gate.Gate:
+    """What the safety gate says of making `model` live now; an earlier model (a rollback) is never blocked."""
+    live = live_model(session, settings)
+    if live is not None and live.id != model.id and model.trained_at < live.trained_at:
+        return gate.Gate(compared=False, margin=settings.training_gate_f1_drop)
+    return gate.assess(model, live, settings.training_gate_f1_drop)
+
+
+def delete_file(session: Session, settings: Settings, model_id: int, user: StaffUser) -> TrainedModel:
+    """Deletes a model's file, as housekeeping does (api/training/scheduled.py), on an admin's confirmed request;
+    the row stays for the activation history. The live model and the one a rollback would restore are kept."""
+    model = get_model(session, model_id)
+    kept = {found.id for found in (live_model(session, settings), rollback_target(session, settings)) if found}
+    if model.id in kept:
+        raise ModelKept(
+            "The live model and the one a rollback would restore cannot be deleted.",
+            "운영 중인 모델과 되돌리기에 쓰일 직전 모델은 지울 수 없어요.",
+        )
+    if model.file_deleted_at is None:
+        Path(model.path).unlink(missing_ok=True)
+        model.file_deleted_at = utcnow()
+        staff_service.audit(session, user, "model_delete", f"model:{model.id}", model.file_name)
+        session.commit()
+        write_recorded_list(session, settings)
+    return model
 
 
 def rollback_target(session: Session, settings: Settings) -> TrainedModel | None:

@@ -3,15 +3,18 @@ token), everything else admins only."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from api.core.ids import MAX_ID, Id
 from api.deps import AdminDep, ServiceDep, SessionDep
-from api.training import data, inbox, registry, runs
+from api.training import answers, data, gate_routes, inbox, registry, runs
 from api.training.errors import NoEarlierModel
 from api.training.schemas import (
+    ActivateIn,
     ActivationOut,
+    AnswerIn,
+    AnswerOut,
     ChangesOut,
     ExampleAdded,
     ExampleIn,
@@ -42,7 +45,7 @@ def list_inbox(
     request: Request,
     session: SessionDep,
     admin: AdminDep,
-    kind: Annotated[str, Query(pattern="^(review|low|fallback|handoff|all)$")] = "review",
+    kind: Annotated[str, Query(pattern="^(review|doubted|low|fallback|handoff|all)$")] = "review",
     item_status: Annotated[str, Query(alias="status", pattern="^(new|labelled|out_of_scope|ignored|all)$")] = "new",
     language: Annotated[str, Query(pattern="^(ko|en)?$")] = "",
     intent: Annotated[str, Query(max_length=64)] = "",
@@ -57,7 +60,8 @@ def list_inbox(
 @router.post("/training/inbox/{item_id}/label", response_model=InboxItemOut)
 def label(item_id: Id, body: LabelIn, request: Request, session: SessionDep, admin: AdminDep) -> InboxItemOut:
     settings = request.app.state.settings
-    return InboxItemOut.model_validate(inbox.label(session, settings, item_id, admin, body.intent, body.text))
+    item = inbox.label(session, settings, item_id, admin, body.intent, body.text, body.new_intent)
+    return InboxItemOut.model_validate(item)
 
 
 @router.post("/training/inbox/{item_id}/out-of-scope", response_model=InboxItemOut)
@@ -106,6 +110,8 @@ def examples(
 @router.post("/training/examples", response_model=ExampleAdded, status_code=status.HTTP_201_CREATED)
 def add_example(body: ExampleIn, request: Request, admin: AdminDep) -> ExampleAdded:
     settings = request.app.state.settings
+    data.check_language(body.language), data.check_example(body.text)  # a bad example is refused as such first
+    answers.confirm_new_intent(settings, body.intent, body.new_intent)
     example = data.add_example(settings, body.language, body.intent, body.text)
     relevant = [
         warning.message
@@ -116,8 +122,28 @@ def add_example(body: ExampleIn, request: Request, admin: AdminDep) -> ExampleAd
 
 
 @router.post("/training/examples/remove", status_code=status.HTTP_204_NO_CONTENT)
-def remove_example(body: ExampleIn, request: Request, admin: AdminDep) -> None:
+def remove_example(body: ExampleIn, request: Request, session: SessionDep, admin: AdminDep) -> None:
     data.remove_example(request.app.state.settings, body.language, body.intent, body.text)
+    inbox.example_removed(session, body.language, body.intent.strip(), body.text)
+
+
+@router.get("/training/answers", response_model=list[AnswerOut])
+def list_answers(request: Request, admin: AdminDep) -> list[AnswerOut]:
+    """The answers of the intents admins created (domain/admin.yml, data/rules/admin.yml)."""
+    return [AnswerOut(**vars(answer)) for answer in answers.answers(request.app.state.settings).values()]
+
+
+@router.put("/training/answers/{intent}", response_model=AnswerOut)
+def save_answer(
+    intent: Annotated[str, Path(max_length=64)], body: AnswerIn, request: Request, admin: AdminDep
+) -> AnswerOut:
+    saved = answers.save(request.app.state.settings, answers.Answer(intent=intent, **body.model_dump()))
+    return AnswerOut(**vars(saved))
+
+
+@router.delete("/training/answers/{intent}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_answer(intent: Annotated[str, Path(max_length=64)], request: Request, admin: AdminDep) -> None:
+    answers.remove(request.app.state.settings, intent)
 
 
 @router.get("/training/changes", response_model=ChangesOut)
@@ -176,8 +202,12 @@ def get_model(model_id: Id, request: Request, session: SessionDep, admin: AdminD
 
 
 @router.post("/training/models/{model_id}/activate", response_model=ActivationOut)
-def activate(model_id: Id, request: Request, session: SessionDep, admin: AdminDep) -> ActivationOut:
-    activation = registry.activate(session, request.app.state.settings, model_id, admin)
+def activate(
+    model_id: Id, request: Request, session: SessionDep, admin: AdminDep, body: ActivateIn | None = None
+) -> ActivationOut:
+    """409 (`model_gated`) when the safety gate blocks the model and no `confirm_reason` is given."""
+    reason = body.confirm_reason if body else None
+    activation = registry.activate(session, request.app.state.settings, model_id, admin, reason)
     return ActivationOut.model_validate(activation)
 
 
@@ -223,3 +253,7 @@ def live_model_file(
     if registry.replica_has(if_none_match, live.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": live.etag})
     return FileResponse(live.path, headers=headers, media_type="application/gzip", stat_result=live.stat)
+
+
+# The safety gate, the console's regression messages and the test chat (api/training/gate_routes.py).
+router.include_router(gate_routes.router)

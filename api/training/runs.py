@@ -3,9 +3,9 @@
 A run copies the project's config, domain and data (a snapshot: edits made meanwhile wait for the next
 run), trains a full model with `rasa train` into a new file in the models folder, then evaluates it:
 an NLU model trained without a held-out part of the examples classifies that part (and, on request,
-k-fold cross-validation), and the new model itself classifies the fixed regression set, as does the
-live model through Rasa's `/model/parse`. The processes run at low priority (`nice`), so the
-assistant keeps answering while a model trains.
+k-fold cross-validation), and the new model's file and the live model's classify the same held-out
+messages and the regression set (the shipped file and the console's additions) for the safety gate.
+The processes run at low priority (`nice`), so the assistant keeps answering while a model trains.
 
 Across api replicas: a run is failed, with a reason the console shows, by whichever replica looks once its heartbeat
 is `training_stale_seconds` old (its api process died), which frees the slot at once. Its `rasa train` dies with
@@ -37,7 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.settings import PROJECT_ROOT, Settings, get_settings
-from api.training import data, metrics, registry, texts
+from api.training import answers, data, metrics, registry, texts
+from api.training import regression as regression_set
 from api.training.errors import RunNotFound, TrainingBusy
 from api.training.models import TrainedModel, TrainingRun
 from common.clock import utcnow
@@ -62,13 +63,17 @@ STARTING = re.compile(r"Starting to train component '([^']+)'")
 FINISHED = re.compile(r"Finished training component '([^']+)'")
 EPOCHS = re.compile(r"Epochs:\s+(\d+)%")
 EVALUATION_STEP = re.compile(r"evaluation step (\d+)/(\d+): (.+)")
+# Predictions of the gate's comparison (api/training/gate.py), kept apart from the candidate's own figures.
+COMPARED_SETS = ("candidate_held_out", "live_held_out", "live_regression")
 
 
 # --- starting and reading runs ----------------------------------------------------------------------
 
 
 def start(session: Session, settings: Settings, user: StaffUser, cross_validation: bool = False) -> TrainingRun:
-    """Claims the one training slot (refused while another run is running) and records the run."""
+    """Claims the one training slot (refused while another run is running) and records the run. Refused, with the
+    names, while an intent has examples but no answer: the model would recognise it and the citizen get nothing."""
+    answers.refuse_unanswered(settings, data.load(settings))
     fail_stale_runs(session, settings)
     now = utcnow()
     run = TrainingRun(
@@ -228,13 +233,6 @@ def write_nlu_file(path: Path, examples: list[data.Example], other_entries: list
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def regression_messages(settings: Settings) -> list[dict[str, str]]:
-    path = settings.training_regression_set
-    if not path.is_file():
-        return []
-    return _messages(data.load_file(path).examples)
-
-
 def _messages(examples: list[data.Example]) -> list[dict[str, str]]:
     return [{"text": texts.plain(example.text), "expected": example.intent} for example in examples]
 
@@ -319,7 +317,6 @@ class TrainingJob:
             model = session.get(TrainedModel, model_id)
             model.evaluation = evaluation
             session.commit()
-        self._evaluate_live_model()
         self._finish("succeeded")
 
     def _record_model(
@@ -369,13 +366,25 @@ class TrainingJob:
                 trainings.append(
                     {"name": f"fold_{number}", "nlu": str(nlu), "sets": {"cross_validation": _messages(fold_test)}}
                 )
-        regression = regression_messages(self._settings)
+        held_out_messages = _messages(held_out)
+        with self._make_session() as session:
+            regression = regression_set.messages(session, self._settings)
+            live = registry.live_model(session, self._settings)
+            live_id, live_file = (live.id, Path(live.path)) if live is not None else (None, None)
+        # The gate's comparison: the candidate's file and the live model's classify the same messages, by the same
+        # code, so neither is favoured by how it was measured (api/training/gate.py).
+        candidate_sets = {"regression": regression, "candidate_held_out": held_out_messages}
+        models = [{"path": str(model_path.resolve()), "sets": candidate_sets}]
+        compare = live_file is not None and live_file.is_file() and live_file.resolve() != model_path.resolve()
+        if compare:
+            live_sets = {"live_regression": regression, "live_held_out": held_out_messages}
+            models.append({"path": str(live_file.resolve()), "sets": live_sets})
         job = {
             "config": str(snapshot.config),
             "domain": str(snapshot.domain),
             "work_dir": str(work / "models"),
             "trainings": trainings,
-            "models": [{"path": str(model_path.resolve()), "sets": {"regression": regression}}] if regression else [],
+            "models": models,
         }
         (work / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
         self._subprocess(
@@ -388,7 +397,22 @@ class TrainingJob:
             self._evaluation_progress,
         )
         predictions = json.loads((work / "result.json").read_text(encoding="utf-8"))["predictions"]
+        compared = {name: predictions.pop(name, []) for name in COMPARED_SETS}
         evaluation = {name: metrics.report(found) for name, found in predictions.items()}
+        if compare:
+            evaluation["comparison"] = {
+                "live_model_id": live_id,
+                "live_file": live_file.resolve().name,
+                "held_out": {
+                    "candidate": metrics.report(compared["candidate_held_out"]),
+                    "live": metrics.report(compared["live_held_out"]),
+                },
+                "regression": {
+                    "candidate": metrics.report(predictions.get("regression", [])),
+                    "live": metrics.report(compared["live_regression"]),
+                },
+            }
+            self._record_live_regression(live_id, evaluation["comparison"]["regression"]["live"])
         evaluation["held_out_percent"] = self._settings.training_held_out_percent
         if cross_validation:
             evaluation["folds"] = self._k
@@ -398,29 +422,15 @@ class TrainingJob:
     def _k(self) -> int:
         return self._settings.training_cross_validation_folds
 
-    def _evaluate_live_model(self) -> None:
-        """The live model's figures on the regression set, for the side-by-side view (once per model)."""
-        self._update(98, "현재 모델 회귀 평가")
+    def _record_live_regression(self, live_id: int | None, report: dict[str, Any]) -> None:
+        """The live model's latest figures on the regression set, shown beside every model's in the list."""
+        if live_id is None or not report.get("count"):
+            return
         with self._make_session() as session:
-            live = registry.live_model(session, self._settings)
-            if live is None or live.evaluation.get("regression"):
-                return
-            messages = regression_messages(self._settings)
-            if not messages:
-                return
-            # Rasa answers with the model it runs, which is the live one only once it has pulled it.
-            if not registry.first_replica_runs(self._settings, live):
-                self._log("live model not evaluated: Rasa does not run it (yet)\n")
-                return
-            try:
-                predictions = registry.classify_live(self._settings, messages)
-            except Exception as error:  # the live figures are a comparison, not a condition of the run
-                self._log(f"live model not evaluated: {error}\n")
-                return
-            if not registry.first_replica_runs(self._settings, live):
-                return
-            live.evaluation = {**live.evaluation, "regression": metrics.report(predictions)}
-            session.commit()
+            live = session.get(TrainedModel, live_id)
+            if live is not None:
+                live.evaluation = {**(live.evaluation or {}), "regression": report}
+                session.commit()
 
     # --- the processes and what they print ---
 

@@ -43,6 +43,7 @@ class InboxItemOut(BaseModel):
     count: int
     fallback_count: int
     handoff_count: int
+    doubt_count: int
     first_seen_at: datetime
     last_seen_at: datetime
     status: str
@@ -53,12 +54,28 @@ class LabelIn(BaseModel):
     intent: str = Field(max_length=64)
     # The message with entities marked ([words](entity)); None: as the citizen wrote it.
     text: str | None = Field(default=None, max_length=1000)
+    # True to create an intent nobody used before (otherwise refused, with the existing names it is close to).
+    new_intent: bool = False
 
 
 class ExampleIn(BaseModel):
     language: Language
     intent: str = Field(max_length=64)
     text: str = Field(max_length=1000)
+    new_intent: bool = False  # as in LabelIn
+
+
+class AnswerIn(BaseModel):
+    text_ko: str = Field(max_length=1000)
+    text_en: str = Field(max_length=1000)
+    link_title_ko: str = Field(default="", max_length=40)
+    link_title_en: str = Field(default="", max_length=40)
+    link_url: str = Field(default="", max_length=500)
+    handoff: bool = False
+
+
+class AnswerOut(AnswerIn):
+    intent: str
 
 
 class ExampleOut(BaseModel):
@@ -150,3 +167,66 @@ class ActivationOut(BaseModel):
     activated_by_id: int | None
     activated_at: datetime
     replicas: dict[str, str]
+    confirm_reason: str | None = None  # why an admin activated a model the safety gate blocked
+    gate_reasons: list[str] | None = None  # what blocked it then (Korean)
+
+
+class ActivateIn(BaseModel):
+    # Needed only when the safety gate blocks the model: recorded with the activation and in the audit log.
+    confirm_reason: str | None = Field(default=None, max_length=500)
+
+
+class IntentChangeOut(BaseModel):
+    set_name: str
+    intent: str
+    support: int
+    candidate_f1: float
+    live_f1: float
+    change: float
+    blocks: bool
+
+
+class GateOut(BaseModel):
+    blocked: bool
+    compared: bool
+    compared_with: str | None
+    margin: float
+    reasons: list[str]  # in the language the request prefers
+    accuracy: dict[str, tuple[float, float]]  # set → (candidate, live)
+    changes: list[IntentChangeOut]
+
+
+class RegressionIn(BaseModel):
+    language: Language
+    intent: str = Field(max_length=64)
+    text: str = Field(max_length=1000)
+
+
+class RegressionFromInboxIn(BaseModel):
+    # None: the intent the item was labelled with.
+    intent: str | None = Field(default=None, max_length=64)
+
+
+class RegressionOut(BaseModel):
+    id: int | None  # None: a message of the shipped file, not removable in the console
+    language: str
+    text: str
+    intent: str
+    added_by: str | None = None
+
+
+class TrialIn(BaseModel):
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class TrialTurnOut(BaseModel):
+    text: str
+    replies: list[dict[str, Any]]
+    intent: str | None
+    confidence: float | None
+
+
+class TrialOut(BaseModel):
+    model_id: int | None
+    status: Literal["starting", "ready", "failed", "stopped"]
+    turns: list[TrialTurnOut]

@@ -4,11 +4,6 @@ import hashlib
 import re
 import unicodedata
 
-from common.masking import redact_phones
-
-# Korean resident registration numbers (YYMMDD-NNNNNNN): never stored, not even partly.
-RESIDENT_NUMBER = re.compile(r"(?<!\d)\d{6}[- ]?[1-8]\d{6}(?!\d)")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Rasa's entity markup in an example: [text](entity) or [text]{"entity": ...}.
 ANNOTATION = re.compile(r"\[([^\[\]]+)\](?:\(([^()]*)\)|\{[^{}]*\})")
 SIMPLE_ANNOTATION = re.compile(r"\[([^\[\]]+)\]\(([a-z_][a-z0-9_]*)\)")
@@ -18,13 +13,6 @@ WHITESPACE = re.compile(r"\s+")
 def normalise(text: str) -> str:
     """One line, Unicode NFC, single spaces: how the same words look the same."""
     return WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
-
-
-def mask_personal_data(text: str) -> str:
-    """Resident numbers, phone numbers (010-****-5678) and e-mail addresses out of a text."""
-    text = RESIDENT_NUMBER.sub("******-*******", text)
-    text = redact_phones(text)
-    return EMAIL.sub("***@***", text)
 
 
 def plain(text: str) -> str:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.conversations import handoffs
+from api.conversations.departments import DEPARTMENTS, department_names
 from api.core.errors import DomainError
 from api.core.ids import Id
 from api.deps import SessionDep
@@ -49,6 +50,11 @@ AUDIT_ACTIONS = {
     "report.view": "생활불편 신고 열람",
     "report.reveal": "신고 연락처 보기",
     "report.photo": "신고 사진 열람",
+    "set_department": "부서 지정",
+    "assign_conversation": "대화 담당자 지정",
+    "note_conversation": "대화 내부 메모",
+    "label_conversation": "대화 라벨 붙이기",
+    "unlabel_conversation": "대화 라벨 떼기",
 }
 
 
@@ -61,8 +67,25 @@ def users_page(request: Request, session: SessionDep, signed: AdminPage) -> HTML
         "permissions": PERMISSIONS,
         "enrolled": second_factor.enrolled,
         "totp_required": request.app.state.settings.admin_totp_required,
+        "departments": department_names("ko"),
     }
     return render(request, "admin_users.html", context)
+
+
+@router.post("/users/{user_id}/department")
+def set_department(
+    request: Request,
+    user_id: Id,
+    session: SessionDep,
+    signed: AdminForm,
+    department: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Empty: the person takes any department's requests."""
+    try:
+        staff_service.set_department(session, signed.user, user_id, department or None, DEPARTMENTS)
+    except DomainError as error:
+        return error_page(request, signed, error, USERS)
+    return RedirectResponse(USERS, status_code=303)
 
 
 @router.post("/users/{user_id}/permissions")
@@ -123,9 +146,12 @@ def create_user(
     name: Annotated[str, Form(max_length=60)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     role: Annotated[str, Form(max_length=8)] = "staff",
+    department: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:
         user = staff_service.create_user(session, email, name, password, role)
+        if department:
+            staff_service.set_department(session, signed.user, user.id, department, DEPARTMENTS)
     except DomainError as error:
         return error_page(request, signed, error, USERS)
     staff_service.audit(session, signed.user, "create_account", f"staff:{user.id}", role)

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.web import admin, auth, automation, cases, conversations, datasets, notices, reports, training
+from api.web import admin, auth, automation, cases, conversations, datasets, knowledge, notices, reports, training
 from api.web.auth import ConsoleForbidden, SignInRequired, sign_in_redirect
 from api.web.pages import error_page
 
@@ -16,6 +16,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(conversations.router)
     app.include_router(admin.router)
     app.include_router(notices.router)
+    app.include_router(knowledge.router)
     app.include_router(training.router)
     app.include_router(automation.router)
     app.include_router(reports.router)

@@ -17,6 +17,50 @@ from common.masking import mask_name, mask_phone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 JOBS = "/console/admin/jobs"
+# What a job's counts mean, as part of a sentence; {n} is the number. A count not listed says only "처리 n건".
+COUNT_PHRASES = {
+    "bookings": "예약 {n}건 확인",
+    "reminded": "알림 {n}건 보냄",
+    "without_messenger": "메신저 없는 예약 {n}건은 알림 못 보냄",
+    "expired": "대기 신청 {n}건 만료",
+    "offered": "빈자리 안내 {n}건 보냄",
+    "runs_added": "투어 회차 {n}개 추가",
+    "flagged": "종이 우편 대상 {n}건 표시",
+    "told": "답하지 못한 메시지 {n}건 안내",
+    "imported": "데이터 파일 {n}개 가져옴",
+    "rejected": "데이터 파일 {n}개 거부",
+    "stored": "일일 보고서 {n}건 저장",
+    "sent": "보고서 메일 {n}건 보냄",
+    "cases_purged": "끝난 신고 {n}건 개인정보 삭제",
+    "unfiled_photos_deleted": "접수 안 된 사진 {n}장 삭제",
+    "messages_deleted": "오래된 대화 메시지 {n}건 삭제",
+    "message_phones_erased": "메시지 속 전화번호 {n}건 지움",
+    "bookers_erased": "예약자 정보 {n}건 지움",
+    "idempotency_keys_cleared": "중복 방지 키 {n}개 정리",
+    "sms_records_deleted": "문자 기록 {n}건 삭제",
+    "codes_deleted": "인증번호 기록 {n}건 삭제",
+    "phone_links_removed": "오래 쓰지 않은 전화번호 연결 {n}건 해제",
+    "personal_notices_deleted": "보관 기간 지난 공인알림 {n}건 삭제",
+    "knowledge_questions_deleted": "지식베이스 질문 기록 {n}건 삭제",
+    "routed_texts_forgotten": "부서 배정에 쓴 글 {n}건 지움",
+    "department_corrections_deleted": "부서 바로잡기 기록 {n}건 삭제",
+}
+RUN_STATUSES = {"running": "실행 중이에요.", "succeeded": "끝났어요.", "failed": "실패했어요."}
+
+
+def run_sentence(status: str, counts: dict | None, error: str | None) -> str:
+    """A run's result for people: "끝났어요. 알림 3건 보냄, 예약 4건 확인." rather than its raw counts."""
+    head = RUN_STATUSES.get(status, "상태를 알 수 없어요.")
+    numbers = [
+        COUNT_PHRASES.get(key, "처리 {n}건").format(n=value)
+        for key, value in (counts or {}).items()
+        if isinstance(value, int) and value
+    ]
+    if status == "succeeded" and not numbers:
+        return head + " 할 일이 없었어요."
+    body = f" {', '.join(numbers)}." if numbers else ""
+    tail = " 다시 시도하거나 오류 내용을 담당자에게 알려 주세요." if status == "failed" else ""
+    return head + body + tail
 
 
 @router.get("/admin/jobs", response_class=HTMLResponse)
@@ -32,6 +76,7 @@ def jobs_page(request: Request, session: SessionDep, signed: AdminPage) -> HTMLR
         "jobs": jobs,
         "runs": runs,
         "titles": {j.name: j.title for j in scheduler.JOBS.values()},
+        "results": {run.id: run_sentence(run.status, run.counts, run.error) for run in runs},
     }
     return render(request, "jobs.html", context)
 

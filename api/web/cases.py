@@ -20,6 +20,7 @@ from api.reports.models import OPEN_STATUSES, STATUSES, ReportCase, ReportPhoto
 from api.reports.photos import photo_path
 from api.staff import service as staff_service
 from api.web.auth import AdminForm, AdminPage, ConsoleForm, ConsolePage, Signed
+from api.web.contacts import mask_channel_id
 from api.web.pages import error_page, render
 from api.web.svg_map import Dot, Landmark, inside, paju_map
 from common.clock import utcnow
@@ -53,7 +54,6 @@ EVENT_ACTIONS = {
     "purged": "개인정보 삭제",
 }
 INBOX_LIMIT = 200  # the newest cases a list shows, besides every overdue one
-CHANNEL_ID_SHOWN = 2  # characters of a channel user id left at each end when it is masked
 
 
 @dataclass(frozen=True)
@@ -467,7 +467,7 @@ def _reporters(session: Session, case: ReportCase) -> list[dict]:
             {
                 "conversation_id": conversation.id,
                 "channel": conversation.channel,
-                "user": _mask_channel_id(conversation.channel_user_id),
+                "user": mask_channel_id(conversation.channel_user_id),
                 "merged": reporter.merged,
             }
         )
@@ -477,13 +477,6 @@ def _reporters(session: Session, case: ReportCase) -> list[dict]:
 def _dashed(phone: str) -> str:
     """ "010-1234-5678" for the "01012345678" stored."""
     return PHONE_PATTERN.sub(lambda m: f"{m.group(1)}-{m.group(2)}-{m.group(3)}", phone)
-
-
-def _mask_channel_id(value: str) -> str:
-    if len(value) <= 2 * CHANNEL_ID_SHOWN:
-        return "*" * len(value)
-    hidden = min(len(value) - 2 * CHANNEL_ID_SHOWN, 6)
-    return f"{value[:CHANNEL_ID_SHOWN]}{'*' * hidden}{value[-CHANNEL_ID_SHOWN:]}"
 
 
 def _event(event) -> dict:

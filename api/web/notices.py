@@ -20,13 +20,25 @@ from api.notices.schemas import NoticeIn, PersonalNoticeIn
 from api.staff import permissions
 from api.web.auth import ConsoleForm, ConsolePage
 from api.web.pages import error_page, render
-from common.clock import SEOUL
+from common.clock import SEOUL, utcnow
 from common.masking import mask_name, mask_phone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 NOTICES = "/console/notices"
 PERSONAL = "/console/personal-notices"
 NOTICE_STATUSES = {"draft": "작성 중", "published": "게시 중", "withdrawn": "철회됨"}
+
+
+def notice_status(notice: Notice) -> str:
+    """A published notice whose day has not come yet is "게시 예정", one past its end "게시 끝남"."""
+    now = utcnow()
+    if notice.status == "published" and notice.published_at and notice.published_at > now:
+        return "게시 예정"
+    if notice.status == "published" and notice.expires_at and notice.expires_at <= now:
+        return "게시 끝남"
+    return NOTICE_STATUSES.get(notice.status, "상태 확인 필요")
+
+
 FIELD_NAMES = {
     "category": "분야",
     "department": "부서",
@@ -120,7 +132,13 @@ def _form_values(notice: Notice | None) -> dict:
 
 def _context(signed, **extra) -> dict:
     categories = {code: category.name_ko for code, category in CATEGORIES.items()}
-    return {"signed": signed, "categories": categories, "notice_statuses": NOTICE_STATUSES, **extra}
+    return {
+        "signed": signed,
+        "categories": categories,
+        "notice_statuses": NOTICE_STATUSES,
+        "notice_status": notice_status,
+        **extra,
+    }
 
 
 @router.get("/notices", response_class=HTMLResponse)

@@ -47,10 +47,12 @@ def seoul_day(value: datetime | None) -> str:
 
 
 def waited(since: datetime | None) -> str:
-    """How long ago, in words: "3분", "1시간 5분"."""
+    """How long ago, in words: "방금", "3분", "1시간 5분"."""
     if since is None:
         return ""
     minutes = max(0, int((utcnow() - since).total_seconds() // 60))
+    if minutes == 0:
+        return "방금"
     if minutes < 60:
         return f"{minutes}분"
     hours, minutes = divmod(minutes, 60)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.automation import reports
+from api.conversations.handoffs import satisfaction_between
 from api.core.errors import DomainError
 from api.deps import SessionDep
 from api.reports.departments import department_name
@@ -39,6 +40,7 @@ def report_page(request: Request, day: date, session: SessionDep, signed: Consol
         "minutes": reports.minutes,
         "percent": reports.percent,
         "department_name": department_name,
+        "satisfaction_line": reports.satisfaction_line,
     }
     return render(request, "report.html", context)
 
@@ -52,9 +54,18 @@ def dashboard_page(request: Request, session: SessionDep, signed: ConsolePage) -
         "signed": signed,
         "charts": _charts(session, past, coming),
         "open_reports": reports.open_reports(session, utcnow()),
+        "knowledge": reports.knowledge_figures(session, *reports.day_bounds(today)),
+        "satisfaction": _satisfaction(session, past),
+        "satisfaction_line": reports.satisfaction_line,
+        "percent": reports.percent,
         "department_name": department_name,
     }
     return render(request, "dashboard.html", context)
+
+
+def _satisfaction(session: Session, past: list[date]) -> dict:
+    """The answers to the satisfaction question over the dashboard's trailing days."""
+    return satisfaction_between(session, reports.day_bounds(past[0])[0], reports.day_bounds(past[-1])[1])
 
 
 def _day(day: date) -> str:

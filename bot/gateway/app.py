@@ -80,6 +80,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.web_identity = web.WebIdentity.from_settings(settings)
     app.state.photo_max_bytes = settings.report_photo_max_bytes
+    app.state.settings = settings
+    app.state.web_event_streams = web.EventStreams(settings.web_events_max_streams)
     app.include_router(web.router)
     app.include_router(kakao.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

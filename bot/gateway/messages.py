@@ -1,9 +1,10 @@
-"""The gateway's one internal message type, the reply type, and input clean-up."""
+"""The gateway's one internal message type, the reply type and its buttons (postbacks and links), and input clean-up."""
 
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -11,6 +12,15 @@ from common import confidential
 
 # Control characters other than tab and newline: binary junk, and PostgreSQL refuses NUL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# A link button's payload: an https address and nothing else (no space or control character a browser would drop).
+LINK_PREFIX = "https://"
+_UNSAFE_IN_LINK = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# A payload that is an address: any "scheme://…", or a scheme that needs no slashes ("javascript:…", "data:…"). A
+# postback is "/intent{…}" or words; a short key ("k:…") is no address.
+_ADDRESS = re.compile(
+    r"^\s*(?:[a-z][a-z0-9+.\-]*://|(?:javascript|vbscript|data|blob|filesystem|file|about|mailto|tel|sms|intent):)",
+    re.IGNORECASE,
+)
 
 
 def clean_text(text: str | None) -> str:
@@ -59,9 +69,42 @@ class IncomingMessage:
         return self.payload is not None or self.payload_key is not None
 
 
+def link_url(payload: str) -> str | None:
+    """The address a button with this payload opens: an https URL with a host; None for any other payload."""
+    if not payload.startswith(LINK_PREFIX) or _UNSAFE_IN_LINK.search(payload):
+        return None
+    try:
+        host = urlsplit(payload).hostname
+    except ValueError:  # a malformed address ("https://[::1")
+        return None
+    return payload if host else None
+
+
 class Button(BaseModel):
+    """A reply's button: pressed, it sends its payload back to the assistant; a link (an https payload) instead opens
+    the address and sends nothing."""
+
     title: str
     payload: str
+
+    @property
+    def url(self) -> str | None:
+        return link_url(self.payload)
+
+
+def recorded_buttons(recorded: list[dict[str, Any]] | None) -> list[Button]:
+    """Buttons as the transcript and the outbox keep them, {"title", "payload"}; one without a title is skipped."""
+    return [
+        Button(title=button["title"], payload=button.get("payload") if isinstance(button.get("payload"), str) else "")
+        for button in recorded or []
+        if isinstance(button, dict) and isinstance(button.get("title"), str)
+    ]
+
+
+def shown_buttons(buttons: list[Button] | None) -> list[Button]:
+    """The buttons a channel shows, in order: all but one whose payload is an address that is not an https link
+    (http:, javascript:, data:): never a link, and nothing the assistant understands as a postback."""
+    return [button for button in buttons or [] if button.url or not _ADDRESS.match(button.payload)]
 
 
 class Reply(BaseModel):

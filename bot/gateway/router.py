@@ -109,10 +109,11 @@ class MessageRouter:
         language = detected or turn.get("language") or message.language_hint
         if turn["duplicate"]:
             return [_stored_reply(stored) for stored in turn["replies"]]
-        if turn["mode"] == "human" and not turn.get("handoff_taken"):
-            # A person has (or will have) this conversation: the message waits in the staff inbox, which answers it
-            # (the api marked it so, and a retry of it is not handled twice).
-            return []
+        if turn.get("settled") or (turn["mode"] == "human" and not turn.get("handoff_taken")):
+            # The api answered it itself: a person has (or will have) this conversation and the message waits in the
+            # staff inbox (the citizen may be told it arrived, or why a button does nothing now), or it was a
+            # satisfaction score. It is marked answered, and a retry of it gets the same answer.
+            return [_stored_reply(stored) for stored in turn.get("answer") or []]
         # The api holds the message for this turn only while we say we are still at it (Rasa can be slow).
         holding = asyncio.create_task(self._hold(turn["message_id"]))
         try:

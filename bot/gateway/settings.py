@@ -68,6 +68,12 @@ class GatewaySettings(BaseSettings):
     # The page asks for updates every 3 seconds (20 a minute) in each open tab.
     rate_limit_web_updates_per_identity: RateLimitText = "60/minute"
     rate_limit_web_updates_per_client: RateLimitText = "600/minute"
+    # Push to the web chat (GET /web/events): each stream asks the api's outbox this often and ends after this long,
+    # so the browser reconnects (to either replica) and a stream never outlives its limits; a stream opened counts
+    # as one update request. Past the cap of open streams a process refuses more and those pages poll instead.
+    web_events_seconds: float = Field(default=60.0, gt=0, le=600)
+    web_events_poll_seconds: float = Field(default=2.0, gt=0)
+    web_events_max_streams: int = Field(default=500, ge=1)
     # Telegram's servers deliver every chat's updates: they count per chat, never per address.
     rate_limit_telegram_per_chat: RateLimitText = "30/minute"
     # Kakao's servers deliver every KakaoTalk user's messages: they count per botUserKey.

@@ -22,8 +22,24 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
-# The message just handled is the newest user event, unless the same sender's next one was handled meanwhile.
-RECENT_USER_EVENTS = 10
+
+
+class GatewayCollector(CollectingOutputChannel):
+    """Rasa's collecting channel, except that a reply's structure stays with its words: Rasa's own sends a reply's
+    `custom` (a notice's or a booking's card) as a message of its own after the text, which every channel would
+    then have to pair up again."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        custom = message.get("custom")
+        if not custom or not (message.get("text") or message.get("buttons")):
+            await super().send_response(recipient_id, message)
+            return
+        rest = {key: value for key, value in message.items() if key not in ("text", "buttons", "custom")}
+        await self._persist_message(
+            self._message(recipient_id, text=message.get("text"), buttons=message.get("buttons"), custom=custom)
+        )
+        if rest.get("image") or rest.get("attachment") or rest.get("elements"):
+            await super().send_response(recipient_id, rest)
 
 
 class GatewayInput(InputChannel):
@@ -37,7 +53,7 @@ class GatewayInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = request.json or {}
-            collector = CollectingOutputChannel()
+            collector = GatewayCollector()
             message = UserMessage(
                 body.get("message"),
                 collector,
@@ -84,14 +100,19 @@ def _sql_events(store: Any) -> SQLTrackerStore | None:
 
 
 def parse_from_rows(store: SQLTrackerStore, sender_id: str, message_id: str) -> dict[str, Any] | None:
-    """The parse of the user message with this id, read from the newest few user events only: reading the whole
-    tracker again (every event of the conversation, deserialised) would double what each turn costs Rasa."""
+    """The parse of the user message with this id, read from its own row: reading the whole tracker again (every
+    event of the conversation, deserialised) would double what each turn costs Rasa, and the newest few rows miss
+    the message when a burst of the same sender's later messages was handled before this read."""
     with store.session_scope() as session:
         rows = (
             session.query(store.SQLEvent.data)
-            .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.type_name == UserUttered.type_name)
+            .filter(
+                store.SQLEvent.sender_id == sender_id,
+                store.SQLEvent.type_name == UserUttered.type_name,
+                # Rasa stores each event as json.dumps of its dict; the match is checked below on the parsed row.
+                store.SQLEvent.data.contains(json.dumps({"message_id": message_id})[1:-1], autoescape=True),
+            )
             .order_by(store.SQLEvent.id.desc())
-            .limit(RECENT_USER_EVENTS)
             .all()
         )
     for (data,) in rows:

@@ -13,6 +13,9 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+# Where a token keeps its part-of-speech tag, as Rasa's spaCy tokenizer does.
+POS = "pos"
+
 
 @lru_cache(maxsize=1)
 def _kiwi() -> Kiwi:
@@ -27,7 +30,8 @@ class KiwiTokenizer(Tokenizer):
     """Splits text into morphemes.
 
     A token's `text` is the exact span of the original message (so entity offsets line up) and its
-    `lemma` is Kiwi's normalised morpheme (했어요 → 하/었/어요), which the featurizers use.
+    `lemma` is Kiwi's normalised morpheme (했어요 → 하/었/어요), which the featurizers use, and `data["pos"]` its
+    part-of-speech tag (VV, EP, EF...).
     """
 
     @staticmethod
@@ -52,7 +56,7 @@ class KiwiTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens = [
-            Token(text[t.start : t.start + t.len], t.start, lemma=t.form.lower())
+            Token(text[t.start : t.start + t.len], t.start, data={POS: t.tag}, lemma=t.form.lower())
             for t in _kiwi().tokenize(text)
             if t.len > 0 and not text[t.start : t.start + t.len].isspace()
         ]

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.nlu.language_detector import LANGUAGE
+from bot.nlu.untrained_policy import UntrainedPolicy
 from common.language import SUPPORTED
 
 
@@ -32,15 +32,10 @@ def message_language(message: UserUttered | None) -> str | None:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
-class LanguagePolicy(Policy):
+class LanguagePolicy(UntrainedPolicy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"priority": 0}
-
-    def train(self, training_trackers: list, domain: Domain, **kwargs: Any) -> Resource:
-        # Nothing to learn: the language comes from each message. Registered as not trainable,
-        # so Rasa never calls this; the base class requires it.
-        return self._resource
 
     def predict_action_probabilities(
         self,

@@ -88,14 +88,18 @@ async def test_the_three_nearest_parking_lots_are_listed_in_korean_and_the_slots
     assert message["response"] == "utter_facilities_nearby"
     assert message["kinds"] == "주차장"
     lines = message["facilities"].splitlines()
-    assert lines[:4] == [
-        "1. 금촌역 공영주차장 (350 m)",
-        "   경기도 파주시 금정로 27",
-        "   24시간 · 112면 · 30분 600원",
-        "   지도: https://map.kakao.com/link/map/"
+    assert lines[:3] == ["1. 금촌역 공영주차장 (350 m)", "   경기도 파주시 금정로 27", "   24시간 · 112면 · 30분 600원"]
+    assert lines[3] == "2. 파주시청 부설주차장 (350 m)" and "무료" in lines[5]
+    assert "http" not in message["facilities"]
+    # Each place opens on the map from a button named after it; the long encoded address is only its payload.
+    first_map, second_map, also = message["buttons"]
+    assert first_map == {
+        "title": "지도 보기: 금촌역 공영주차장",
+        "payload": "https://map.kakao.com/link/map/"
         "%EA%B8%88%EC%B4%8C%EC%97%AD%20%EA%B3%B5%EC%98%81%EC%A3%BC%EC%B0%A8%EC%9E%A5,37.7668,126.7752",
-    ]
-    assert lines[4] == "2. 파주시청 부설주차장 (350 m)" and "무료" in lines[6]
+    }
+    assert second_map["title"] == "지도 보기: 파주시청 부설주차장"
+    assert also["title"] == "이 근처 화장실도 보기"
     assert events == CLEARED
 
 
@@ -109,8 +113,10 @@ async def test_toilets_in_english_say_whether_they_are_accessible_and_offer_park
     assert "1. Munsan Station Public Toilet (1.2 km)" in text
     assert "open 06:00–22:00 · wheelchair accessible" in text
     assert "open 24 hours · no wheelchair-accessible toilet" in text
-    assert "18 Munsanyeok-ro" in text and "Map: https://map.kakao.com/link/map/Munsan%20Station" in text
-    [button] = message["buttons"]
+    assert "18 Munsanyeok-ro" in text and "http" not in text
+    first_map, _, button = message["buttons"]
+    assert first_map["title"] == "Map: Munsan Station Public Toilet"
+    assert first_map["payload"].startswith("https://map.kakao.com/link/map/Munsan%20Station")
     assert button["title"] == "Parking near here too"
     assert json.loads(button["payload"].removeprefix("/facility_nearby")) == {
         "facility_kind": "parking",
@@ -161,5 +167,5 @@ async def test_a_place_known_by_name_stands_in_for_a_shared_location():
     assert dict(route.calls.last.request.url.params) == {"kind": "parking", "place": "금촌역", "limit": "3"}
     [message] = dispatcher.messages
     assert message["response"] == "utter_facilities_nearby"
-    assert message["buttons"][0]["payload"] == '/facility_nearby{"facility_kind":"toilet","place":"금촌역"}'
+    assert message["buttons"][-1]["payload"] == '/facility_nearby{"facility_kind":"toilet","place":"금촌역"}'
     assert events == CLEARED

@@ -157,6 +157,13 @@ async def test_the_latest_notices_come_as_cards_with_read_more_and_category_butt
         "주차관리과",
     )
     assert payloads(first) == ['/notice_read{"notice_id":"1"}']
+    # The same notice as a card's fields, for the pages that draw one; the text above stays whole.
+    assert first["custom"]["card"] == {
+        "kind": "notice",
+        "title": "공영주차장 운영 안내",
+        "fields": [["분야", "교통·도로"], ["게시일", "11월 23일"], ["담당 부서", "주차관리과"]],
+        "body": first["summary"],
+    }
     assert len(messages[3]["buttons"]) == 8
     assert messages[3]["buttons"][2] == {"title": "교통·도로", "payload": '/notice_latest{"notice_category":"traffic"}'}
     assert events == []
@@ -173,6 +180,7 @@ async def test_a_category_button_narrows_the_latest_and_english_readers_get_engl
     )
     assert messages[1]["title"] == "Public car parks: hours and fees" and messages[1]["date"] == "Nov 23"
     assert messages[1]["buttons"][0]["title"] == "Read more"
+    assert messages[1]["custom"]["card"]["fields"][1] == ["Posted", "Nov 23"]
     assert messages[2]["title"] == "파주 장단콩 축제 개최" and messages[2]["summary"].endswith("(Korean only)")
     assert "traffic" not in "".join(payloads(messages[3]))  # the other seven categories
 
@@ -216,8 +224,16 @@ async def test_read_more_shows_the_whole_notice_with_its_attachments():
     _, [message] = await run(ActionNoticeRead(), tracker(text, "notice_read", entities))
     assert message["response"] == "utter_notice_full"
     assert message["body"] == PARKING["body"]
-    assert message["attachments"] == "\n📎 요금표: https://example.com/paju-sample/fees.pdf"
+    # The attachment is named in the text and opens from its own button: no address in the text.
+    assert message["attachments"] == "\n📎 요금표"
+    assert message["buttons"] == [{"title": "📎 요금표", "payload": "https://example.com/paju-sample/fees.pdf"}]
     assert message["date"] == "11월 23일"
+    assert message["custom"]["card"] == {
+        "kind": "notice",
+        "title": "공영주차장 운영 안내",
+        "fields": [["분야", "교통·도로"], ["게시일", "11월 23일"], ["담당 부서", "주차관리과"]],
+        "body": PARKING["body"],
+    }
 
 
 @respx.mock

@@ -110,19 +110,25 @@ def tracker(
     language: str = "ko",
     form: str = "report_form",
     message_id: str = "msg-1",
+    confidence: float = 1.0,
 ) -> Tracker:
     """The tracker a form's validation action receives: the citizen's message, the form, then the slot candidates
     Rasa's own mappings found in the message (already set, as Rasa sets them)."""
     candidates = candidates or {}
     events = [
-        {"event": "user", "text": text, "message_id": message_id, "parse_data": {"intent": {"name": intent}}},
+        {
+            "event": "user",
+            "text": text,
+            "message_id": message_id,
+            "parse_data": {"intent": {"name": intent, "confidence": confidence}},
+        },
         {"event": "action", "name": form},
         *({"event": "slot", "name": name, "value": value} for name, value in candidates.items()),
     ]
     return Tracker(
         sender_id=sender,
         slots={"language": language, **(slots or {}), **candidates},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": entities or []},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or []},
         events=events,
         paused=False,
         followup_action=None,
@@ -803,8 +809,9 @@ async def test_a_score_outside_one_to_five_is_refused(score):
     assert said(dispatcher) == ["utter_rating_invalid"] and events == [SlotSet("rating_open", False)]
 
 
-async def comment(text: str, intent: str = "inform") -> dict:
-    waiting = tracker({"requested_slot": "rating_comment"}, text, intent, form="rating_comment_form")
+async def comment(text: str, intent: str = "inform", confidence: float = 1.0) -> dict:
+    slots = {"requested_slot": "rating_comment"}
+    waiting = tracker(slots, text, intent, form="rating_comment_form", confidence=confidence)
     events = await ValidateRatingCommentForm().run(CollectingDispatcher(), waiting, DOMAIN)
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
@@ -813,6 +820,12 @@ async def test_kind_words_are_a_comment_and_skip_is_no_comment():
     assert (await comment("빨리 고쳐 주셔서 감사해요", "thank"))["rating_comment"] == "빨리 고쳐 주셔서 감사해요"
     assert (await comment("/deny", "deny"))["rating_comment"] == ""
     assert "rating_comment" not in await comment("도움말", "help")
+
+
+async def test_a_comment_the_nlu_only_half_places_among_requests_is_still_the_comment():
+    said = "빨리 처리해 주셔서 좋았어요"
+    assert (await comment(said, "report_status", confidence=0.53))["rating_comment"] == said
+    assert "rating_comment" not in await comment("내 신고 처리 상황 알려줘", "report_status", confidence=0.98)
 
 
 async def test_the_comment_form_asks_when_the_rating_action_only_cleared_the_comment():

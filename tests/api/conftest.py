@@ -36,6 +36,7 @@ def settings(database_url: str, tmp_path) -> Settings:
         rasa_tracker_db=tmp_path / "rasa_tracker.db",
         report_photos_dir=tmp_path / "report_photos",
         rasa_tracker_url="",
+        knowledge_warm_up=False,  # the tests that ask build the index themselves; the others need no encoder
     )
 
 

@@ -437,6 +437,9 @@ def test_retention_deletes_old_transcripts_and_erases_past_bookers_but_keeps_the
         "codes_deleted": 0,
         "phone_links_removed": 0,
         "personal_notices_deleted": 0,
+        "knowledge_questions_deleted": 0,
+        "routed_texts_forgotten": 0,
+        "department_corrections_deleted": 0,
         "tracker_events_deleted": 0,
         "tracker_events_blanked": 0,
     }

@@ -359,7 +359,9 @@ def test_a_console_reply_goes_out_through_the_outbox_and_joins_the_transcript(ap
     )
     assert sent.status_code == 303
     with app.state.sessionmaker() as session:
-        [outbox] = session.scalars(select(OutboxMessage)).all()
+        # After the claim's "connected" message to the citizen.
+        [claimed, outbox] = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert claimed.kind == "handoff_claimed"
         assert (outbox.kind, outbox.message.text) == ("staff_reply", "안녕하세요, 파주시청 관광과입니다.")
     page = browser.get(f"/console/conversations/{conversation_id}").text
     assert "직원 이담당" in page and "안녕하세요, 파주시청 관광과입니다." in page
@@ -401,12 +403,13 @@ def test_closing_in_the_console_returns_the_citizen_to_the_assistant_in_their_la
         data={"csrf_token": csrf, "outcome": "답변 완료"},
         follow_redirects=False,
     )
-    assert closed.headers["location"] == "/console/queue"
+    # The staff member stays on the conversation they closed, and the page confirms it.
+    assert closed.headers["location"] == f"/console/conversations/{_conversation_id(app, 'en-user')}?done=closed"
     with app.state.sessionmaker() as session:
         conversation = session.get(Conversation, _conversation_id(app, "en-user"))
         assert (conversation.mode, conversation.bot_reset_pending) == ("bot", True)
-        [outbox] = session.scalars(select(OutboxMessage)).all()
-        assert outbox.kind == "handoff_closed" and "The assistant is back" in outbox.message.text
+        [outbox] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "handoff_closed")).all()
+        assert "The assistant is back" in outbox.message.text
         assert session.get(Handoff, handoff["id"]).outcome == "답변 완료"
 
 
@@ -430,10 +433,11 @@ def test_staff_find_a_citizen_who_talked_to_the_bot_and_write_first(app, client)
         admin = session.scalar(select(StaffUser).where(StaffUser.email == ADMIN))
         set_permissions(session, admin, staff_id, [TRANSCRIPTS_READ])
     browser, csrf = _signed_in(app)
-    found = browser.get("/console/conversations?q=telegram:9876").text
-    assert 'data-testid="conversation-row"' in found and "98765" in found
-    assert 'data-testid="conversation-row"' not in browser.get("/console/conversations?q=nobody").text
     conversation_id = _conversation_id(app, "98765")
+    found = browser.get("/console/conversations?q=telegram:9876").text
+    # The row names the conversation; the messenger id itself is shown masked.
+    assert f'data-conversation-id="{conversation_id}"' in found and "98765" not in found
+    assert 'data-testid="conversation-row"' not in browser.get("/console/conversations?q=nobody").text
     page = browser.get(f"/console/conversations/{conversation_id}").text
     assert 'data-testid="start-form"' in page
     started = browser.post(

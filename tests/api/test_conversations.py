@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select, update
 
-from api.conversations import handoffs
+from api.conversations import handoffs, messaging
 from api.conversations.models import Conversation, Handoff
 from api.core.migrate import upgrade
 from api.core.settings import Settings
@@ -302,10 +302,12 @@ def _waiting_for_a_person(client, user="user-1"):
 def test_a_turn_on_a_message_while_a_person_has_the_conversation_leaves_it_answered_for_the_staff_inbox(client):
     _waiting_for_a_person(client)
     turn = _begin(client, "m-2", "직원분 계세요?")
-    assert (turn["mode"], turn["duplicate"], turn["handoff_taken"]) == ("human", False, False)
-    assert _transcript(client)[-1]["status"] == "answered"
+    assert (turn["mode"], turn["duplicate"], turn["handoff_taken"], turn["settled"]) == ("human", False, False, True)
+    # The first message of the wait is acknowledged; the acknowledgement is the message's recorded answer.
+    assert [reply["text"] for reply in turn["answer"]] == [messaging.waiting_ack("ko")]
+    assert [m["status"] for m in _transcript(client) if m["direction"] == "in"][-1] == "answered"
     again = _begin(client, "m-2", "직원분 계세요?")
-    assert (again["duplicate"], again["replies"]) == (True, [])
+    assert (again["duplicate"], [r["text"] for r in again["replies"]]) == (True, [messaging.waiting_ack("ko")])
 
 
 def test_the_offered_cancel_button_brings_the_assistant_back_within_the_turns_first_call(client):

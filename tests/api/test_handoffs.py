@@ -455,8 +455,7 @@ def test_closing_hands_back_to_the_assistant_and_tells_the_citizen_in_their_lang
     assert (closed.status, closed.outcome, closed.closed_at) == ("closed", "예약 변경 안내함", WEDNESDAY_10)
     session.refresh(conversation)
     assert (conversation.mode, conversation.bot_reset_pending) == ("bot", True)
-    [outbox] = session.scalars(select(OutboxMessage)).all()
-    assert outbox.kind == "handoff_closed"
+    [outbox] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "handoff_closed")).all()
     assert expected in outbox.message.text
     with pytest.raises(handoffs.HandoffNotOpen):
         handoffs.close(session, handoff.id, staff, "또 종료")

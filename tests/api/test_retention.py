@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from api.automation import scheduler
-from api.conversations.models import Conversation, Message
+from api.conversations.models import Conversation, DepartmentCorrection, Handoff, Message
 from api.conversations.service import get_or_create_conversation
 from api.identity.models import PhoneLink, SmsMessage, VerificationCode
+from api.knowledge.models import KnowledgeAsk
 from api.notices.models import PersonalNotice
 from api.tours import service as tours
 from api.tours.models import Booking
@@ -127,6 +128,30 @@ def test_each_kind_of_personal_data_goes_when_its_own_period_ends_and_the_run_lo
                     conversation_id=active.id, direction=direction, text=said, created_at=NOW - timedelta(days=days)
                 )
             )
+        for days in (181, 179):
+            asked = NOW - timedelta(days=days)
+            session.add(KnowledgeAsk(asked_at=asked, language="ko", question="여권", answered=True, score=0.9))
+            conversation = _conversation(session, f"routed-{days}", silent_days=days)
+            handoff = Handoff(
+                conversation_id=conversation.id,
+                status="closed",
+                reason="request_human",
+                routed_text="임진각 단체 방문",
+                requested_at=asked,
+                queued_at=asked,
+            )
+            session.add(handoff)
+            session.flush()
+            session.add(
+                DepartmentCorrection(
+                    conversation_id=conversation.id,
+                    handoff_id=handoff.id,
+                    from_department="tourism",
+                    to_department="open_data",
+                    text="임진각 단체 방문",
+                    created_at=asked,
+                )
+            )
         run = run_at(session, WEDNESDAY, 9, 20)
         for key in ("double-tap-1", "double-tap-2"):
             tours.book(session, run.id, {"adult": 1}, tours.Booker("김민수", PHONE, None, None), key, now=NOW)
@@ -152,6 +177,9 @@ def test_each_kind_of_personal_data_goes_when_its_own_period_ends_and_the_run_lo
         "codes_deleted": 1,  # the 8-day-old one; the old notice's code goes with it, uncounted
         "phone_links_removed": 1,
         "personal_notices_deleted": 1,
+        "knowledge_questions_deleted": 1,  # the 181-day-old one, as old as transcripts are kept
+        "routed_texts_forgotten": 1,  # the words routed for the 181-day-old handoff, with the transcript
+        "department_corrections_deleted": 1,
         "tracker_events_deleted": 1,
         "tracker_events_blanked": 1,
     }
@@ -160,6 +188,9 @@ def test_each_kind_of_personal_data_goes_when_its_own_period_ends_and_the_run_lo
         assert [n.id for n in session.scalars(select(PersonalNotice))] == [kept_notice.id]
         assert session.scalar(select(func.count()).select_from(VerificationCode)) == 2
         assert set(session.scalars(select(Booking.idempotency_key))) == {None, "double-tap-2"}
+        assert len(session.scalars(select(KnowledgeAsk)).all()) == 1
+        assert sorted(session.scalars(select(Handoff.routed_text)), key=str) == [None, "임진각 단체 방문"]
+        assert len(session.scalars(select(DepartmentCorrection)).all()) == 1
         texts = set(session.scalars(select(Message.text)))
         assert texts == {
             "제 번호는 ***-****-****예요",

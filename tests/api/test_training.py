@@ -136,7 +136,7 @@ def test_labelling_a_message_with_a_new_intent_makes_it_an_example_in_the_admin_
     [item] = _inbox(training_client)
     response = training_client.post(
         f"/api/training/inbox/{item['id']}/label",
-        json={"intent": "pet_park", "text": "[반려견 놀이터](place) 어디 있어요?"},
+        json={"intent": "pet_park", "text": "[반려견 놀이터](place) 어디 있어요?", "new_intent": True},
         headers=bearer(training_client),
     )
     assert response.status_code == 200, response.text
@@ -180,7 +180,7 @@ def test_examples_are_added_counted_searched_and_removed_from_the_admin_file(tra
     headers = bearer(training_client)
     added = training_client.post(
         "/api/training/examples",
-        json={"language": "ko", "intent": "pet_park", "text": "강아지 운동장 있나요"},
+        json={"language": "ko", "intent": "pet_park", "text": "강아지 운동장 있나요", "new_intent": True},
         headers=headers,
     )
     assert added.status_code == 201, added.text

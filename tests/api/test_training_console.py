@@ -12,7 +12,15 @@ from api.training import router as training_api
 from api.training.models import TrainingRun
 from api.web import training as training_pages
 from tests.api.conftest import SERVICE_HEADERS
-from tests.api.training_fixtures import ADMIN, PASSWORD, STAFF, bearer, training_environment, wait_for_run
+from tests.api.training_fixtures import (
+    ADMIN,
+    PASSWORD,
+    STAFF,
+    answer_new_topic,
+    bearer,
+    training_environment,
+    wait_for_run,
+)
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HOME = "/console/admin/training"
@@ -100,12 +108,25 @@ def test_an_admin_labels_a_message_in_the_inbox_and_it_becomes_an_example(traini
     assert "반려견 놀이터 어디 있어요?" in page.text and 'data-testid="inbox-row"' in page.text
     item_id = re.search(r'data-testid="inbox-row" data-item-id="(\d+)"', page.text).group(1)
     back = f"{HOME}/inbox?language=ko"
-    response = browser.post(
-        f"{HOME}/inbox/{item_id}/label",
-        data={"csrf_token": csrf, "intent": "pet_park", "text": "[반려견 놀이터](place) 어디 있어요?", "back": back},
+    form = {"csrf_token": csrf, "intent": "pet_park", "text": "[반려견 놀이터](place) 어디 있어요?", "back": back}
+    # A name nobody used before is asked about first: a typo does not silently start a topic.
+    asked = browser.post(f"{HOME}/inbox/{item_id}/label", data=form, follow_redirects=False)
+    assert asked.status_code == 409 and "새 의도를 만들까요?" in asked.text
+    assert data.search(data.load(training.settings), intent="pet_park") == []
+    response = browser.post(f"{HOME}/inbox/{item_id}/label", data=form | {"new_intent": "1"}, follow_redirects=False)
+    # Created, it goes on to its answer.
+    assert (response.status_code, response.headers["location"]) == (303, f"{HOME}/answers/pet_park?created=1")
+    answer_page = browser.get(response.headers["location"]).text
+    assert 'data-testid="answer-needed"' in answer_page and 'data-testid="answer-form"' in answer_page
+    overview = browser.get(HOME).text
+    assert 'data-testid="unanswered-intent"' in overview and "pet_park" in overview
+    saved = browser.post(
+        f"{HOME}/answers/pet_park",
+        data={"csrf_token": csrf, "text_ko": "운정호수공원에 있어요.", "text_en": "It is in Unjeong Lake Park."},
         follow_redirects=False,
     )
-    assert (response.status_code, response.headers["location"]) == (303, back)
+    assert saved.status_code == 303
+    assert 'data-testid="unanswered-intent"' not in browser.get(HOME).text
     assert "반려견 놀이터 어디 있어요?" not in browser.get(f"{HOME}/inbox").text
     examples = browser.get(f"{HOME}/examples", params={"intent": "pet_park"}).text
     assert "[반려견 놀이터](place) 어디 있어요?" in examples
@@ -121,7 +142,7 @@ def test_a_form_without_the_csrf_token_changes_nothing(training):
 
 def test_examples_are_added_and_removed_in_the_console_and_other_files_say_why_not(training):
     browser, csrf = _signed_in(training.client, ADMIN)
-    form = {"csrf_token": csrf, "language": "ko", "intent": "pet_park", "text": "강아지 공원 있나요"}
+    form = {"csrf_token": csrf, "language": "ko", "intent": "pet_park", "text": "강아지 공원 있나요", "new_intent": "1"}
     assert browser.post(f"{HOME}/examples", data=form, follow_redirects=False).status_code == 303
     page = browser.get(f"{HOME}/examples", params={"q": "강아지 공원"}).text
     assert page.count('data-testid="example-remove-button"') == 1
@@ -134,6 +155,7 @@ def test_examples_are_added_and_removed_in_the_console_and_other_files_say_why_n
 
 def test_an_admin_trains_compares_activates_and_rolls_back_from_the_console(training):
     data.add_example(training.settings, "ko", "pet_park", "반려견 놀이터 어디 있어요")
+    answer_new_topic(training.settings)
     browser, csrf = _signed_in(training.client, ADMIN)
     overview = browser.get(HOME).text
     assert training.live_model.name in overview

@@ -130,9 +130,14 @@ def test_a_model_written_after_its_run_was_failed_elsewhere_is_neither_kept_nor_
     assert "marked failed meanwhile" in runs.log_tail(run)
 
 
-def test_the_training_process_of_a_run_failed_elsewhere_is_stopped_at_the_next_heartbeat(training):
+def test_the_training_process_of_a_run_failed_elsewhere_is_stopped_at_the_next_heartbeat(
+    training, tmp_path, monkeypatch
+):
     training.settings.training_stale_seconds = 1.2  # a heartbeat every 0.2 s
-    run_id, pid = _start(training)  # rasa train waits for a go that never comes
+    # rasa train waits for a go that never comes (without one it went on at once, and on a loaded machine wrote its
+    # model before the heartbeat could stop it).
+    monkeypatch.setenv("FAKE_RASA_GO_FILE", str(tmp_path / "never"))
+    run_id, pid = _start(training)
     _fail_as_another_replica_would(training, run_id)
 
     # Generous: on a loaded machine (the whole suite on two cores) a heartbeat can come late.

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from api.core.settings import PROJECT_ROOT
 from api.training import data, runs, texts
@@ -14,6 +15,7 @@ from common.clock import utcnow
 from tests.api.conftest import SERVICE_HEADERS
 from tests.api.training_fixtures import (
     RASA_JWT_SECRET,
+    answer_new_topic,
     bearer,
     model_id_of,
     training_environment,
@@ -55,6 +57,7 @@ def _served_model_id(training) -> str:
 
 def test_a_run_trains_a_new_model_file_records_it_and_evaluates_it(training):
     data.add_example(training.settings, "ko", "pet_park", "반려견 놀이터 어디 있어요")
+    answer_new_topic(training.settings)
     run = _train(training)
     assert (run["progress"], run["stage"]) == (100, "완료")
     assert "Starting to train component 'DIETClassifier'" in run["log"]
@@ -67,22 +70,46 @@ def test_a_run_trains_a_new_model_file_records_it_and_evaluates_it(training):
     # The stand-in gets every greeting of the regression set wrong.
     assert regression["intents"]["greet"]["recall"] == 0.0
     assert regression["confused"] == [["greet", "out_of_scope", 3]]
-    # The live model was untouched, and its regression figures were measured through /model/parse.
+    # The live model was untouched, and its file was measured on the same regression set by the same evaluation.
     assert os.readlink(training.settings.training_models_dir / "current.tar.gz") == training.live_model.name
     assert _served_model_id(training) == model_id_of(training.live_model)
     live = _models(training)[training.live_model.name]
-    assert live["live"] and live["evaluation"]["regression"]["intents"]["greet"]["recall"] == 1.0
+    assert live["live"] and live["evaluation"]["regression"]["count"] == regression["count"]
+    assert model["evaluation"]["comparison"]["live_file"] == training.live_model.name
 
 
-def test_a_run_learns_from_a_snapshot_and_gives_a_new_intent_a_place_in_the_domain(training):
+def test_a_run_learns_from_a_snapshot_with_the_new_intent_its_answer_and_its_rule(training):
     data.add_example(training.settings, "ko", "pet_park", "반려견 놀이터 어디 있어요")
+    answer_new_topic(training.settings)
     run = _train(training)
     snapshot = runs.run_directory(training.settings, run["id"]) / "project"
-    assert (snapshot / "domain" / "admin_intents.yml").read_text().strip().endswith("- pet_park")
+    domain = yaml.safe_load((snapshot / "domain" / "admin.yml").read_text())
+    assert domain["intents"] == ["pet_park"]
+    assert [v["text"] for v in domain["responses"]["utter_pet_park"]] == [
+        "The dog park is in Unjeong Lake Park.",
+        "반려견 놀이터는 운정호수공원에 있어요.",
+    ]
+    rules = yaml.safe_load((snapshot / "data" / "rules" / "admin.yml").read_text())["rules"]
+    steps = [{"intent": "pet_park"}, {"action": "utter_pet_park"}]
+    assert rules == [{"rule": "admin answer: pet_park", "steps": steps}]
     assert (snapshot / "data" / "nlu" / "ko" / "admin.yml").exists()
     # The models folder lists the recorded models, so scripts/train-model never prunes them.
     recorded = (training.settings.training_models_dir / "recorded.txt").read_text().split()
     assert training.live_model.name in recorded and len(recorded) == 2
+
+
+def test_a_run_is_refused_while_an_intent_has_examples_and_no_answer(training):
+    data.add_example(training.settings, "ko", "waste_collection", "쓰레기 버리는 요일 알려줘")
+    headers = bearer(training.client) | {"Accept-Language": "ko"}
+    refused = training.client.post("/api/training/runs", json={}, headers=headers)
+    assert refused.status_code == 409
+    assert "waste_collection" in refused.json()["detail"] and "답변" in refused.json()["detail"]
+    with training.client.app.state.sessionmaker() as session:
+        assert runs.runs(session) == []  # nothing started
+    answer_new_topic(training.settings, "waste_collection")
+    started = training.client.post("/api/training/runs", json={}, headers=headers)
+    assert started.status_code == 202
+    assert wait_for_run(training.client, started.json()["id"]).status == "succeeded"
 
 
 def test_cross_validation_on_request_tests_every_example_once(training):

@@ -6,7 +6,7 @@ import json
 import httpx
 import respx
 
-from bot.gateway.channels.kakao_events import KakaoEventApi
+from bot.gateway.channels.kakao_events import KakaoEventApi, event_text
 from bot.gateway.outbox import OutboxWorker
 from bot.gateway.settings import GatewaySettings
 from tests.support.kakao_limits import event_breaches
@@ -125,3 +125,15 @@ def test_without_the_bot_id_or_the_rest_api_key_there_is_no_event_sender():
     assert KakaoEventApi.from_settings(GatewaySettings(kakao_bot_id="bot")) is None
     assert KakaoEventApi.from_settings(GatewaySettings(kakao_rest_api_key="key")) is None
     assert KakaoEventApi.from_settings(GatewaySettings(kakao_bot_id="bot", kakao_rest_api_key="key")) is not None
+
+
+def test_an_event_message_writes_a_link_as_its_address_and_lists_the_other_buttons_to_send():
+    buttons = [
+        {"title": "자세히 보기", "payload": "https://www.paju.go.kr/notice/1"},
+        {"title": "위험", "payload": "javascript:alert(1)"},
+        {"title": "도움말", "payload": "/help"},
+    ]
+    text = event_text(_message("공지가 올라왔어요.", buttons=buttons))
+    assert text == (
+        "공지가 올라왔어요.\n\n자세히 보기: https://www.paju.go.kr/notice/1\n\n다음 중 하나를 보내 주세요:\n· 도움말"
+    )

@@ -172,3 +172,70 @@ def test_a_keyboard_meant_for_telegram_or_the_web_chat_adds_nothing_to_a_kakao_a
         "ko",
     )
     assert answer.outputs == [{"simpleText": {"text": "가까운 건물이나 주소를 적어 주세요."}}]
+
+
+LINK = "https://www.paju.go.kr/www/contents.do?key=2871&tab=passport&lang=ko"  # longer than any extra payload
+FEEDBACK = [
+    Button(title="도움이 됐어요", payload='/knowledge_feedback{"ask_id":"7","helpful":"yes"}'),
+    Button(title="도움이 안 됐어요", payload='/knowledge_feedback{"ask_id":"7","helpful":"no"}'),
+]
+
+
+def test_a_link_is_a_weblink_button_on_a_card_under_its_text_and_the_postbacks_stay_quick_replies():
+    answer = Reply(
+        text="여권은 민원여권과에서 발급해요.", buttons=[Button(title="자세히 보기 (누리집)", payload=LINK), *FEEDBACK]
+    )
+    [page] = _pages([answer])
+    [card] = page["template"]["outputs"]
+    assert card == {
+        "textCard": {
+            "description": "여권은 민원여권과에서 발급해요.",
+            "buttons": [{"action": "webLink", "label": "자세히 보기 (누리집)", "webLinkUrl": LINK}],
+            "buttonLayout": "vertical",
+        }
+    }
+    quick = page["template"]["quickReplies"]
+    assert [q["messageText"] for q in quick] == ["도움이 됐어요", "도움이 안 됐어요"]
+    assert all(q["action"] == "message" for q in quick)
+    assert LINK not in str(quick), "a link is never a quick reply"
+
+
+def test_links_of_a_reply_before_the_last_go_on_its_card_in_order_with_its_other_buttons():
+    links = [Button(title=f"누리집 {n}", payload=f"{LINK}&page={n}") for n in range(1, 4)]
+    first = Reply(text="관련 안내예요.", buttons=[links[0], FEEDBACK[0], links[1], links[2]])
+    last = Reply(text="다른 도움이 필요하면", buttons=[Button(title="도움말", payload="/help")])
+    [page] = _pages([first, last], language="en")
+    outputs = page["template"]["outputs"]
+    assert outputs[0] == {"simpleText": {"text": "관련 안내예요."}}
+    cards = outputs[1]["carousel"]["items"]
+    buttons = [button for card in cards for button in card["buttons"]]
+    assert [b["action"] for b in buttons] == ["webLink", "message", "webLink", "webLink"]
+    assert [b.get("webLinkUrl") for b in buttons] == [links[0].payload, None, links[1].payload, links[2].payload]
+    assert [q["label"] for q in page["template"]["quickReplies"]] == ["도움말"]
+
+
+def test_a_reply_of_links_only_gets_a_card_named_for_them_when_its_text_is_too_long_for_the_card():
+    text = "안내 문장이에요. " * 60  # longer than a text card's description
+    [page] = _pages([Reply(text=text, buttons=[Button(title="누리집", payload=LINK)])])
+    text_output, card = page["template"]["outputs"]
+    assert text_output["simpleText"]["text"] == text.strip()
+    assert card["textCard"]["title"] == "관련 누리집"
+    assert card["textCard"]["buttons"] == [{"action": "webLink", "label": "누리집", "webLinkUrl": LINK}]
+    assert "quickReplies" not in page["template"]
+
+
+def test_a_javascript_or_http_payload_never_becomes_a_kakao_link_or_a_quick_reply():
+    unsafe = [Button(title="위험", payload="javascript:alert(1)"), Button(title="평문", payload="http://paju.example")]
+    [page] = _pages([Reply(text="안내예요.", buttons=[*unsafe, FEEDBACK[0]])])
+    assert "javascript:" not in str(page) and "http://paju.example" not in str(page)
+    assert [q["label"] for q in page["template"]["quickReplies"]] == ["도움이 됐어요"]
+    assert page["template"]["outputs"] == [{"simpleText": {"text": "안내예요."}}]
+
+
+def test_for_the_outbox_a_link_is_written_into_the_text_and_is_no_button_to_send():
+    text, buttons = plain_text(
+        [Reply(text="여권은 민원여권과에서 발급해요.", buttons=[Button(title="자세히 보기", payload=LINK), *FEEDBACK])],
+        "ko",
+    )
+    assert text == f"여권은 민원여권과에서 발급해요.\n\n자세히 보기: {LINK}"
+    assert [button["title"] for button in buttons] == ["도움이 됐어요", "도움이 안 됐어요"]

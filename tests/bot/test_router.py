@@ -255,9 +255,10 @@ async def test_a_message_for_the_staff_inbox_counts_as_handled_and_a_retry_is_no
     )
     assert response.status_code == 201, response.text
     message = _message("예약을 바꾸고 싶어요")
-    assert await router.handle(message) == []
+    [received] = await router.handle(message)
+    assert received.text.startswith("접수됐어요, 담당자에게 전달했어요")
     assert _statuses(await api.transcript("web", "citizen-1"))[-1] == "answered"
-    assert await _gateway(api_app, SlowRasa()).handle(message) == []
+    assert await _gateway(api_app, SlowRasa()).handle(message) == [received]
 
 
 class Recording(httpx.AsyncBaseTransport):
@@ -310,6 +311,7 @@ async def test_a_message_for_the_staff_inbox_costs_one_api_call_and_no_rasa_call
     assert response.status_code == 201, response.text
     calls.clear()
 
-    assert await router.handle(_message("직원분 계세요?")) == []
+    [received] = await router.handle(_message("직원분 계세요?"))
+    assert received.text.startswith("접수됐어요")
     assert calls == [("api", "POST /api/conversations/turns")]
     assert _statuses(await router._api.transcript("web", "citizen-1"))[-1] == "answered"

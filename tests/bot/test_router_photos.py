@@ -171,7 +171,9 @@ async def test_a_photo_while_a_person_has_the_conversation_waits_in_the_staff_in
     handoff = {"channel": "telegram", "channel_user_id": "5550123"}
     assert (await api._http.post("/api/conversations/handoffs", json=handoff)).status_code == 201
 
-    assert await router.handle(_photo_message()) == []
+    # The first message of the wait is acknowledged, as any message is; the photo is not uploaded as a report's.
+    [acknowledged] = await router.handle(_photo_message())
+    assert acknowledged.text.startswith("접수됐어요, 담당자에게 전달했어요")
     assert stored_photos(api_app) == [] and photo_files(api_app) == []
     assert rasa.sent == ["안녕하세요"]
 

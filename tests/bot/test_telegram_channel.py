@@ -131,3 +131,44 @@ async def test_the_location_button_is_a_one_time_reply_keyboard_and_the_answer_t
         _, received, next_question = fake.sent(CHAT)
     assert received["reply_markup"] == {"remove_keyboard": True}
     assert next_question["reply_markup"] is None
+
+
+LINK = "https://www.paju.go.kr/www/contents.do?key=2871&tab=passport&from=knowledge-answer"  # over 64 bytes
+ANSWER = Reply(
+    text="여권은 민원여권과에서 발급해요.",
+    buttons=[
+        Button(title="자세히 보기 (누리집)", payload=LINK),
+        Button(title="위험한 링크", payload="javascript:alert(1)"),
+        Button(title="도움이 됐어요", payload="/affirm"),
+    ],
+)
+
+
+async def test_a_link_is_a_url_button_beside_the_postbacks_and_stays_when_a_postback_is_pressed():
+    router = ScriptedRouter([ANSWER], [Reply(text="고마워요.")])
+    async with telegram(router) as (fake, _channel):
+        fake.send_text(CHAT, "여권 어디서 만들어요?")
+        await fake.wait_for_async(lambda f: len(f.sent(CHAT)) == 1, timeout=10)
+        [answer] = fake.sent(CHAT)
+        # The reply_markup as the Bot API received it: the link whole, no callback data, in its place.
+        assert answer["reply_markup"] == {
+            "inline_keyboard": [
+                [{"text": "자세히 보기 (누리집)", "url": LINK}],
+                [{"text": "도움이 됐어요", "callback_data": "/affirm"}],
+            ]
+        }
+
+        pressed, thanks = await _press(fake, answer, "/affirm")
+    assert pressed["text"].endswith("✔ 도움이 됐어요")
+    assert pressed["reply_markup"] == {"inline_keyboard": [[{"text": "자세히 보기 (누리집)", "url": LINK}]]}
+    assert thanks["text"] == "고마워요." and thanks["reply_markup"] is None
+    assert router.pressed == [None, "/affirm"]
+
+
+async def test_an_outbox_message_with_a_link_is_sent_with_a_url_button():
+    async with telegram(ScriptedRouter()) as (fake, channel):
+        buttons = [{"title": "공지 보기", "payload": LINK}, {"title": "위험", "payload": "javascript:alert(1)"}]
+        delivery = await channel.deliver({"channel_user_id": str(CHAT), "text": "새 공지예요.", "buttons": buttons})
+        assert delivery.status == "delivered"
+        [notice] = fake.sent(CHAT)
+    assert notice["reply_markup"] == {"inline_keyboard": [[{"text": "공지 보기", "url": LINK}]]}

@@ -1,4 +1,4 @@
-from bot.gateway.channels.telegram_render import MAX_CALLBACK_BYTES, render, split_text
+from bot.gateway.channels.telegram_render import MAX_CALLBACK_BYTES, InlineButton, render, split_text
 from bot.gateway.messages import Button, Reply
 from common.button_keys import button_key
 
@@ -27,11 +27,40 @@ def test_buttons_become_an_inline_keyboard_and_long_payloads_a_short_key():
         ]
     )
     assert message.text == "골라 주세요"
-    assert message.keyboard[0] == [("도움말", "/help")]
-    _title, data = message.keyboard[1][0]
+    assert message.keyboard[0] == [InlineButton("도움말", callback_data="/help")]
+    data = message.keyboard[1][0].callback_data
     assert len(data.encode()) <= MAX_CALLBACK_BYTES
     # The same payload always gets the same key, so the api can find it among the offered buttons.
     assert data == button_key(long_payload) != button_key(long_payload + " ")
+
+
+def test_a_link_is_a_url_button_with_its_whole_address_in_its_place_among_the_postbacks():
+    link = "https://www.paju.go.kr/www/contents.do?key=" + "1234567890" * 8  # longer than any callback data
+    [message] = render(
+        [
+            Reply(
+                text="여권 발급은 민원여권과에서 해요.",
+                buttons=[
+                    Button(title="자세히 보기 (누리집)", payload=link),
+                    Button(title="도움이 됐어요", payload='/knowledge_feedback{"ask_id":"7","helpful":"yes"}'),
+                    Button(title="도움이 안 됐어요", payload='/knowledge_feedback{"ask_id":"7","helpful":"no"}'),
+                ],
+            )
+        ]
+    )
+    assert message.keyboard == [
+        [InlineButton("자세히 보기 (누리집)", url=link)],
+        [InlineButton("도움이 됐어요", callback_data='/knowledge_feedback{"ask_id":"7","helpful":"yes"}')],
+        [InlineButton("도움이 안 됐어요", callback_data='/knowledge_feedback{"ask_id":"7","helpful":"no"}')],
+    ]
+
+
+def test_a_button_with_an_address_of_another_scheme_is_neither_a_link_nor_a_postback():
+    unsafe = ["javascript:alert(1)", "JavaScript:alert(1)", "http://www.paju.go.kr", "data:text/html,<b>x</b>"]
+    [message] = render([Reply(text="?", buttons=[Button(title=f"링크 {n}", payload=p) for n, p in enumerate(unsafe)])])
+    assert message.keyboard == []
+    [message] = render([Reply(text="?", buttons=[Button(title="x", payload="javascript:alert(1)")])])
+    assert message.keyboard == [] and message.text == "?"
 
 
 def test_an_image_is_a_photo_and_a_custom_card_is_text():
@@ -44,7 +73,7 @@ def test_an_image_is_a_photo_and_a_custom_card_is_text():
 
 def test_a_short_payload_that_looks_like_a_key_is_sent_as_a_key():
     [message] = render([Reply(text="?", buttons=[Button(title="x", payload="k:abc")])])
-    assert message.keyboard[0][0][1] == button_key("k:abc")
+    assert message.keyboard[0][0].callback_data == button_key("k:abc")
 
 
 def test_a_location_button_goes_under_the_text_rasa_sent_before_it():

@@ -41,12 +41,13 @@ def api_app(tmp_path):
     app.state.engine.dispose()
 
 
-def _gateway(api_app, **settings):
-    """The gateway app in front of the api app, without its lifespan (no Telegram, no outbox loop)."""
+def _gateway(api_app, rasa_answers=None, **settings):
+    """The gateway app in front of the api app, without its lifespan (no Telegram, no outbox loop); Rasa stands in
+    as `rasa_answers` (an httpx handler), a greeter unless given."""
     gateway_settings = GatewaySettings(service_token=TOKEN, web_session_secret=SECRET, **settings)
     gateway = create_gateway(gateway_settings)
     gateway.state.api = ApiClient("http://api", TOKEN, 5, transport=httpx.ASGITransport(app=api_app))
-    rasa = RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(Greeter()))
+    rasa = RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(rasa_answers or Greeter()))
     gateway.state.router = MessageRouter(gateway.state.api, rasa, 1000)
     gateway.state.limits = GatewayLimits(gateway_settings)
     return gateway
@@ -118,10 +119,7 @@ class Charter:
 
 
 async def test_a_chart_the_assistant_sent_is_shown_again_after_a_reload(api_app):
-    gateway = _gateway(api_app)
-    gateway.state.router = MessageRouter(
-        gateway.state.api, RasaClient("http://rasa.test", 5, transport=httpx.MockTransport(Charter())), 1000
-    )
+    gateway = _gateway(api_app, Charter())
     async with _browser(gateway) as citizen:
         await citizen.get("/")
         await _say(citizen, "2024년 관광객 추이 그래프")
@@ -131,6 +129,64 @@ async def test_a_chart_the_assistant_sent_is_shown_again_after_a_reload(api_app)
         ("out", "2024년 추이예요.", None),
         ("out", None, "https://paju.example/api/opendata/charts/abc.png"),
     ]
+
+
+LINK = "https://www.paju.go.kr/www/contents.do?key=2871&tab=passport&from=knowledge-answer"
+
+
+class Linker:
+    """A Rasa that answers with a link, a javascript: address and a postback, as the knowledge answer does."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        buttons = [
+            {"title": "자세히 보기 (누리집)", "payload": LINK},
+            {"title": "위험한 링크", "payload": "javascript:alert(document.cookie)"},
+            {"title": "도움이 됐어요", "payload": "/affirm"},
+        ]
+        return httpx.Response(
+            200, json={"messages": [{"text": "여권은 민원여권과에서 발급해요.", "buttons": buttons}], "parse": None}
+        )
+
+
+SHOWN = [
+    {"title": "자세히 보기 (누리집)", "payload": LINK, "url": LINK},
+    {"title": "도움이 됐어요", "payload": "/affirm", "url": None},
+]
+
+
+async def test_a_link_button_comes_marked_with_its_address_again_after_a_reload_and_a_javascript_one_never(api_app):
+    gateway = _gateway(api_app, Linker())
+    async with _browser(gateway) as citizen:
+        await citizen.get("/")
+        [reply] = await _say(citizen, "여권 어디서 만들어요?")
+        assert reply["buttons"] == SHOWN
+        # Recorded in the transcript like any other button: a reload shows it again.
+        [_asked, answered] = (await citizen.get("/web/history")).json()
+    assert answered["buttons"] == SHOWN
+    assert "javascript:" not in json.dumps([reply, answered])
+
+
+async def test_a_city_message_with_a_link_reaches_the_page_marked_and_without_its_javascript_button(api_app):
+    gateway = _gateway(api_app)
+    async with _browser(gateway) as citizen:
+        await _say(citizen)
+        buttons = [{"title": "공지 보기", "payload": LINK}, {"title": "위험", "payload": "data:text/html,<b>x</b>"}]
+        staff_reply = {
+            "channel": "web",
+            "channel_user_id": _user_id(citizen),
+            "text": "새 공지예요",
+            "buttons": buttons,
+        }
+        assert (await gateway.state.api._http.post("/api/outbox", json=staff_reply)).status_code == 201
+        [update] = (await citizen.get("/web/updates")).json()
+    assert update["buttons"] == [{"title": "공지 보기", "payload": LINK, "url": LINK}]
+
+
+def test_the_page_opens_a_link_in_a_new_tab_without_an_opener_and_only_an_https_one():
+    script = (STATIC / "chat.js").read_text()
+    assert 'link.target = "_blank"' in script and 'link.rel = "noopener noreferrer"' in script
+    assert 'url.startsWith("https://")' in script and '.protocol === "https:"' in script
+    assert "innerHTML" not in script, "titles and addresses are text and attributes, never markup"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.core.database import make_engine, make_sessionmaker
+from api.knowledge.seed import seed_knowledge
 from api.notices.seed import seed_notices
 from api.opendata.seed import seed_opendata
 from api.tours.seed import seed_tours
@@ -68,6 +69,7 @@ def telegram(tmp_path_factory, sms_provider) -> Iterator[tuple[FakeTelegram, Sta
             seed_tours(session)
             seed_opendata(session)
             seed_notices(session)
+            seed_knowledge(session)
             session.commit()
         engine.dispose()
         yield fake, stack
@@ -92,6 +94,7 @@ def kakao(tmp_path_factory) -> Iterator[tuple[FakeKakao, Stack]]:
             seed_tours(session)
             seed_opendata(session)
             seed_notices(session)
+            seed_knowledge(session)
             session.commit()
         engine.dispose()
         yield fake, stack

@@ -53,8 +53,9 @@ def test_asking_for_a_person_queues_a_handoff_and_cancelling_brings_the_bot_back
     # Inside office hours the place in the queue, outside them when someone will answer.
     assert "연결을 요청했어요" in _texts(replies) or "상담 시간이 아니에요" in _texts(replies)
     assert _handoff_status(stack, chat.user_id) == "waiting"
-    # While waiting, messages are for the staff inbox: the bot does not answer them.
-    assert chat("예약 변경하고 싶어요") == []
+    # While waiting, messages are for the staff inbox: the bot does not answer them, only says the first arrived.
+    assert _texts(chat("예약 변경하고 싶어요")).startswith("접수됐어요, 담당자에게 전달했어요")
+    assert chat("오전 10시로요") == []
 
     cancel = next(b for b in replies[-1]["buttons"] if b["payload"] == "/cancel_handoff")
     back = chat(cancel["title"], payload=cancel["payload"])

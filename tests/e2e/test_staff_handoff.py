@@ -51,6 +51,7 @@ def test_staff_take_over_a_telegram_conversation_answer_live_and_hand_it_back(te
     assert "연결을 요청했어요" in asked or "상담 시간이 아니에요" in asked
     before = len(fake.sent(7101))
     fake.send_text(7101, "12월 5일 예약을 6일로 바꿀 수 있나요?")
+    fake.wait_for(lambda f: len(f.sent(7101)) > before)
 
     browser, wait = console, WebDriverWait(console, 30)
     browser.get(f"{stack.url('api')}/console/queue")
@@ -65,8 +66,11 @@ def test_staff_take_over_a_telegram_conversation_answer_live_and_hand_it_back(te
     assert "상담원 연결해주세요" in transcript.text
     assert "파주시 시민 도우미" in transcript.text
     assert "12월 5일 예약을 6일로" in transcript.text
-    # Nothing the citizen wrote after asking was answered by the bot.
-    assert fake.sent(7101)[before:] == []
+    # Nothing the citizen wrote after asking was answered by the bot: they were told it reached staff, and (as soon
+    # as the claim's message is delivered) who joined.
+    told = [m.get("text") or "" for m in fake.sent(7101)[before:]]
+    assert told[0].startswith("접수됐어요, 담당자에게 전달했어요")
+    assert all(text == told[0] or "상담원이 연결됐어요" in text for text in told)
 
     browser.find_element(*_by("reply-box")).send_keys("안녕하세요, 파주시 관광과 김관광입니다. 네, 변경 가능해요.")
     browser.find_element(*_by("send-button")).click()
@@ -80,8 +84,9 @@ def test_staff_take_over_a_telegram_conversation_answer_live_and_hand_it_back(te
 
     browser.find_element(*_by("close-outcome")).send_keys("12월 6일 10시로 변경 안내 완료")
     browser.find_element(*_by("close-button")).click()
-    fake.wait_for(lambda f: len(f.sent(7101)) > before + 1)  # the "assistant is back" message
-    back = fake.sent(7101)[-1]["text"]
+    # The "assistant is back" message, then the satisfaction question.
+    fake.wait_for(lambda f: "만족스러우셨나요" in (f.sent(7101)[-1].get("text") or ""))
+    back = fake.sent(7101)[-2]["text"]
     assert "챗봇" in back or "상담봇" in back or "도우미" in back
 
     greeting = citizen.say("안녕하세요")

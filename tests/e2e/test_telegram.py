@@ -253,7 +253,11 @@ def test_a_shared_location_brings_the_nearest_parking_lots_of_the_kind_asked_bef
     assert "위치" in asked
     before = len(fake.sent(5107))
     fake.send_location(5107, 37.7142, 126.7615)  # beside Geumchon station
-    answer = " ".join(m.get("text") or "" for m in chat._wait_new(before))
+    replies = chat._wait_new(before)
+    answer = " ".join(m.get("text") or "" for m in replies)
     assert "주차" in answer
-    assert "map.kakao.com" in answer
+    # The map opens from a named link button; the address is never in the text.
+    links = [b for m in replies for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    assert any(b.get("url", "").startswith("https://map.kakao.com/") for b in links)
+    assert "map.kakao.com" not in answer
     assert re.search(r"\d+(\.\d)? ?(m|km)", answer)

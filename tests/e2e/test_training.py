@@ -26,7 +26,10 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "trainer@paju.example", "nlu-admin-2026!"
 ADMIN_TOTP_SECRET = pyotp.random_base32()
 # Citizens asking for a dog park, which the shipped model has no intent for; the test uses the one the live model
 # is least sure of (each retraining of the shipped model moves the others' confidence a little).
+# The least understood of these is the one taught; questions about city services are a known intent of their own
+# (city_question), so slangy ones are here too.
 NOT_UNDERSTOOD_CANDIDATES = [
+    "댕댕 운동장 ㄱㄱ",
     "반려견 운동장 알려줘",
     "애견 놀이터 추천해 줘",
     "강아지 산책할 공원 있어?",
@@ -34,6 +37,10 @@ NOT_UNDERSTOOD_CANDIDATES = [
 ]
 REVIEW_BELOW = 0.6  # the inbox lists what the live model understood with less confidence than this
 NEW_INTENT = "pet_park"
+ANSWER = {
+    "text_ko": "반려견 놀이터는 운정호수공원 안에 있어요. 목줄과 배변봉투를 챙겨 주세요.",
+    "text_en": "The dog park is inside Unjeong Lake Park. Please bring a leash and waste bags.",
+}
 EXAMPLES = [
     "반려견 놀이터 어디 있어요",
     "강아지 놀이터 알려줘",
@@ -64,7 +71,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("training")
     project, models = root / "project", root / "models"
     project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "domain", project / "domain")
+    shutil.copytree(PROJECT_ROOT / "domain", project / "domain", ignore=shutil.ignore_patterns("admin.yml"))
     shutil.copytree(PROJECT_ROOT / "data", project / "data", ignore=shutil.ignore_patterns("admin.yml"))
     _tiny_config(project)
     # A copy of the live model: the repository's models/ is never touched, nor pruned under our feet.
@@ -144,14 +151,23 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     item = _wait(in_inbox, timeout=15, every=0.3)
     assert item["confidence"] < 0.8
 
-    # The admin labels it with a new intent and adds examples.
-    labelled = api.post(f"/api/training/inbox/{item['id']}/label", json={"intent": NEW_INTENT})
+    # The admin labels it with a new intent (a name nobody used before is confirmed first) and adds examples.
+    label = {"intent": NEW_INTENT}
+    unconfirmed = api.post(f"/api/training/inbox/{item['id']}/label", json=label)
+    assert unconfirmed.status_code == 409 and unconfirmed.json()["code"] == "new_intent_unconfirmed"
+    labelled = api.post(f"/api/training/inbox/{item['id']}/label", json=label | {"new_intent": True})
     assert labelled.status_code == 200, labelled.text
     for text in EXAMPLES:
         added = api.post("/api/training/examples", json={"language": "ko", "intent": NEW_INTENT, "text": text})
         assert added.status_code == 201, added.text
     changes = api.get("/api/training/changes").json()
     assert changes["known"] is False  # the live model was trained outside the console
+
+    # Without an answer the new topic cannot be trained: citizens would be recognised and then not answered.
+    refused = api.post("/api/training/runs", json={}, headers={"Accept-Language": "ko"})
+    assert refused.status_code == 409 and NEW_INTENT in refused.json()["detail"], refused.text
+    answer = api.put(f"/api/training/answers/{NEW_INTENT}", json=ANSWER)
+    assert answer.status_code == 200, answer.text
 
     # A training run produces a model, evaluated; the live model is untouched meanwhile.
     started = time.monotonic()
@@ -177,12 +193,18 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     live = models[live_name]
     assert live["live"] and live["evaluation"]["regression"]["count"] == evaluation["regression"]["count"]
 
-    # Activating it: Rasa pulls it, then its parse returns the new intent, and the assistant still answers.
-    activation = api.post(f"/api/training/models/{model['id']}/activate", timeout=300)
+    # Activating it: a quick model that the safety gate holds back goes live only with a stated reason; Rasa pulls
+    # it, its parse returns the new intent, the citizen gets the new answer and the assistant still greets.
+    gate = api.get(f"/api/training/models/{model['id']}/gate").json()
+    activate = {"confirm_reason": "시험 학습: 새 주제 확인"} if gate.get("blocked") else {}
+    activation = api.post(f"/api/training/models/{model['id']}/activate", json=activate, timeout=300)
     assert activation.status_code == 200, activation.text
     _wait(lambda: _running_model_id(stack) == model["rasa_model_id"], timeout=240)
     assert _parse(stack, not_understood)["name"] == NEW_INTENT
     assert api.get("/api/training/live").json()["model"]["id"] == model["id"]
+    asked = {"message_id": uuid.uuid4().hex, "text": not_understood}
+    replies = gateway.post("/web/messages", json=asked).json()["replies"]
+    assert ANSWER["text_ko"] in " ".join(reply.get("text") or "" for reply in replies), replies
     greeting = {"message_id": uuid.uuid4().hex, "text": "안녕하세요"}
     replies = gateway.post("/web/messages", json=greeting).json()["replies"]
     assert "안녕하세요" in " ".join(reply.get("text") or "" for reply in replies)
@@ -198,5 +220,8 @@ def test_an_admin_teaches_a_new_intent_trains_activates_and_rolls_back(stack):
     assert rollback.status_code == 200, rollback.text
     _wait(lambda: _running_model_id(stack) == live["rasa_model_id"], timeout=240)
     assert _parse(stack, not_understood)["name"] == before["name"]
+    again = {"message_id": uuid.uuid4().hex, "text": not_understood}
+    replies = gateway.post("/web/messages", json=again).json()["replies"]
+    assert ANSWER["text_ko"] not in " ".join(reply.get("text") or "" for reply in replies)
     assert [a["kind"] for a in api.get("/api/training/activations").json()] == ["rollback", "activate"]
     assert os.readlink(stack.model) == live_name

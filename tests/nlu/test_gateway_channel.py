@@ -138,3 +138,21 @@ async def test_the_parse_is_read_from_the_newest_user_events_of_a_real_sql_track
     assert parse == parse_of(await store.retrieve("web:citizen"), "second")
     assert parse_from_rows(store, "web:citizen", "unknown") is None
     assert parse_from_rows(store, "web:someone-else", "second") is None
+
+
+async def test_the_parse_is_found_after_a_burst_of_the_same_senders_later_messages(tmp_path):
+    # Twenty quick messages queue on the conversation's lock: by the time the first one's parse is read, the others
+    # may all have been handled and saved after it.
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    tracker = DialogueStateTracker.from_events("web:citizen", [ActionExecuted("action_listen")])
+    for n in range(20):
+        tracker.update(_said(f"쓰레기 버리는 날 {n}", str(n), "out_of_scope"))
+        tracker.update(BotUttered("죄송해요"))
+        await AwaitableTrackerStore(store).save(tracker)
+
+    assert [parse_from_rows(store, "web:citizen", str(n))["text"] for n in range(20)] == [
+        f"쓰레기 버리는 날 {n}" for n in range(20)
+    ]
+    # An id that another id merely begins with, or a pattern, matches nothing.
+    assert parse_from_rows(store, "web:citizen", "1_") is None
+    assert parse_from_rows(store, "web:citizen", "%") is None

@@ -38,6 +38,7 @@ LOOPBACK_LIMITS = {
         "KAKAO_PER_USER",
         "REQUESTS_PER_CLIENT",
         "BOOKING_CREATE_PER_CLIENT",
+        "MODEL_TRIAL_PER_USER",
     )
 }
 

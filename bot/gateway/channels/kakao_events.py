@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.gateway.channels.kakao_render import MAX_TEXT, split_text
+from bot.gateway.channels.kakao_render import MAX_TEXT, split_text, staff_prefixed
+from bot.gateway.messages import recorded_buttons, shown_buttons
 from bot.gateway.outbox import Delivery
 from bot.gateway.settings import GatewaySettings
 
@@ -29,14 +30,17 @@ TEXTS = {
 
 
 def event_text(message: dict[str, Any]) -> str:
-    """An outbox message as the event's text. An event message has no buttons: their titles are listed, and the
-    citizen can send one of them."""
-    text = (message.get("text") or "").strip()
-    titles = [button.get("title") for button in message.get("buttons") or [] if button.get("title")]
+    """An outbox message as the event's text. An event message has no buttons: a link is written as its title and
+    address; the other buttons' titles are listed, and the citizen can send one of them."""
+    text = staff_prefixed((message.get("text") or "").strip(), message)
+    buttons = shown_buttons(recorded_buttons(message.get("buttons")))
+    links = "\n".join(f"{button.title}: {button.url}" for button in buttons if button.url)
+    titles = [button.title for button in buttons if not button.url]
+    choices = ""
     if titles:
         heading = TEXTS["choices"]["en" if message.get("language") == "en" else "ko"]
-        text = "\n\n".join(filter(None, [text, heading + "\n" + "\n".join(f"· {title}" for title in titles)]))
-    return text
+        choices = heading + "\n" + "\n".join(f"· {title}" for title in titles)
+    return "\n\n".join(filter(None, [text, links, choices]))
 
 
 class KakaoEventApi:

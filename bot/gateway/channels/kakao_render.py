@@ -2,7 +2,8 @@
 
 What Kakao shows: at most 3 outputs per response, a simpleText of at most 1,000 characters, at most 10 quick
 replies and 3 buttons per card with labels of at most 14 characters, a listCard of at most 5 items, a carousel of
-at most 10 cards. `render` turns the replies into every output they need; `first_page` cuts that to one response
+at most 10 cards. A quick reply can only say something, so a link button (an https payload) goes on a card as a
+webLink button. `render` turns the replies into every output they need; `first_page` cuts that to one response
 and, when more is left, ends it with a "더 보기" quick reply whose extra carries the rest (the channel seals it).
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.gateway.messages import Button, Reply
+from bot.gateway.messages import Button, Reply, shown_buttons
 from common import confidential
 from common.button_keys import KEY_PREFIX, button_key
 
@@ -40,6 +41,7 @@ LIST_CARDS = {"notice_read": "notices", "notice_open": "personal_notices"}
 TEXTS = {
     "more": {"ko": "더 보기", "en": "More"},
     "choose": {"ko": "아래에서 골라 주세요.", "en": "Please choose below."},
+    "links": {"ko": "관련 누리집", "en": "Related websites"},
     "notices": {"ko": "파주시 공지", "en": "Paju City notices"},
     "personal_notices": {"ko": "공인알림", "en": "Certified notices"},
     "image": {"ko": "이미지", "en": "Image"},
@@ -158,6 +160,18 @@ def _message_button(button: Button) -> dict[str, Any]:
     }
 
 
+def _card_button(button: Button) -> dict[str, Any]:
+    """A card button: a link opens its address (its whole address, never a short key), any other says its title."""
+    if url := button.url:
+        return {"action": "webLink", "label": short_label(button.title), "webLinkUrl": url}
+    return _message_button(button)
+
+
+def _postbacks(reply: Reply) -> list[Button]:
+    """The buttons of a reply that say something back to the assistant: the ones a quick reply can carry."""
+    return [button for button in shown_buttons(reply.buttons) if not button.url]
+
+
 def simple_text(text: str) -> dict[str, Any]:
     return {"simpleText": {"text": text}}
 
@@ -168,9 +182,10 @@ def _texts(text: str | None) -> list[dict[str, Any]]:
 
 def _list_kind(reply: Reply) -> str | None:
     """Which list card a reply belongs in: a notice (text and one read-more or open button), or none."""
-    if not reply.text or not reply.buttons or len(reply.buttons) != 1 or reply.image:
+    buttons = shown_buttons(reply.buttons)
+    if not reply.text or len(buttons) != 1 or reply.image:
         return None
-    intent = _INTENT.match(reply.buttons[0].payload)
+    intent = _INTENT.match(buttons[0].payload)
     return LIST_CARDS.get(intent.group(1)) if intent else None
 
 
@@ -180,7 +195,7 @@ def _list_item(reply: Reply, kind: str) -> dict[str, Any]:
     lines = [line.strip() for line in (reply.text or "").splitlines() if line.strip()]
     if kind == "personal_notices" and len(lines) > 1:
         lines = [lines[1], lines[0].lstrip("📨 "), *lines[2:]]
-    button = reply.buttons[0]
+    [button] = shown_buttons(reply.buttons)
     title = _clip(lines[0], MAX_CARD_TITLE)
     item: dict[str, Any] = {
         "title": title,
@@ -214,18 +229,20 @@ def _image(url: str, language: str | None) -> list[dict[str, Any]]:
 
 
 def _card_buttons(text: str | None, buttons: list[Button], language: str | None) -> list[dict[str, Any]]:
-    """A reply whose buttons cannot be the quick replies: its text with the buttons on cards, three to a card."""
+    """A reply whose buttons cannot be the quick replies (or are links): its text with the buttons on cards, three to
+    a card, in their order."""
     groups = [buttons[start : start + MAX_CARD_BUTTONS] for start in range(0, len(buttons), MAX_CARD_BUTTONS)]
     chunks = split_text(text or "")
     if len(groups) == 1:
         last = chunks.pop() if chunks and len(chunks[-1]) <= MAX_TEXT_CARD_DESCRIPTION else None
-        card = {"description": last} if last else {"title": _say("choose", language)}
-        card |= {"buttons": [_message_button(button) for button in groups[0]], "buttonLayout": "vertical"}
+        heading = "links" if all(button.url for button in groups[0]) else "choose"
+        card = {"description": last} if last else {"title": _say(heading, language)}
+        card |= {"buttons": [_card_button(button) for button in groups[0]], "buttonLayout": "vertical"}
         return [*map(simple_text, chunks), {"textCard": card}]
     cards = [
         {
             "description": f"{_say('choose', language)} ({number}/{len(groups)})"[:MAX_CAROUSEL_DESCRIPTION],
-            "buttons": [_message_button(button) for button in group],
+            "buttons": [_card_button(button) for button in group],
             "buttonLayout": "vertical",
         }
         for number, group in enumerate(groups, start=1)
@@ -242,11 +259,12 @@ def render(replies: list[Reply], language: str | None) -> KakaoAnswer:
 
     Consecutive notice cards become list cards (five to a card, each item asking for the whole notice). The
     buttons of the last reply that has any become the quick replies (up to 10); any other buttons, and more than
-    10, go on text cards, three to a card, several cards as a carousel. An image is a simpleImage with a card
-    that opens it large. A long text is split where a sentence or line ends.
+    10, go on text cards, three to a card, several cards as a carousel. Links never are quick replies: they go on a
+    text card under their reply's text, as webLink buttons. An image is a simpleImage with a card that opens it
+    large. A long text is split where a sentence or line ends.
     """
     answer = KakaoAnswer()
-    with_buttons = [index for index, reply in enumerate(replies) if reply.buttons and not _list_kind(reply)]
+    with_buttons = [index for index, reply in enumerate(replies) if _postbacks(reply) and not _list_kind(reply)]
     quick_index = with_buttons[-1] if with_buttons else None
     index = 0
     while index < len(replies):
@@ -262,10 +280,12 @@ def render(replies: list[Reply], language: str | None) -> KakaoAnswer:
         text = reply.text or (reply.custom or {}).get("text")
         if reply.image:
             answer.outputs += _image(reply.image, language)
-        buttons = reply.buttons or []
-        if buttons and index == quick_index and len(buttons) <= MAX_QUICK_REPLIES:
-            answer.outputs += _texts(text)
-            answer.quick_replies = [_message_button(button) for button in buttons]
+        buttons = shown_buttons(reply.buttons)
+        postbacks = _postbacks(reply)
+        if postbacks and index == quick_index and len(postbacks) <= MAX_QUICK_REPLIES:
+            links = [button for button in buttons if button.url]
+            answer.outputs += _card_buttons(text, links, language) if links else _texts(text)
+            answer.quick_replies = [_message_button(button) for button in postbacks]
         elif buttons:
             answer.outputs += _card_buttons(text, buttons, language)
         else:
@@ -307,9 +327,19 @@ def callback_response(text: str) -> dict[str, Any]:
     return {"version": VERSION, "useCallback": True, "data": {"text": text}}
 
 
+def staff_prefixed(text: str, message: dict[str, Any]) -> str:
+    """A staff member's outbox message starts with who writes ("[관광과 상담원] …"): an event message shows no other
+    sign of it."""
+    name = message.get("author_name")
+    if message.get("author") != "staff" or not name or not text:
+        return text
+    return f"[{name}] {text}"
+
+
 def plain_text(replies: list[Reply], language: str | None) -> tuple[str, list[dict[str, str]]]:
     """The replies as one text and the buttons of the last reply that has any, for a message without cards (the
-    outbox's). A certified notice's content is never written there: the citizen is asked to open it again."""
+    outbox's). A link is written into the text, as its title and address. A certified notice's content is never
+    written there: the citizen is asked to open it again."""
     parts: list[str] = []
     buttons: list[dict[str, str]] = []
     for reply in replies:
@@ -321,6 +351,9 @@ def plain_text(replies: list[Reply], language: str | None) -> tuple[str, list[di
             parts.append(f"{_say('view_larger', language)}: {reply.image}")
         if text:
             parts.append(text.strip())
-        if reply.buttons:
-            buttons = [{"title": button.title, "payload": button.payload} for button in reply.buttons]
+        shown = shown_buttons(reply.buttons)
+        if links := [f"{button.title}: {button.url}" for button in shown if button.url]:
+            parts.append("\n".join(links))
+        if postbacks := [button for button in shown if not button.url]:
+            buttons = [{"title": button.title, "payload": button.payload} for button in postbacks]
     return "\n\n".join(parts) or _say("choose", language), buttons[:MAX_QUICK_REPLIES]

@@ -34,8 +34,8 @@ from telegram.ext import (
 )
 
 from bot.gateway.api_client import ApiUnavailable
-from bot.gateway.channels.telegram_render import TelegramMessage, render
-from bot.gateway.messages import Button, IncomingMessage, Photo, Reply
+from bot.gateway.channels.telegram_render import InlineButton, TelegramMessage, outbox_reply, render
+from bot.gateway.messages import IncomingMessage, Photo, Reply
 from bot.gateway.outbox import Delivery
 from bot.gateway.own_replies import own_reply, photo_too_large
 from bot.gateway.rate_limits import GatewayLimits, RateLimited
@@ -186,10 +186,12 @@ class TelegramChannel:
         await query.answer()
         data = query.data or ""
         title = _pressed_title(query.message, data)
-        # Show the choice in place of the buttons, so an old keyboard cannot be pressed twice.
+        # Show the choice in place of the buttons, so an old keyboard cannot be pressed twice; its links stay, as
+        # opening one again asks nothing of the assistant.
         keyboard = _keyboard_rows(query.message)
+        links = [row for row in ([button for button in row if button.url] for row in keyboard) if row]
         with contextlib.suppress(TelegramError):
-            await query.edit_message_text(f"{query.message.text}\n\n✔ {title}")
+            await query.edit_message_text(f"{query.message.text}\n\n✔ {title}", reply_markup=_inline_markup(links))
         # A long payload travelled as its short key; the api finds it among the buttons it offered.
         pressed = {"payload_key": data} if data.startswith(KEY_PREFIX) else {"payload": data}
         incoming = IncomingMessage(
@@ -276,7 +278,7 @@ class TelegramChannel:
         }
 
     async def _route(
-        self, update: Update, incoming: IncomingMessage, pressed_keyboard: list[list[tuple[str, str]]] | None = None
+        self, update: Update, incoming: IncomingMessage, pressed_keyboard: list[list[InlineButton]] | None = None
     ) -> None:
         chat_id = update.effective_chat.id
         typing = asyncio.create_task(self._typing(chat_id))
@@ -306,8 +308,7 @@ class TelegramChannel:
 
     async def deliver(self, message: dict[str, Any]) -> Delivery:
         """Sends one outbox message; Telegram's answer decides whether and when to try again."""
-        buttons = [Button(**button) for button in message.get("buttons") or []]
-        reply = Reply(text=message["text"], buttons=buttons or None)
+        reply = outbox_reply(message)
         chat_id = int(message["channel_user_id"])
         sent_id = None
         try:
@@ -328,9 +329,7 @@ class TelegramChannel:
     async def _send(self, chat_id: int, message: TelegramMessage) -> int:
         markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
         if message.keyboard:
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in message.keyboard]
-            )
+            markup = _inline_markup(message.keyboard)
         elif message.location_button:
             # Telegram asks the citizen before it shares the location; one-time hides the keyboard once pressed.
             markup = ReplyKeyboardMarkup(
@@ -348,9 +347,20 @@ class TelegramChannel:
         return sent.message_id
 
 
-def _keyboard_rows(message: Any) -> list[list[tuple[str, str]]]:
+def _inline_markup(rows: list[list[InlineButton]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(button.title, callback_data=button.callback_data, url=button.url) for button in row]
+            for row in rows
+        ]
+    )
+
+
+def _keyboard_rows(message: Any) -> list[list[InlineButton]]:
     keyboard = message.reply_markup.inline_keyboard if message and message.reply_markup else []
-    return [[(button.text, button.callback_data) for button in row] for row in keyboard]
+    return [[InlineButton(button.text, button.callback_data, button.url) for button in row] for row in keyboard]
 
 
 def _pressed_title(message: Any, data: str) -> str:

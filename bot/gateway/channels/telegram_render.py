@@ -1,11 +1,11 @@
-"""Rasa replies as Telegram messages: text split at Telegram's limit, buttons as inline keyboards, and the button
-that shares the citizen's location as a reply keyboard, taken away once it has served."""
+"""Rasa replies as Telegram messages: text split at Telegram's limit, buttons as inline keyboards (a link as a URL
+button), and the button that shares the citizen's location as a reply keyboard, taken away once it has served."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.gateway.messages import Reply
+from bot.gateway.messages import Button, Reply, shown_buttons
 from common.button_keys import KEY_PREFIX, button_key
 
 MAX_TEXT = 4096
@@ -16,16 +16,45 @@ LOCATION_BUTTON = "location_button"
 REMOVE_KEYBOARD = "remove_keyboard"
 
 
+@dataclass(frozen=True)
+class InlineButton:
+    """One inline keyboard button: it sends its callback data back, or (a link) opens its URL and sends nothing."""
+
+    title: str
+    callback_data: str | None = None
+    url: str | None = None
+
+    @classmethod
+    def of(cls, button: Button) -> InlineButton:
+        # A link's address travels whole in `url`: it is never cut to a short key.
+        if url := button.url:
+            return cls(button.title, url=url)
+        return cls(button.title, callback_data=callback_data(button.payload))
+
+
 @dataclass
 class TelegramMessage:
     text: str | None = None
     photo: str | None = None
-    # Rows of (title, callback data).
-    keyboard: list[list[tuple[str, str]]] = field(default_factory=list)
+    keyboard: list[list[InlineButton]] = field(default_factory=list)
     # The title of a one-time reply keyboard button that shares the citizen's location (request_location).
     location_button: str | None = None
     # Takes away a reply keyboard shown earlier: a message carries one keyboard, so only one without the others.
     remove_keyboard: bool = False
+
+
+def staff_prefixed(text: str | None, message: dict) -> str | None:
+    """A staff member's outbox message starts with who writes ("[관광과 상담원] …"): a chat shows no other sign."""
+    name = message.get("author_name")
+    if message.get("author") != "staff" or not name or not text:
+        return text
+    return f"[{name}] {text}"
+
+
+def outbox_reply(message: dict) -> Reply:
+    """An outbox message (as the api hands it to the gateway) as a reply to render."""
+    buttons = [Button(**button) for button in message.get("buttons") or []]
+    return Reply(text=staff_prefixed(message.get("text"), message), buttons=buttons or None)
 
 
 def callback_data(payload: str) -> str:
@@ -67,10 +96,11 @@ def render(replies: list[Reply], remove_keyboard: bool = False) -> list[Telegram
             messages.append(TelegramMessage(photo=reply.image))
         if text:
             messages.extend(TelegramMessage(text=chunk) for chunk in split_text(text))
-        if reply.buttons:
+        buttons = shown_buttons(reply.buttons)
+        if buttons:
             if not messages or messages[-1].photo:
                 messages.append(TelegramMessage(text="👇"))
-            messages[-1].keyboard = [[(button.title, callback_data(button.payload))] for button in reply.buttons]
+            messages[-1].keyboard = [[InlineButton.of(button)] for button in buttons]
         location_button = custom.get(LOCATION_BUTTON)
         if isinstance(location_button, str) and location_button.strip():
             if not messages or messages[-1].photo or messages[-1].keyboard:

@@ -1,20 +1,23 @@
 """The web chat channel: the chat page at `/`, its JSON endpoints, and the cookie that says who the citizen is."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from bot.gateway.api_client import ApiClient, ApiUnavailable
-from bot.gateway.messages import IncomingMessage, Photo, Reply
+from bot.gateway.messages import Button, IncomingMessage, Photo, Reply, recorded_buttons, shown_buttons
 from bot.gateway.own_replies import photo_too_large
 from bot.gateway.rate_limits import client_address, within_limits
 from bot.gateway.router import MessageRouter, TurnInProgress
@@ -120,17 +123,55 @@ class WebMessage(BaseModel):
     language: Literal["ko", "en"] | None = None
 
 
+class WebButton(BaseModel):
+    """A button as the page shows it. A link has its https address in `url`: the page opens it in a new tab and sends
+    nothing; any other button sends its payload."""
+
+    title: str
+    payload: str
+    url: str | None = None
+
+
+class WebReply(Reply):
+    buttons: list[WebButton] | None = None
+    # A staff member's message ("staff", with how the citizen sees them: 관광과 상담원): the page draws it apart.
+    author: Literal["staff"] | None = None
+    author_name: str | None = None
+
+
 class WebReplies(BaseModel):
-    replies: list[Reply]
+    replies: list[WebReply]
 
 
 class WebHistoryItem(BaseModel):
     id: int
     direction: Literal["in", "out"]
     text: str | None
-    buttons: list[dict] | None = None
+    buttons: list[WebButton] | None = None
     # A chart or photo the assistant sent: shown again after a reload, not an empty bubble.
     image: str | None = None
+    author: Literal["staff"] | None = None
+    author_name: str | None = None
+
+
+def _authored(fields: dict[str, Any]) -> dict[str, Any]:
+    """Who wrote a recorded or waiting message, when a staff member did; nothing for the assistant's own."""
+    if fields.get("author") != "staff":
+        return {}
+    name = fields.get("author_name")
+    return {"author": "staff", "author_name": name if isinstance(name, str) else None}
+
+
+def _web_buttons(buttons: list[Button] | None) -> list[WebButton] | None:
+    """The buttons the page shows, links marked; a button whose payload is an address other than https is left out."""
+    shown = [WebButton(title=button.title, payload=button.payload, url=button.url) for button in shown_buttons(buttons)]
+    return shown or None
+
+
+def _web_reply(reply: Reply) -> WebReply:
+    fields = reply.model_dump(exclude={"buttons"})
+    authored = _authored({**(reply.custom or {}), **fields})
+    return WebReply(**{**fields, **authored}, buttons=_web_buttons(reply.buttons))
 
 
 def _router(request: Request) -> MessageRouter:
@@ -213,9 +254,9 @@ async def post_photo(
     return WebReplies(replies=await _answer(router_, message))
 
 
-async def _answer(router_: MessageRouter, message: IncomingMessage) -> list[Reply]:
+async def _answer(router_: MessageRouter, message: IncomingMessage) -> list[WebReply]:
     try:
-        return await router_.handle(message)
+        return [_web_reply(reply) for reply in await router_.handle(message)]
     except ApiUnavailable as error:
         raise HTTPException(503, "service temporarily unavailable, please retry") from error
     except TurnInProgress as error:
@@ -240,8 +281,9 @@ async def history(
             id=m["id"],
             direction=m["direction"],
             text=m["text"],
-            buttons=(m.get("payload") or {}).get("buttons"),
+            buttons=_web_buttons(recorded_buttons((m.get("payload") or {}).get("buttons"))),
             image=(m.get("payload") or {}).get("image"),
+            **_authored(m.get("payload") or {}),
         )
         for m in messages
     ]
@@ -269,4 +311,88 @@ async def updates(
         waiting = await api.collect_outbox("web", user_id, after)
     except ApiUnavailable as error:
         raise HTTPException(503, "updates temporarily unavailable") from error
-    return [WebHistoryItem(id=m["message_id"], direction="out", text=m["text"], buttons=m["buttons"]) for m in waiting]
+    return [_city_message(m) for m in waiting]
+
+
+def _city_message(waiting: dict[str, Any]) -> WebHistoryItem:
+    """A message the city sent, as the api's outbox hands it over, for the page."""
+    return WebHistoryItem(
+        id=waiting["message_id"],
+        direction="out",
+        text=waiting["text"],
+        buttons=_web_buttons(recorded_buttons(waiting["buttons"])),
+        **_authored(waiting),
+    )
+
+
+class EventStreams:
+    """How many push streams this process holds open, against its cap: each holds a connection and asks the api."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+
+@router.get("/web/events", include_in_schema=False)
+async def events(
+    request: Request,
+    after: int | None = Query(default=None, ge=0, le=MAX_MESSAGE_ID),
+    last_event_id: str | None = Header(default=None, max_length=16),
+    api: ApiClient = Depends(_api),
+) -> StreamingResponse:
+    """Messages the city sends (staff replies, reminders, notices), pushed as server-sent events while the page is open.
+
+    The same messages, through the same path, as /web/updates: the api's outbox, so a message left there by any
+    replica reaches a stream held by any other. Each event's id is the message's; a browser reconnecting sends the
+    last one it got (Last-Event-ID) and gets only what came after it. A stream ends after WEB_EVENTS_SECONDS and the
+    browser opens another; a page whose stream fails (refused, cut, too many open) polls /web/updates instead.
+    Only the holder of a cookie this gateway signed has a stream: a first visit gets its cookie from the page.
+    """
+    user_id = web_user_id(request)
+    if user_id is None:
+        raise HTTPException(401, "open the chat page first")
+    await within_limits(
+        request, ("web_updates_per_identity", user_id), ("web_updates_per_client", client_address(request))
+    )
+    streams: EventStreams = request.app.state.web_event_streams
+    if streams.open >= streams.limit:
+        raise HTTPException(503, "too many open streams: poll /web/updates")
+    resumed = (last_event_id or "").strip()
+    cursor = int(resumed) if resumed.isdigit() and int(resumed) <= MAX_MESSAGE_ID else after
+    settings: GatewaySettings = request.app.state.settings
+    return StreamingResponse(
+        _event_stream(api, user_id, cursor, settings, streams),
+        media_type="text/event-stream",
+        # No proxy may hold events back to fill a buffer, and no cache may keep one citizen's messages.
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+KEEPALIVE_SECONDS = 15  # a comment line, so that an idle stream is not cut by a proxy and a gone browser is noticed
+
+
+async def _event_stream(
+    api: ApiClient, user_id: str, cursor: int | None, settings: GatewaySettings, streams: EventStreams
+) -> AsyncIterator[str]:
+    streams.open += 1
+    try:
+        # The browser waits this long before it reconnects after the stream ends.
+        yield "retry: 2000\n\n"
+        ends = time.monotonic() + settings.web_events_seconds
+        quiet_since = time.monotonic()
+        while time.monotonic() < ends:
+            try:
+                waiting = await api.collect_outbox("web", user_id, cursor)
+            except ApiUnavailable:
+                return  # the browser reconnects; the messages wait in the outbox
+            for message in waiting:
+                item = _city_message(message)
+                cursor = max(cursor or 0, item.id)
+                yield f"id: {item.id}\ndata: {item.model_dump_json()}\n\n"
+                quiet_since = time.monotonic()
+            if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                yield ": keepalive\n\n"
+                quiet_since = time.monotonic()
+            await asyncio.sleep(min(settings.web_events_poll_seconds, max(0.0, ends - time.monotonic())))
+    finally:
+        streams.open -= 1
