@@ -3,6 +3,8 @@
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from starlette.datastructures import Headers, MutableHeaders
@@ -44,14 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Paju citizen assistant api",
         version="0.1.0",
-        lifespan=automation_lifespan,
+        lifespan=lifespan,
         dependencies=[Depends(count_request)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    if settings.knowledge_warm_up:
-        knowledge.warm_up(app.state.sessionmaker)
 
     install_error_handlers(app)
     # The innermost middleware: the body it reads whole has passed the size limit already.
@@ -75,6 +75,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(LogRequests)
     return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves: the knowledge index built in the background, and the scheduler. Not in create_app, so
+    that building an app to read its OpenAPI starts no thread (one parsing beside Hypothesis broke its collection)."""
+    if app.state.settings.knowledge_warm_up:
+        knowledge.warm_up(app.state.sessionmaker)
+    async with automation_lifespan(app):
+        yield
 
 
 class LogRequests:

@@ -1,9 +1,12 @@
 """The knowledge base over HTTP as the action server uses it: answers with their source, honest refusals with a
 number to call, Korean-only entries for English speakers, feedback and the candidates it leaves for staff."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.knowledge import service
@@ -11,6 +14,7 @@ from api.knowledge.errors import InvalidEntry
 from api.knowledge.models import KnowledgeAsk, KnowledgeEntry
 from api.knowledge.schemas import EntryFields
 from api.knowledge.seed import seed_knowledge
+from api.main import create_app
 from api.notices.seed import seed_notices
 from bench.knowledge import load_questions, seeded_session
 from common.clock import utcnow
@@ -234,3 +238,16 @@ def test_the_held_out_questions_meet_the_goals():
         session.rollback()
     assert right / len(answerable) >= 0.85
     assert false_answers / len(unanswerable) <= 0.05
+
+
+def test_the_index_is_built_when_the_app_starts_serving_and_building_an_app_starts_nothing(settings):
+    app = create_app(settings.model_copy(update={"knowledge_warm_up": True}))
+    assert not [t for t in threading.enumerate() if t.name == "knowledge-warm-up"]
+    database = str(app.state.engine.url)
+    service._indexes.pop(database, None)
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        while database not in service._indexes and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert database in service._indexes, "the first question after a start would wait for the index"
+    app.state.engine.dispose()

@@ -6,7 +6,6 @@ fuzzer draws find real rows. Rasa is at a port nothing listens on: no request ne
 health and the console report it unreachable), so none may answer a server error either.
 """
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -30,12 +29,6 @@ from api.training.models import TrainingRun
 from common.clock import today
 from tests.api.conftest import SERVICE_HEADERS, SERVICE_TOKEN
 from tests.api.training_fixtures import copy_project, fake_rasa_env, wait_for_run, write_model
-
-# Collecting the cases, Hypothesis describes schemathesis's filter lambdas by parsing the source file that holds them
-# (over 200 kB, deeply nested), deep in schemathesis's recursion. On CPython 3.11 `ast.parse` then hits the recursion
-# limit part way and fails with "AST constructor recursion depth mismatch" whenever the set order of a run (the hash
-# seed) makes that walk deeper: one CI run in several failed so. More room removes the limit from the picture.
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 PASSWORD = "a long fuzzing secret"
 ROLES = ("service", "staff", "admin")
