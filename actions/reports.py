@@ -81,8 +81,10 @@ NOT_ANSWERS = frozenset(
 )
 # How sure the NLU must be that a typed answer is one of those requests rather than the answer.
 SURE_REQUEST = 0.7
-# A comment may well be kind words or a plain yes ("네 빨리 고쳐 주셔서 감사해요").
-COMMENT_WORDS = frozenset({"affirm", "greet", "goodbye", "thank"})
+# A comment may well be kind words or a plain yes ("네 빨리 고쳐 주셔서 감사해요"), or words about how the report was
+# handled, which the NLU reads as a status question ("빨리 처리해 주셔서 좋았어요", "처리가 너무 늦었어요"): asked for a
+# comment on a report, they are the comment.
+COMMENT_WORDS = frozenset({"affirm", "greet", "goodbye", "thank", "report_status"})
 RECEIPT = re.compile(r"(?<![A-Za-z0-9])PJ\s*-?\s*(\d{4})\s*-?\s*(\d{6,})(?!\d)", re.IGNORECASE)
 MOBILE = re.compile(r"(?:\+?82[-.\s]?0?|0)(1[016789])[-.\s]?(\d{3,4})[-.\s]?(\d{4})")
 # The api cannot find or does not serve the place: the citizen is asked where again.
@@ -131,8 +133,7 @@ def intent_of(tracker: Tracker) -> str | None:
 def typed_answer(tracker: Tracker, also: frozenset[str] = frozenset()) -> str | None:
     """The citizen's typed message when it answers the question asked: not a button, photo or location, nor one of
     the requests answered in passing (`also` names those that do count as an answer here) that the NLU is sure of:
-    a comment the model only half places among status questions ("빨리 처리해 주셔서 좋았어요", report_status at 0.53)
-    is still the answer to the question just asked."""
+    what the model only half places among those requests is still the answer to the question just asked."""
     message = tracker.latest_message or {}
     text = " ".join(str(message.get("text") or "").split())
     if not text or text.startswith("/"):

@@ -15,6 +15,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 # Where a token keeps its part-of-speech tag, as Rasa's spaCy tokenizer does.
 POS = "pos"
+# Where a token says that Kiwi's dictionary does not know it (a new name, or a typo such as 츼소 for 취소).
+UNKNOWN = "unknown"
 
 
 @lru_cache(maxsize=1)
@@ -30,8 +32,8 @@ class KiwiTokenizer(Tokenizer):
     """Splits text into morphemes.
 
     A token's `text` is the exact span of the original message (so entity offsets line up) and its
-    `lemma` is Kiwi's normalised morpheme (했어요 → 하/었/어요), which the featurizers use, and `data["pos"]` its
-    part-of-speech tag (VV, EP, EF...).
+    `lemma` is Kiwi's normalised morpheme (했어요 → 하/었/어요), which the featurizers use, `data["pos"]` its
+    part-of-speech tag (VV, EP, EF...) and `data["unknown"]` whether Kiwi's dictionary lacks it.
     """
 
     @staticmethod
@@ -56,7 +58,9 @@ class KiwiTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens = [
-            Token(text[t.start : t.start + t.len], t.start, data={POS: t.tag}, lemma=t.form.lower())
+            Token(
+                text[t.start : t.start + t.len], t.start, data={POS: t.tag, UNKNOWN: bool(t.oov)}, lemma=t.form.lower()
+            )
             for t in _kiwi().tokenize(text)
             if t.len > 0 and not text[t.start : t.start + t.len].isspace()
         ]

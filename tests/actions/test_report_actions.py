@@ -822,10 +822,13 @@ async def test_kind_words_are_a_comment_and_skip_is_no_comment():
     assert "rating_comment" not in await comment("도움말", "help")
 
 
-async def test_a_comment_the_nlu_only_half_places_among_requests_is_still_the_comment():
-    said = "빨리 처리해 주셔서 좋았어요"
-    assert (await comment(said, "report_status", confidence=0.53))["rating_comment"] == said
-    assert "rating_comment" not in await comment("내 신고 처리 상황 알려줘", "report_status", confidence=0.98)
+async def test_words_about_how_the_report_was_handled_are_the_comment_even_read_as_a_status_question():
+    for said, confidence in (("빨리 처리해 주셔서 좋았어요", 0.53), ("처리가 너무 늦었어요", 0.93)):
+        assert (await comment(said, "report_status", confidence=confidence))["rating_comment"] == said
+    # Another request the NLU is sure of is answered in passing, not sent as the comment.
+    assert "rating_comment" not in await comment("공지 알림 받을래요", "notice_subscribe", confidence=0.98)
+    # What it only half places among requests is the comment.
+    assert (await comment("공지 잘 봤어요", "notice_latest", confidence=0.55))["rating_comment"] == "공지 잘 봤어요"
 
 
 async def test_the_comment_form_asks_when_the_rating_action_only_cleared_the_comment():

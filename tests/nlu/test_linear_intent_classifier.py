@@ -63,3 +63,22 @@ def test_an_untrained_classifier_leaves_messages_without_an_intent(tmp_path):
     asked = _prepared([("안녕하세요", None)])
     loaded.process(asked)
     assert asked[0].get("intent") is None
+
+
+def test_a_typo_on_the_word_that_names_the_request_is_read_as_that_word(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("intents")
+    config = LinearIntentClassifier.get_default_config()
+    classifier = LinearIntentClassifier.create(config, storage, resource, _context())
+    examples = {
+        **EXAMPLES,
+        "book_tour": [*EXAMPLES["book_tour"], "예약할게요", "예약 신청할게요", "투어 예약 신청합니다"],
+        "cancel_booking": ["예약 취소할게요", "취소해 주세요", "cancel my booking"],
+    }
+    prepared = _prepared([(text, intent) for intent, texts in examples.items() for text in texts])
+    classifier.train(TrainingData(training_examples=prepared))
+
+    loaded = LinearIntentClassifier.load(config, storage, resource, _context())
+    asked = _prepared([("예약 츼소할게요", None), ("예얙 취소", None)])
+    loaded.process(asked)
+    assert [m.get("intent")["name"] for m in asked] == ["cancel_booking", "cancel_booking"]
