@@ -158,7 +158,10 @@ def get_course(session: Session, tour_id: int | str) -> Course:
         else session.scalar(select(Course).where(Course.code == tour_id))
     )
     if course is None:
-        raise TourNotFound(f"No tour {tour_id}.", f"{tour_id} 투어를 찾을 수 없어요.")
+        # Said to citizens as it is: the internal code or id they never typed stays out of it.
+        raise TourNotFound(
+            "That tour does not exist or is not offered now.", "찾으시는 투어가 없거나 지금은 운영하지 않아요."
+        )
     return course
 
 

@@ -55,9 +55,10 @@ def test_a_tour_is_found_by_its_id_or_its_code_and_anything_else_is_a_tour_not_f
 
     assert client.get(f"/api/tours/{by_code['id']}").json() == by_code
     for key in ("²", "٣", TOO_LARGE, "0", "-1"):
-        answer = client.get(f"/api/tours/{key}")
+        answer = client.get(f"/api/tours/{key}", headers={"Accept-Language": "ko"})
         assert answer.status_code == 404, key
         assert answer.json()["code"] == "tour_not_found"
+        assert "투어" in answer.json()["detail"] and key not in answer.json()["detail"]
 
 
 def test_an_inbox_offset_past_any_row_is_refused_as_bad_input(client):
