@@ -32,6 +32,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -79,7 +80,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model  # {"chars", "morphemes", "vocabulary", "classifier"}
-        self._vocabulary_cache: tuple[dict[str, Any], Vocabulary] | None = None
+        self._vocabulary = Vocabulary((model or {}).get("vocabulary") or {})
 
     @classmethod
     def create(
@@ -93,19 +94,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     # --- features -----------------------------------------------------------------------------------------------
 
-    def _vocabulary(self, model: dict[str, Any]) -> Vocabulary:
-        if self._vocabulary_cache is None or self._vocabulary_cache[0] is not model:
-            self._vocabulary_cache = (model, Vocabulary(model.get("vocabulary") or {}))
-        return self._vocabulary_cache[1]
-
     @staticmethod
-    def _read(message: Message, vocabulary: Vocabulary) -> tuple[str, str]:
+    def _morpheme(token: Token) -> tuple[str, str]:
+        return token.lemma or token.text.lower(), token.get(POS) or "-"
+
+    def _read(self, message: Message) -> tuple[str, str]:
         """The text and its morphemes as the views see them, with each unknown word that is a typo of a known one
         read as that word (bot/nlu/spelling.py)."""
+        vocabulary = self._vocabulary
         text = message.get(TEXT) or ""
         morphemes, corrected = [], []
         for token in message.get(TOKENS_NAMES[TEXT]) or []:
-            lemma, pos = token.lemma or token.text.lower(), token.get(POS) or "-"
+            lemma, pos = self._morpheme(token)
             correction = vocabulary.correction(lemma, pos) if token.get(UNKNOWN) else None
             morphemes.append(f"{correction or lemma}/{pos}")
             if correction and token.text == lemma:
@@ -120,9 +120,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return np.zeros(512, dtype=np.float32)
         return np.asarray(sentence.features, dtype=np.float32).reshape(-1)
 
-    def _features(self, messages: list[Message], model: dict[str, Any]) -> csr_matrix:
-        vocabulary = self._vocabulary(model)
-        read = [self._read(m, vocabulary) for m in messages]
+    def _features(self, messages: list[Message], model: dict[str, Any], read: list[tuple[str, str]]) -> csr_matrix:
+        """The three views side by side; `read` is each message's text and morphemes as `_read` gives them."""
         encoded = np.vstack([self._encoded(m) for m in messages]) * self._config["encoder_weight"]
         views = [
             model["chars"].transform([text for text, _ in read]),
@@ -145,16 +144,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+", sublinear_tf=True, lowercase=False
             ),
         }
-        model["vocabulary"] = Vocabulary.of(
-            (token.lemma or token.text.lower(), token.get(POS) or "-")
-            for m in examples
-            for token in m.get(TOKENS_NAMES[TEXT]) or []
-        ).counts
-        read = [self._read(m, self._vocabulary(model)) for m in examples]
+        self._vocabulary = Vocabulary.of(
+            self._morpheme(token) for m in examples for token in m.get(TOKENS_NAMES[TEXT]) or []
+        )
+        model["vocabulary"] = self._vocabulary.counts
+        read = [self._read(m) for m in examples]
         model["chars"].fit([text for text, _ in read])
         model["morphemes"].fit([morphemes for _, morphemes in read])
         classifier = LinearSVC(C=self._config["C"])
-        classifier.fit(self._features(examples, model), np.array(intents))
+        classifier.fit(self._features(examples, model, read), np.array(intents))
         model["classifier"] = classifier
         self._model = model
         self._persist()
@@ -206,7 +204,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def probabilities(self, messages: list[Message]) -> np.ndarray:
         if not messages:
             return np.zeros((0, 0))
-        margins = self._model["classifier"].decision_function(self._features(messages, self._model))
+        features = self._features(messages, self._model, [self._read(m) for m in messages])
+        margins = self._model["classifier"].decision_function(features)
         scaled = self._config["confidence_scale"] * (margins - margins.max(axis=1, keepdims=True))
         exponentials = np.exp(scaled)
         return exponentials / exponentials.sum(axis=1, keepdims=True)
